@@ -1,0 +1,41 @@
+# The two commands: `make run` and `make test`. Both set themselves up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
+export PYTHONPATH := $(CURDIR)/include$(if $(PYTHONPATH),:$(PYTHONPATH))
+
+.PHONY: install run test test-fast test-e2e lint bench clean-state
+
+$(STAMP): requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@# Make the domain package importable from any venv python (analysts' notebooks too).
+	@echo "$(CURDIR)/include" > $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/sintegre_include.pth
+	@rm -f $(VENV)/.installed-*; touch $@
+
+install: $(STAMP)
+	@mkdir -p .state data/lake
+
+run: install
+	exec $(BIN)/python -m sintegre.devstack
+
+# Whole suite, end-to-end included (one real Airflow per session). Exit code 5 (no tests) fails.
+test: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout=900
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not e2e" --timeout=300
+
+test-e2e: install
+	$(BIN)/python -m pytest -q -m e2e --timeout=900
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+bench: install
+	$(BIN)/python -m bench
+
+clean-state:
+	rm -rf .state data/lake

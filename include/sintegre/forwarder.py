@@ -1,0 +1,310 @@
+"""The forwarder: feeds Airflow from the inbox, one request at a time.
+
+Airflow on SQLite answers "database is locked" when several triggers arrive together, so one
+loop, and only one (a lock guarantees it), sends them in order. Its state is the inbox: a
+restarted forwarder simply carries on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from sintegre.airflow_api import AirflowClient, AirflowRejected, AirflowUnavailable
+from sintegre.inbox import Inbox
+from sintegre.redact import redact
+
+log = logging.getLogger(__name__)
+
+#: Airflow run states that end a run, and the inbox state each one leads to.
+FINAL_RUN_STATES = {"success": "succeeded", "failed": "failed"}
+#: 4xx answers that will never change by retrying (the conf itself is refused).
+PERMANENT_REJECTIONS = {400, 422}
+
+RescueFn = Callable[[dict[str, Any]], str]
+
+
+def run_note(conf: dict[str, Any]) -> str:
+    """The run note shown in the Airflow UI: product and its ``dataProduto`` label."""
+    label = conf.get("dataProduto") or "sem dataProduto"
+    return f"{conf.get('nome')} — dataProduto {label} (notificação {conf.get('notification_id')})"
+
+
+class Forwarder:
+    """Moves notifications from ``received`` to ``triggered`` and learns run outcomes."""
+
+    def __init__(
+        self,
+        inbox: Inbox,
+        client: AirflowClient,
+        *,
+        poll_seconds: float = 1.0,
+        max_backoff_seconds: float = 60.0,
+        rescue_window_seconds: int = 7200,
+        rescue: RescueFn | None = None,
+    ) -> None:
+        """Build a forwarder.
+
+        Args:
+            inbox: Where notifications wait.
+            client: The Airflow API client.
+            poll_seconds: Pause between cycles with nothing to do, and between run-state checks.
+            max_backoff_seconds: Upper bound of the exponential backoff after failures.
+            rescue_window_seconds: When a trigger fails and the token expires within this many
+                seconds, download the file ourselves (``rescue``) so it is not lost.
+            rescue: Downloads a notification's file into the raw zone and returns its path.
+        """
+        self.inbox = inbox
+        self.client = client
+        self.poll_seconds = poll_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self.rescue_window_seconds = rescue_window_seconds
+        self.rescue = rescue
+
+    def _backoff(self, attempts: int) -> float:
+        return min(self.max_backoff_seconds, self.poll_seconds * (2 ** min(attempts, 16)))
+
+    def trigger_due(self, now: float | None = None) -> int:
+        """Trigger every due ``received`` notification; stop at the first outage.
+
+        Returns:
+            How many were triggered.
+        """
+        done = 0
+        for row in self.inbox.due("received", now=now):
+            current = time.time() if now is None else now
+            conf = json.loads(row["conf"])
+            if row.get("raw_path"):
+                conf["raw_path"] = row["raw_path"]
+            try:
+                result = self.client.trigger(
+                    row["dag_id"], row["dag_run_id"], conf, note=run_note(conf)
+                )
+            except AirflowUnavailable as exc:
+                self._failed_attempt(row, str(exc), current)
+                return done  # Airflow is away: the rest waits too, in order.
+            except AirflowRejected as exc:
+                if exc.status in PERMANENT_REJECTIONS:
+                    log.error("notification %s refused by Airflow: %s", row["id"], exc)
+                    self.inbox.update(row["id"], status="failed", last_error=redact(str(exc)))
+                else:
+                    # 404 while the DAG processor has not parsed the DAG yet, 403 while
+                    # permissions are being set up: both pass.
+                    self._failed_attempt(row, str(exc), current)
+                continue
+            log.info(
+                "notification %s → %s run %s (%s)",
+                row["id"],
+                row["dag_id"],
+                row["dag_run_id"],
+                result.outcome,
+            )
+            self.inbox.update(
+                row["id"],
+                status="triggered",
+                attempts=row["attempts"] + 1,
+                last_error=None,
+                next_attempt_at=current + self.poll_seconds,
+            )
+            done += 1
+        return done
+
+    def _failed_attempt(self, row: dict[str, Any], error: str, now: float) -> None:
+        attempts = row["attempts"] + 1
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "last_error": redact(error),
+            "next_attempt_at": now + self._backoff(attempts),
+        }
+        log.warning(
+            "notification %s not triggered yet (attempt %d): %s",
+            row["id"],
+            attempts,
+            redact(error),
+        )
+        token_exp = row.get("token_exp")
+        near_expiry = token_exp is not None and token_exp - now < self.rescue_window_seconds
+        if near_expiry and not row.get("raw_path"):
+            values.update(self._rescue(row, now))
+        self.inbox.update(row["id"], **values)
+
+    def _rescue(self, row: dict[str, Any], now: float) -> dict[str, Any]:
+        """Download the file before its token dies, so the DAG can use our copy later."""
+        if self.rescue is None:
+            return {}
+        conf = json.loads(row["conf"])
+        try:
+            raw_path = self.rescue(conf)
+        except Exception as exc:  # any failure: the notification is lost unless it is recorded
+            reason = redact(f"token expiring and the file could not be fetched: {exc}")
+            expired = row["token_exp"] <= now
+            log.error("notification %s: %s", row["id"], reason)
+            return {"status": "expired", "last_error": reason} if expired else {}
+        log.info(
+            "notification %s: file rescued into the raw zone before its token expired", row["id"]
+        )
+        return {"raw_path": raw_path}
+
+    def expire_unfetchable(self, now: float | None = None) -> int:
+        """Mark ``expired`` what was never triggered, has no raw copy and whose token is dead."""
+        current = time.time() if now is None else now
+        count = 0
+        for row in self.inbox.due("received", now=float("inf")):
+            if row.get("raw_path") or row["token_exp"] is None or row["token_exp"] > current:
+                continue
+            if self.rescue is not None:
+                values = self._rescue(row, current)
+                if values.get("raw_path"):
+                    self.inbox.update(row["id"], **values)
+                    continue
+            self.inbox.update(
+                row["id"],
+                status="expired",
+                last_error="the download token expired before Airflow could take the file",
+            )
+            count += 1
+        return count
+
+    def poll_outcomes(self, now: float | None = None) -> int:
+        """Ask Airflow how triggered runs ended; returns how many reached a final state."""
+        finished = 0
+        for row in self.inbox.due("triggered", now=now):
+            current = time.time() if now is None else now
+            try:
+                state = self.client.dag_run_state(row["dag_id"], row["dag_run_id"])
+            except (AirflowUnavailable, AirflowRejected) as exc:
+                log.warning("cannot read run %s yet: %s", row["dag_run_id"], exc)
+                return finished
+            values: dict[str, Any] = {
+                "dag_run_state": state,
+                "next_attempt_at": current + self.poll_seconds,
+            }
+            if state in FINAL_RUN_STATES:
+                values["status"] = self._final_status(row, state)
+                finished += 1
+                log.info("notification %s: run %s ended %s", row["id"], row["dag_run_id"], state)
+            elif state is None:
+                # The run vanished (deleted in the UI, or a fresh Airflow database): send it again.
+                values["status"] = "received"
+            self.inbox.update(row["id"], **values)
+        return finished
+
+    def _final_status(self, row: dict[str, Any], state: str) -> str:
+        status = FINAL_RUN_STATES[state]
+        if status != "succeeded":
+            return status
+        # The land task says whether the content changed since the last landed version.
+        with contextlib.suppress(AirflowUnavailable, AirflowRejected):
+            landed = self.client.xcom(row["dag_id"], row["dag_run_id"], "land")
+            if isinstance(landed, dict) and landed.get("changed") is False:
+                return "unchanged"
+        return status
+
+    def run_once(self, now: float | None = None) -> int:
+        """One cycle: trigger what is due, expire what cannot be saved, learn outcomes."""
+        work = self.trigger_due(now)
+        self.expire_unfetchable(now)
+        work += self.poll_outcomes(now)
+        return work
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Cycle until ``stop`` is set; a broken cycle is logged and retried, never fatal."""
+        log.info("forwarder started: Airflow at %s", self.client.base_url)
+        while not stop.is_set():
+            try:
+                work = self.run_once()
+            except sa.exc.OperationalError as exc:
+                log.error("inbox unavailable, retrying: %s", exc.orig)
+                work = 0
+            except Exception:
+                log.exception("forwarder cycle failed; retrying")
+                work = 0
+            if not work:
+                stop.wait(self.poll_seconds)
+        log.info("forwarder stopped")
+
+
+@contextlib.contextmanager
+def single_instance_lock(lock_path: Path) -> Iterator[bool]:
+    """Hold an exclusive lock so one forwarder runs per state folder, whatever starts it.
+
+    Yields:
+        True when this process holds the lock, False when another one does.
+    """
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield True
+    finally:
+        os.close(fd)
+
+
+def build_forwarder(settings: Any = None) -> Forwarder:
+    """A forwarder wired from the settings: inbox, Airflow client and the token rescue."""
+    from sintegre.download import download_to_raw
+    from sintegre.settings import load_settings
+
+    settings = settings or load_settings()
+    inbox = Inbox(settings.inbox_url, synchronous=settings.inbox_synchronous)
+    client = AirflowClient(settings.airflow_url, settings.airflow_user, settings.airflow_password)
+
+    def rescue(conf: dict[str, Any]) -> str:
+        result = download_to_raw(
+            conf,
+            lake_root=Path(settings.lake_uri),
+            allowed_hosts=settings.allowed_download_hosts,
+            verify=settings.tls_verify,
+            timeout=settings.download_timeout_seconds,
+            retries=1,
+        )
+        return result.raw_path
+
+    return Forwarder(
+        inbox,
+        client,
+        poll_seconds=settings.forwarder_poll_seconds,
+        max_backoff_seconds=settings.forwarder_max_backoff_seconds,
+        rescue_window_seconds=settings.token_rescue_window_seconds,
+        rescue=rescue,
+    )
+
+
+def main() -> int:
+    """Run the forwarder until SIGINT/SIGTERM; exit 0 when another one already runs."""
+    import signal
+
+    from sintegre.logs import configure_logging
+    from sintegre.settings import load_settings
+
+    configure_logging()
+    settings = load_settings()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with single_instance_lock(settings.state_dir / "forwarder.lock") as held:
+        if not held:
+            log.warning("another forwarder holds %s; this one exits", settings.state_dir)
+            return 0
+        build_forwarder(settings).run_forever(stop)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,285 @@
+"""The inbox: every accepted notification, stored durably before the receiver answers.
+
+SQLite (WAL, ``synchronous=FULL`` by default) for one machine; PostgreSQL through the same
+code for several receiver replicas. The inbox is also the forwarder's whole state, so a
+restarted forwarder carries on where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from sintegre.notification import Notification
+
+STATUSES = ("received", "triggered", "succeeded", "unchanged", "failed", "duplicate", "expired")
+#: States the forwarder still has work for.
+OPEN_STATUSES = ("received", "triggered")
+
+metadata = sa.MetaData()
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("integration", sa.String(100), nullable=False),
+    sa.Column("received_at", sa.Float, nullable=False, index=True),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("product", sa.Text, nullable=False),
+    sa.Column("product_id", sa.Integer),
+    sa.Column("dataset", sa.Text, nullable=False),
+    sa.Column("dag_id", sa.Text, nullable=False),
+    sa.Column("dag_run_id", sa.Text, nullable=False),
+    sa.Column("macroprocesso_slug", sa.Text, nullable=False),
+    sa.Column("periodicidade", sa.String(10), nullable=False),
+    sa.Column("periodicidade_final", sa.String(10), nullable=False),
+    sa.Column("granularity", sa.String(10), nullable=False),
+    sa.Column("data_produto", sa.Text),
+    sa.Column("flags", sa.Text, nullable=False),
+    sa.Column("token_exp", sa.BigInteger),
+    # The conf holds the download URL with its bearer token: never returned by the API.
+    sa.Column("conf", sa.Text, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", sa.Float, nullable=False, index=True),
+    sa.Column("last_error", sa.Text),
+    sa.Column("duplicates", sa.Integer, nullable=False, default=0),
+    sa.Column("raw_path", sa.Text),
+    sa.Column("expected", sa.Boolean, nullable=False, default=True),
+    sa.Column("dag_run_state", sa.String(20)),
+)
+
+
+class InboxUnavailable(RuntimeError):
+    """The inbox could not commit (disk full, locked too long): the receiver answers 503."""
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """What :meth:`Inbox.store` did."""
+
+    id: str
+    status: str
+    duplicate: bool
+
+
+def _sqlite_pragmas(synchronous: str):
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL: readers never block the writer; FULL: a 2xx means the row survived a power cut.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    return on_connect
+
+
+class Inbox:
+    """Durable store of notifications, shared by the receiver, the forwarder and the API."""
+
+    def __init__(self, url: str, *, synchronous: str = "FULL") -> None:
+        """Open (and create when missing) the inbox at a SQLAlchemy URL.
+
+        Args:
+            url: ``sqlite:///path`` or ``postgresql+psycopg://...``.
+            synchronous: SQLite's ``synchronous`` pragma (``FULL`` by default).
+        """
+        if synchronous not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise ValueError(
+                f"SINTEGRE_INBOX_SYNCHRONOUS must be OFF|NORMAL|FULL|EXTRA, not {synchronous!r}"
+            )
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            db_path = url.split("///", 1)[-1]
+            if db_path and db_path != ":memory:":
+                Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = sa.create_engine(
+                url, connect_args={"timeout": 10, "check_same_thread": False}
+            )
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas(synchronous))
+        else:
+            self.engine = sa.create_engine(url, pool_pre_ping=True)
+        metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def store(
+        self,
+        notification: Notification,
+        *,
+        integration: str,
+        body: bytes,
+        dag_id: str,
+        expected: bool = True,
+        now: float | None = None,
+    ) -> StoreResult:
+        """Store a notification, or recognise it as a byte-identical repeat.
+
+        Returns only after the transaction committed.
+
+        Raises:
+            InboxUnavailable: The commit failed; nothing can be promised to the sender.
+        """
+        current = time.time() if now is None else now
+        row = {
+            "id": notification.id,
+            "integration": integration,
+            "received_at": current,
+            "updated_at": current,
+            "status": "received",
+            "product": notification.nome,
+            "product_id": notification.product_id,
+            "dataset": notification.dataset,
+            "dag_id": dag_id,
+            "dag_run_id": notification.dag_run_id(),
+            "macroprocesso_slug": notification.macroprocesso_slug,
+            "periodicidade": notification.periodicidade.isoformat(),
+            "periodicidade_final": notification.periodicidade_final.isoformat(),
+            "granularity": notification.granularity,
+            "data_produto": notification.data_produto,
+            "flags": json.dumps(list(notification.flags)),
+            "token_exp": notification.token_exp,
+            "conf": json.dumps(notification.to_conf(), ensure_ascii=False),
+            "body": body,
+            "attempts": 0,
+            "next_attempt_at": current,
+            "duplicates": 0,
+            "expected": expected,
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(notifications.insert().values(**row))
+            return StoreResult(notification.id, "received", duplicate=False)
+        except IntegrityError:
+            pass
+        except OperationalError as exc:
+            raise InboxUnavailable(f"inbox commit failed: {exc.orig}") from None
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    notifications.update()
+                    .where(notifications.c.id == notification.id)
+                    .values(duplicates=notifications.c.duplicates + 1)
+                )
+        except OperationalError as exc:
+            raise InboxUnavailable(f"inbox commit failed: {exc.orig}") from None
+        return StoreResult(notification.id, "duplicate", duplicate=True)
+
+    def get(self, notification_id: str) -> dict[str, Any] | None:
+        """One notification as a dict (including its conf), or ``None``."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(sa.select(notifications).where(notifications.c.id == notification_id))
+                .mappings()
+                .first()
+            )
+        return dict(row) if row else None
+
+    def list(self, *, limit: int = 100, status: str | None = None) -> list[dict[str, Any]]:
+        """Notifications, newest first."""
+        query = sa.select(notifications).order_by(
+            notifications.c.received_at.desc(), notifications.c.id
+        )
+        if status:
+            query = query.where(notifications.c.status == status)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query.limit(limit)).mappings()]
+
+    def count(self, status: str | None = None) -> int:
+        """How many notifications (in one state, when given)."""
+        query = sa.select(sa.func.count()).select_from(notifications)
+        if status:
+            query = query.where(notifications.c.status == status)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def due(
+        self, status: str, *, now: float | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Rows in ``status`` whose next attempt is due, oldest first."""
+        current = time.time() if now is None else now
+        query = (
+            sa.select(notifications)
+            .where(notifications.c.status == status, notifications.c.next_attempt_at <= current)
+            .order_by(notifications.c.received_at, notifications.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def iter_open(self) -> Iterator[dict[str, Any]]:
+        """Every notification the forwarder still has work for."""
+        query = sa.select(notifications).where(notifications.c.status.in_(OPEN_STATUSES))
+        with self.engine.connect() as conn:
+            yield from (dict(r) for r in conn.execute(query).mappings())
+
+    def update(self, notification_id: str, **values: Any) -> None:
+        """Change columns of one notification (``updated_at`` is set here)."""
+        values.setdefault("updated_at", time.time())
+        with self.engine.begin() as conn:
+            conn.execute(
+                notifications.update().where(notifications.c.id == notification_id).values(**values)
+            )
+
+    def healthy(self) -> bool:
+        """True when the inbox answers a query (readiness = able to store)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except Exception:  # any failure means not ready; the reason is logged by the caller
+            return False
+        return True
+
+
+def public_view(row: dict[str, Any], *, airflow_url: str | None = None) -> dict[str, Any]:
+    """What the inspection API shows of a row: no body, no URL, no token."""
+    conf = json.loads(row["conf"])
+    view = {
+        "id": row["id"],
+        "integration": row["integration"],
+        "status": row["status"],
+        "received_at": _iso(row["received_at"]),
+        "updated_at": _iso(row["updated_at"]),
+        "product": row["product"],
+        "product_id": row["product_id"],
+        "expected": bool(row["expected"]),
+        "dataset": row["dataset"],
+        "dag_id": row["dag_id"],
+        "dag_run_id": row["dag_run_id"],
+        "dag_run_state": row.get("dag_run_state"),
+        "macroprocesso": conf.get("macroProcesso"),
+        "macroprocesso_slug": row["macroprocesso_slug"],
+        "processo": conf.get("processo"),
+        "data_produto": row["data_produto"],
+        "periodicidade": row["periodicidade"],
+        "periodicidade_final": row["periodicidade_final"],
+        "granularity": row["granularity"],
+        "flags": json.loads(row["flags"]),
+        "token_expires_at": _iso(row["token_exp"]) if row["token_exp"] else None,
+        "attempts": row["attempts"],
+        "last_error": row["last_error"],
+        "duplicates": row["duplicates"],
+        "raw_path": row.get("raw_path"),
+    }
+    if airflow_url:
+        view["dag_run_url"] = f"{airflow_url}/dags/{row['dag_id']}/runs/{row['dag_run_id']}"
+    return view
+
+
+def _iso(epoch: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="milliseconds")

@@ -1,0 +1,149 @@
+"""The three steps of an ingestion, as plain functions the DAG tasks call.
+
+Each step takes and returns small dicts of paths and facts (XCom-sized), never data frames.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from sintegre import lake
+from sintegre.download import DownloadError, download_to_raw, sanitize_file_name
+from sintegre.readers import ReaderError, read_product_file
+from sintegre.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+REQUIRED_CONF_KEYS = (
+    "notification_id",
+    "nome",
+    "macroProcesso",
+    "url",
+    "dataset",
+    "macroprocesso_slug",
+    "periodicidade_date",
+    "periodicidade_final_date",
+)
+
+
+class ConfError(ValueError):
+    """The run's conf is not a notification the receiver produced."""
+
+
+def check_conf(conf: dict[str, Any]) -> None:
+    """Refuse a conf that lacks what the steps need, naming the missing keys."""
+    missing = [key for key in REQUIRED_CONF_KEYS if not conf.get(key)]
+    if missing:
+        raise ConfError(f"the run conf lacks {', '.join(missing)}; trigger it through the receiver")
+
+
+def _staging_dir(settings: Settings, run_id: str) -> Path:
+    safe = sanitize_file_name(run_id, fallback="run")
+    return Path(settings.lake_uri) / "_staging" / safe
+
+
+def download_step(conf: dict[str, Any], settings: Settings | None = None) -> dict[str, Any]:
+    """Fetch the product into the raw zone, or reuse the copy the forwarder rescued.
+
+    Raises:
+        DownloadError: When the file cannot be fetched (the message names the cause).
+    """
+    settings = settings or load_settings()
+    check_conf(conf)
+    lake_root = Path(settings.lake_uri)
+    rescued = conf.get("raw_path")
+    if rescued and (lake_root / rescued).is_file():
+        path = lake_root / rescued
+        log.info("using the copy the forwarder saved before the token expired: %s", rescued)
+        return {
+            "raw_path": rescued,
+            "sha256": Path(rescued).parent.name,
+            "file_name": path.name,
+            "size": path.stat().st_size,
+            "content_type": None,
+        }
+    result = download_to_raw(
+        conf,
+        lake_root=lake_root,
+        allowed_hosts=settings.allowed_download_hosts,
+        verify=settings.tls_verify,
+        timeout=settings.download_timeout_seconds,
+        retries=settings.download_retries,
+    )
+    return result.to_dict()
+
+
+def parse_step(
+    downloaded: dict[str, Any], run_id: str, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Read the raw file into typed tables and stage them as Parquet for the land step.
+
+    Raises:
+        ReaderError: When the file cannot be read (the message names the file and member).
+    """
+    settings = settings or load_settings()
+    lake_root = Path(settings.lake_uri)
+    started = time.perf_counter()
+    tables = read_product_file(lake_root / downloaded["raw_path"], downloaded["file_name"])
+    staging = _staging_dir(settings, run_id)
+    shutil.rmtree(staging, ignore_errors=True)  # a retried parse starts clean
+    staging.mkdir(parents=True, exist_ok=True)
+    staged = []
+    for index, parsed in enumerate(tables):
+        path = staging / f"{index:03d}.parquet"
+        pq.write_table(parsed.table, path)
+        staged.append(
+            {
+                "name": parsed.name,
+                "path": str(path),
+                "source_member": parsed.source_member,
+                "original_columns": list(parsed.original_columns),
+                "rows": parsed.table.num_rows,
+            }
+        )
+    log.info(
+        "parsed %s: %d table(s), %d row(s) in %.2fs",
+        downloaded["file_name"],
+        len(staged),
+        sum(t["rows"] for t in staged),
+        time.perf_counter() - started,
+    )
+    return {"tables": staged}
+
+
+def land_step(
+    parsed: dict[str, Any],
+    downloaded: dict[str, Any],
+    conf: dict[str, Any],
+    run_id: str,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """Land the staged tables in ``curated/`` and ``history/``, append the catalog, clean up."""
+    settings = settings or load_settings()
+    staged = [lake.StagedTable(**table) for table in parsed["tables"]]
+    result = lake.land(staged, conf, downloaded, lake_root=Path(settings.lake_uri), run_id=run_id)
+    shutil.rmtree(_staging_dir(settings, run_id), ignore_errors=True)
+    log.info(
+        "landed %d dataset(s), %d row(s); changed=%s",
+        len(result["datasets"]),
+        result["rows"],
+        result["changed"],
+    )
+    return result
+
+
+__all__ = [
+    "ConfError",
+    "DownloadError",
+    "ReaderError",
+    "check_conf",
+    "download_step",
+    "land_step",
+    "parse_step",
+]

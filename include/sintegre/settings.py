@@ -1,0 +1,123 @@
+"""Every setting of the project, read from the environment in one place.
+
+Each setting is listed in README.md and in .env.example. Nothing else in the package reads
+``os.environ`` directly, so a test can build a :class:`Settings` from any mapping.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The repository root: ``include/sintegre/settings.py`` → three levels up.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+DEFAULT_DAG_ID = "sintegre_generic"
+
+
+def _resolve(path_or_uri: str, root: Path) -> str:
+    """Resolve a relative local path against ``root``; leave URIs (s3://, file://) alone."""
+    if "://" in path_or_uri:
+        return path_or_uri
+    path = Path(path_or_uri).expanduser()
+    return str(path if path.is_absolute() else (root / path).resolve())
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved configuration. Build it with :func:`load_settings`."""
+
+    project_root: Path
+    state_dir: Path
+    lake_uri: str
+    receiver_host: str
+    receiver_port: int
+    airflow_port: int
+    airflow_url: str
+    airflow_user: str
+    airflow_password: str
+    dag_id: str
+    inbox_url: str
+    inbox_synchronous: str
+    integrations_file: str | None
+    webhook_auth: str
+    webhook_user: str | None
+    webhook_password: str | None
+    webhook_token: str | None
+    admin_user: str
+    admin_password: str | None
+    allowed_download_hosts: tuple[str, ...]
+    ca_bundle: str | None
+    forwarder_poll_seconds: float
+    forwarder_max_backoff_seconds: float
+    token_rescue_window_seconds: int
+    download_timeout_seconds: float
+    download_retries: int
+    task_retry_delay_seconds: float
+    max_body_bytes: int
+
+    @property
+    def webhook_base_url(self) -> str:
+        """The URL SINtegre should be given, without the integration name."""
+        host = "localhost" if self.receiver_host in {"0.0.0.0", "::", ""} else self.receiver_host
+        return f"http://{host}:{self.receiver_port}/sintegre"
+
+    @property
+    def tls_verify(self) -> bool | str:
+        """What ``requests`` gets as ``verify``: always verify, with a custom bundle when set."""
+        return self.ca_bundle or True
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from ``env`` (``os.environ`` when omitted).
+
+    Args:
+        env: The environment to read; tests pass a dict.
+
+    Returns:
+        A frozen :class:`Settings`.
+    """
+    env = os.environ if env is None else env
+    root = Path(env.get("SINTEGRE_PROJECT_ROOT", str(PROJECT_ROOT))).resolve()
+    state_dir = Path(_resolve(env.get("SINTEGRE_STATE_DIR", ".state"), root))
+    airflow_port = int(env.get("AIRFLOW_PORT", "8080"))
+    inbox_default = f"sqlite:///{state_dir / 'inbox.sqlite3'}"
+    return Settings(
+        project_root=root,
+        state_dir=state_dir,
+        lake_uri=_resolve(env.get("LAKE_URI", "data/lake"), root),
+        receiver_host=env.get("RECEIVER_HOST", "127.0.0.1"),
+        receiver_port=int(env.get("RECEIVER_PORT", "8000")),
+        airflow_port=airflow_port,
+        airflow_url=env.get("AIRFLOW_URL", f"http://localhost:{airflow_port}").rstrip("/"),
+        airflow_user=env.get("AIRFLOW_USER", "admin"),
+        airflow_password=env.get("AIRFLOW_PASSWORD", ""),
+        dag_id=env.get("SINTEGRE_DAG_ID", DEFAULT_DAG_ID),
+        inbox_url=env.get("SINTEGRE_INBOX_URL", inbox_default),
+        inbox_synchronous=env.get("SINTEGRE_INBOX_SYNCHRONOUS", "FULL").upper(),
+        integrations_file=env.get("SINTEGRE_INTEGRATIONS_FILE") or None,
+        webhook_auth=env.get("SINTEGRE_WEBHOOK_AUTH", "none").strip().lower(),
+        webhook_user=env.get("SINTEGRE_WEBHOOK_USER") or None,
+        webhook_password=env.get("SINTEGRE_WEBHOOK_PASSWORD") or None,
+        webhook_token=env.get("SINTEGRE_WEBHOOK_TOKEN") or None,
+        admin_user=env.get("SINTEGRE_ADMIN_USER", "admin"),
+        admin_password=env.get("SINTEGRE_ADMIN_PASSWORD") or None,
+        allowed_download_hosts=_csv(
+            env.get("SINTEGRE_ALLOWED_DOWNLOAD_HOSTS", "apps08.ons.org.br")
+        ),
+        # requests honours REQUESTS_CA_BUNDLE itself but not SSL_CERT_FILE; we pass both explicitly.
+        ca_bundle=env.get("REQUESTS_CA_BUNDLE") or env.get("SSL_CERT_FILE") or None,
+        forwarder_poll_seconds=float(env.get("FORWARDER_POLL_SECONDS", "1.0")),
+        forwarder_max_backoff_seconds=float(env.get("FORWARDER_MAX_BACKOFF_SECONDS", "60")),
+        token_rescue_window_seconds=int(env.get("SINTEGRE_TOKEN_RESCUE_WINDOW_SECONDS", "7200")),
+        download_timeout_seconds=float(env.get("SINTEGRE_DOWNLOAD_TIMEOUT_SECONDS", "60")),
+        download_retries=int(env.get("SINTEGRE_DOWNLOAD_RETRIES", "3")),
+        task_retry_delay_seconds=float(env.get("SINTEGRE_TASK_RETRY_DELAY_SECONDS", "120")),
+        max_body_bytes=int(env.get("SINTEGRE_MAX_BODY_BYTES", str(64 * 1024))),
+    )

@@ -1,0 +1,7 @@
+"""``python -m sintegre.simulator`` entry point."""
+
+import sys
+
+from sintegre.simulator.cli import main
+
+sys.exit(main())
