@@ -271,7 +271,9 @@ def make_html_error_page(path: Path) -> Path:
     return path
 
 
-def make_pdf(path: Path, *, title: str = "IPDO - Informativo Preliminar Diario da Operacao") -> Path:
+def make_pdf(
+    path: Path, *, title: str = "IPDO - Informativo Preliminar Diario da Operacao"
+) -> Path:
     """Write a minimal, valid one-page PDF report.
 
     Args:
@@ -299,7 +301,9 @@ def make_pdf(path: Path, *, title: str = "IPDO - Informativo Preliminar Diario d
     body += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     for offset in offsets:
         body += f"{offset:010d} 00000 n \n".encode()
-    body += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    body += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(bytes(body))
     return path

@@ -22,7 +22,10 @@ import pytest
 from sintegre.notification import normalize
 
 SAMPLE_PATH = Path(
-    os.environ.get("SINTEGRE_SAMPLE_PAYLOADS", "/work/shared/data/sintegre-payloads.sample.json")
+    os.environ.get(
+        "SINTEGRE_SAMPLE_PAYLOADS",
+        str(Path(__file__).resolve().parents[1] / "data" / "sintegre-payloads.sample.json"),
+    )
 )
 ALLOWED_HOSTS = ("apps08.ons.org.br",)
 EXPECTED_COUNT = 26

@@ -37,6 +37,7 @@ DecimalStyle = Literal["comma", "point", "auto"]
 TIMESTAMP_TYPE = pa.timestamp("us")
 _NULL_STRING = pa.scalar(None, pa.string())
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_PRECHECK_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,13 @@ def _as_datetime(value: object) -> dt.datetime | None:
 
 
 def _all_match(present: pa.Array, pattern: str) -> bool:
+    # Most candidates fail on the first values; checking a prefix first saves a full
+    # regex pass over text columns of large files.
+    head = present.slice(0, _PRECHECK_ROWS)
+    if not pc.all(pc.match_substring_regex(head, pattern)).as_py():
+        return False
+    if len(present) <= _PRECHECK_ROWS:
+        return True
     return bool(pc.all(pc.match_substring_regex(present, pattern)).as_py())
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import charset_normalizer
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from sintegre.readers.columns import DecimalStyle, build_table, infer_text_column, looks_like_data
 from sintegre.readers.detect import HEAD_BYTES, looks_binary
@@ -29,6 +31,7 @@ WHITESPACE = " "
 
 _DELIMITERS = (";", ",", "|", "\t")
 _SAMPLE_LINES = 50
+_SAMPLE_CHARS = 256 * 1024
 _MIN_CONSISTENCY = 0.6
 _MAX_TITLE_ROWS = 10
 
@@ -118,37 +121,91 @@ def read_delimited(path: Path, label: str) -> ParsedTable:
         ParseError: The file is empty.
         UnsupportedFormatError: The file is binary.
     """
-    data = path.read_bytes()
-    text = decode_text(data, label)
+    text = decode_text(path.read_bytes(), label)
     if not text.strip():
         raise ParseError(f"{label}: the file is empty (no header and no data)")
     sample = _first_lines(text, _SAMPLE_LINES)
     delimiter = sniff_delimiter(sample)
     style = _STYLE_BY_DELIMITER.get(delimiter or "", "auto")
 
-    rows = _rows(text, delimiter, sample)
-    first = _next_row(rows)
+    rows = _numbered_rows(text, delimiter, sample)
+    first = next(rows, None)
     if first is None:
         raise ParseError(f"{label}: the file has no rows")
     if delimiter is not None:
         first = _skip_title_rows(first, rows)
-    lookahead = _next_row(rows)
-    if _has_header(first, lookahead):
-        headers, pending = [cell.strip() for cell in first], [lookahead]
+    lookahead = next(rows, None)
+    if _has_header(first[1], None if lookahead is None else lookahead[1]):
+        headers = [cell.strip() for cell in first[1]]
+        pending = [] if lookahead is None else [lookahead]
     else:
-        headers, pending = [""] * len(first), [first, lookahead]
+        headers = [""] * len(first[1])
+        pending = [first] if lookahead is None else [first, lookahead]
 
-    columns = _collect_columns(headers, _chain(pending, rows))
+    columns: list[pa.Array] | None = None
+    if delimiter not in (None, WHITESPACE) and pending:
+        assert delimiter is not None
+        columns = _arrow_columns(text, delimiter, pending[0], len(headers), sample)
+    if columns is None:
+        columns = [
+            pa.array(values, type=pa.string())
+            for values in _collect_columns(headers, (row for _, row in _chain(pending, rows)))
+        ]
+    del text
     headers = headers + [""] * (len(columns) - len(headers))
     keep = [
         index
         for index, (header, values) in enumerate(zip(headers, columns, strict=True))
-        if header or any(value for value in values)
+        if header or _has_values(values)
     ]
     original = [headers[index] for index in keep]
-    typed = [infer_text_column(pa.array(columns[index], type=pa.string()), style) for index in keep]
+    typed = [infer_text_column(columns[index], style) for index in keep]
     table = build_table(original, typed)
     return ParsedTable(name="", table=table, source_member="", original_columns=original)
+
+
+def _arrow_columns(
+    text: str,
+    delimiter: str,
+    first_data: tuple[int, list[str]],
+    header_width: int,
+    sample: list[str],
+) -> list[pa.Array] | None:
+    """Parse the data rows with Arrow's CSV reader (fast, compact), or None to fall back.
+
+    Arrow needs every row to have the same number of fields; ragged files (a trailing
+    ``;`` on some lines only) make it fail and go through the csv module instead.
+    """
+    start_line, first_row = first_data
+    width = max([header_width, *(len(row) for row in csv.reader(sample, delimiter=delimiter))])
+    names = [f"f{index}" for index in range(width)]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(skip_rows=start_line, column_names=names),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    padded_first = first_row + [""] * (width - len(first_row))
+    if table.num_rows == 0 or [column[0].as_py() for column in table.columns] != padded_first:
+        return None  # the two parsers disagree on where the data starts: trust csv
+    filled = [pc.not_equal(pc.utf8_trim_whitespace(column), "") for column in table.columns]
+    keep = filled[0]
+    for mask in filled[1:]:
+        keep = pc.or_(keep, mask)
+    table = table.filter(keep)  # rows such as ";;;;" carry nothing
+    return [column.combine_chunks() for column in table.columns]
+
+
+def _has_values(values: pa.Array) -> bool:
+    trimmed = pc.utf8_trim_whitespace(values.drop_null())
+    return bool(pc.any(pc.not_equal(trimmed, "")).as_py())
 
 
 def _mode(counts: list[int]) -> tuple[int, float]:
@@ -159,24 +216,33 @@ def _mode(counts: list[int]) -> tuple[int, float]:
 
 
 def _first_lines(text: str, limit: int) -> list[str]:
-    lines: list[str] = []
-    for line in io.StringIO(text):
-        if line.strip():
-            lines.append(line.rstrip("\r\n"))
-            if len(lines) >= limit:
-                break
-    return lines
+    head = text[:_SAMPLE_CHARS]
+    lines = head.splitlines()
+    if len(head) < len(text) and len(lines) > 1:
+        lines.pop()  # probably cut in the middle
+    return [line for line in lines if line.strip()][:limit]
 
 
-def _rows(text: str, delimiter: str | None, sample: list[str]) -> Iterator[list[str]]:
-    if delimiter is None:
-        return ([line] for line in io.StringIO(text) if line.strip())
-    if delimiter == WHITESPACE:
+def _numbered_rows(
+    text: str, delimiter: str | None, sample: list[str]
+) -> Iterator[tuple[int, list[str]]]:
+    """Yield ``(lines before the row, fields)`` for every non-blank row."""
+    if delimiter is None or delimiter == WHITESPACE:
         width, _ = _mode([len(line.split()) for line in sample])
-        return (_split_whitespace(line, width) for line in io.StringIO(text) if line.strip())
+        for number, line in enumerate(io.StringIO(text)):
+            if line.strip():
+                yield (
+                    number,
+                    [line.rstrip("\r\n")] if delimiter is None else _split_whitespace(line, width),
+                )
+        return
     # newline="" keeps CRLF inside quoted fields intact; the csv module handles line ends.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return (row for row in reader if any(cell.strip() for cell in row))
+    before = 0
+    for row in reader:
+        if any(cell.strip() for cell in row):
+            yield before, row
+        before = reader.line_num
 
 
 def _split_whitespace(line: str, width: int) -> list[str]:
@@ -188,28 +254,26 @@ def _split_whitespace(line: str, width: int) -> list[str]:
     return tokens
 
 
-def _next_row(rows: Iterator[list[str]]) -> list[str] | None:
-    return next(rows, None)
-
-
-def _chain(pending: list[list[str] | None], rows: Iterator[list[str]]) -> Iterator[list[str]]:
-    for row in pending:
-        if row is not None:
-            yield row
+def _chain(
+    pending: list[tuple[int, list[str]]], rows: Iterator[tuple[int, list[str]]]
+) -> Iterator[tuple[int, list[str]]]:
+    yield from pending
     yield from rows
 
 
-def _skip_title_rows(first: list[str], rows: Iterator[list[str]]) -> list[str]:
+def _skip_title_rows(
+    first: tuple[int, list[str]], rows: Iterator[tuple[int, list[str]]]
+) -> tuple[int, list[str]]:
     # A report title above the header ("Previsão de carga - 01/03/2024") is one filled
     # field on an otherwise delimited line; the header is the first line with two.
-    skipped = 0
-    current: list[str] | None = first
-    while current is not None and skipped < _MAX_TITLE_ROWS:
-        if sum(1 for cell in current if cell.strip()) >= 2:
+    current: tuple[int, list[str]] | None = first
+    for _ in range(_MAX_TITLE_ROWS):
+        if current is None:
+            return first
+        if sum(1 for cell in current[1] if cell.strip()) >= 2:
             return current
-        skipped += 1
-        current = _next_row(rows)
-    return first if current is None else current
+        current = next(rows, None)
+    return first
 
 
 def _has_header(first: list[str], second: list[str] | None) -> bool:

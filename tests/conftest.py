@@ -1,0 +1,73 @@
+"""Shared fixtures: settings on a temporary state folder, the Flask app and its client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from helpers import (
+    ADMIN_PASSWORD,
+    ADMIN_USER,
+    ONS_HOST,
+    WEBHOOK_PASSWORD,
+    WEBHOOK_USER,
+    basic,
+    to_body,
+)
+from sintegre.receiver import create_app
+from sintegre.settings import Settings, load_settings
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """A complete environment for the receiver, isolated in ``tmp_path``."""
+    return {
+        "SINTEGRE_STATE_DIR": str(tmp_path / "state"),
+        "LAKE_URI": str(tmp_path / "lake"),
+        "SINTEGRE_WEBHOOK_AUTH": "basic",
+        "SINTEGRE_WEBHOOK_USER": WEBHOOK_USER,
+        "SINTEGRE_WEBHOOK_PASSWORD": WEBHOOK_PASSWORD,
+        "SINTEGRE_ADMIN_USER": ADMIN_USER,
+        "SINTEGRE_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "SINTEGRE_ALLOWED_DOWNLOAD_HOSTS": ONS_HOST,
+    }
+
+
+@pytest.fixture
+def settings(env: dict[str, str]) -> Settings:
+    """Settings read from ``env``."""
+    return load_settings(env)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Flask:
+    """The receiver app on a fresh SQLite inbox."""
+    application = create_app(settings)
+    application.config["TESTING"] = True
+    return application
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """Flask's test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def post(client: FlaskClient) -> Callable[..., Any]:
+    """POST a payload (dict or bytes) to the default integration with valid Basic auth."""
+
+    def _post(payload: dict[str, Any] | bytes, *, auth: str | None = None, path: str = "default"):
+        body = payload if isinstance(payload, bytes) else to_body(payload)
+        headers = {"Content-Type": "application/json"}
+        headers["Authorization"] = (
+            auth if auth is not None else basic(WEBHOOK_USER, WEBHOOK_PASSWORD)
+        )
+        return client.post(f"/sintegre/{path}", data=body, headers=headers)
+
+    return _post

@@ -1,0 +1,214 @@
+"""The whole system as real processes: Airflow standalone, gunicorn receiver, forwarder.
+
+Started once per test session (Airflow takes ~25 s to come up); individual parts can be
+stopped, killed and restarted by the drills.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from sintegre.devstack import airflow_environment, stop_process_group, wait_for_airflow
+from sintegre.settings import PROJECT_ROOT, load_settings
+
+PY = sys.executable
+#: Filled by the tests, printed at the end of the session (closing-note measurements).
+MEASUREMENTS: dict[str, Any] = {}
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def system_ca_bundle() -> Path:
+    """The system CA bundle (what a normal deployment trusts)."""
+    for candidate in ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"):
+        if Path(candidate).exists():
+            return Path(candidate)
+    import certifi
+
+    return Path(certifi.where())
+
+
+@dataclass
+class Stack:
+    """Handles on every running part and the environment they share."""
+
+    root: Path
+    env: dict[str, str]
+    airflow_env: dict[str, str]
+    receiver_port: int
+    airflow_port: int
+    log_dir: Path
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def receiver_url(self) -> str:
+        return f"http://127.0.0.1:{self.receiver_port}"
+
+    @property
+    def airflow_url(self) -> str:
+        return f"http://localhost:{self.airflow_port}"
+
+    @property
+    def lake(self) -> Path:
+        return Path(self.env["LAKE_URI"])
+
+    @property
+    def settings(self):
+        return load_settings(self.env)
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
+        handle = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - child owns it
+        process = subprocess.Popen(
+            args,
+            env=env,
+            cwd=self.root,
+            stdin=subprocess.DEVNULL,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        handle.close()
+        self.processes[name] = process
+        return process
+
+    # --- receiver -------------------------------------------------------------------------
+    def start_receiver(self, workers: int = 2) -> None:
+        self._spawn(
+            "receiver",
+            [
+                PY,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(workers),
+                "--bind",
+                f"127.0.0.1:{self.receiver_port}",
+                "sintegre.receiver.wsgi:app",
+            ],
+            self.env,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.receiver_url}/healthz", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise RuntimeError("the receiver did not come up; see receiver.log")
+
+    def kill_receiver(self) -> None:
+        process = self.processes.pop("receiver")
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    # --- forwarder ------------------------------------------------------------------------
+    def start_forwarder(self) -> None:
+        self._spawn("forwarder", [PY, "-m", "sintegre.forwarder"], self.env)
+
+    def stop_forwarder(self) -> None:
+        stop_process_group(self.processes.pop("forwarder"))
+
+    # --- airflow --------------------------------------------------------------------------
+    def start_airflow(self) -> None:
+        process = self._spawn(
+            "airflow", [str(Path(PY).parent / "airflow"), "standalone"], self.airflow_env
+        )
+        if not wait_for_airflow(self.airflow_url, timeout=240, process=process):
+            raise RuntimeError(f"Airflow did not become healthy; see {self.log_dir}/airflow.log")
+        self.wait_for_dag(self.env.get("SINTEGRE_DAG_ID", "sintegre_generic"))
+
+    def stop_airflow(self) -> None:
+        stop_process_group(self.processes.pop("airflow"))
+
+    def airflow_token(self) -> str:
+        response = requests.post(
+            f"{self.airflow_url}/auth/token",
+            json={"username": "admin", "password": self.env["AIRFLOW_PASSWORD"]},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return response.json()["access_token"]
+
+    def airflow_get(self, path: str, **params: Any) -> requests.Response:
+        return requests.get(
+            f"{self.airflow_url}{path}",
+            headers={"Authorization": f"Bearer {self.airflow_token()}"},
+            params=params,
+            timeout=30,
+        )
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.airflow_get(f"/api/v2/dags/{dag_id}").status_code == 200:
+                return
+            time.sleep(1)
+        raise RuntimeError(f"DAG {dag_id} never appeared in Airflow")
+
+    def stop_all(self) -> None:
+        for name in ("forwarder", "receiver", "airflow"):
+            if name in self.processes:
+                stop_process_group(self.processes.pop(name))
+
+
+def build_stack(tmp: Path, ca_path: Path, *, webhook_password: str, admin_password: str) -> Stack:
+    """Prepare (not start) a stack under ``tmp`` that trusts the simulator's CA."""
+    log_dir = tmp / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    bundle = tmp / "ca-bundle.pem"
+    bundle.write_bytes(system_ca_bundle().read_bytes() + b"\n" + ca_path.read_bytes())
+    receiver_port, airflow_port = free_port(), free_port()
+    airflow_password = "airflow-e2e-pass"
+    env = dict(os.environ)
+    env.update(
+        {
+            "PYTHONPATH": str(PROJECT_ROOT / "include"),
+            "SINTEGRE_PROJECT_ROOT": str(PROJECT_ROOT),
+            "SINTEGRE_STATE_DIR": str(tmp / "state"),
+            "LAKE_URI": str(tmp / "lake"),
+            "RECEIVER_PORT": str(receiver_port),
+            "AIRFLOW_PORT": str(airflow_port),
+            "AIRFLOW_URL": f"http://localhost:{airflow_port}",
+            "AIRFLOW_USER": "admin",
+            "AIRFLOW_PASSWORD": airflow_password,
+            "SINTEGRE_WEBHOOK_AUTH": "basic",
+            "SINTEGRE_WEBHOOK_USER": "ons",
+            "SINTEGRE_WEBHOOK_PASSWORD": webhook_password,
+            "SINTEGRE_ADMIN_USER": "operador",
+            "SINTEGRE_ADMIN_PASSWORD": admin_password,
+            "SINTEGRE_ALLOWED_DOWNLOAD_HOSTS": "localhost",
+            "REQUESTS_CA_BUNDLE": str(bundle),
+            "SSL_CERT_FILE": str(bundle),
+            "FORWARDER_POLL_SECONDS": "0.5",
+            "FORWARDER_MAX_BACKOFF_SECONDS": "3",
+            "SINTEGRE_TASK_RETRY_DELAY_SECONDS": "1",
+            "SINTEGRE_DOWNLOAD_RETRIES": "2",
+        }
+    )
+    settings = load_settings(env)
+    airflow_env = airflow_environment(
+        settings, airflow_home=tmp / "airflow", password=airflow_password, base=env, fast=True
+    )
+    return Stack(
+        root=PROJECT_ROOT,
+        env=env,
+        airflow_env=airflow_env,
+        receiver_port=receiver_port,
+        airflow_port=airflow_port,
+        log_dir=log_dir,
+    )

@@ -1,0 +1,119 @@
+"""A CSV and an XLSX go from SINtegre (simulated) through a real Airflow into the lake."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+from stack import MEASUREMENTS
+
+from sintegre.fixtures import make_csv, make_xlsx
+from sintegre.simulator import SimulatorServer, build_notification
+
+CARGA = "Arquivos de Previsão de Carga para o DESSEM"
+HIDRO = "Relatório de Acompanhamento Hidrológico"
+
+
+def test_csv_and_xlsx_land_as_partitioned_parquet(
+    stack, simulator: SimulatorServer, webhook, tmp_path: Path
+):
+    csv_expected = make_csv(tmp_path / "Blocos_2025-04-29.csv", rows=24)
+    xlsx_expected = make_xlsx(tmp_path / "Vazoes.xlsx", sheets={"Sudeste": 10, "Sul": 7})
+    csv_pub = simulator.publish(
+        tmp_path / "Blocos_2025-04-29.csv",
+        file_name="Blocos_2025-04-29.csv",
+        product_id=275,
+        nome=CARGA,
+    )
+    xlsx_pub = simulator.publish(
+        tmp_path / "Vazoes.xlsx",
+        file_name="Vazões Observadas - 26-04-2025 a 02-05-2025.xlsx",
+        product_id=234,
+        nome=HIDRO,
+        disposition="rfc2047",
+    )
+    csv_payload = build_notification(
+        csv_pub,
+        processo="Previsão de carga para o DESSEM",
+        macro_processo="Programação da Operação",
+        data_produto="29/04/2025",
+        periodicidade=datetime(2025, 4, 29, 0, 0, 0),
+        periodicidade_final=datetime(2025, 4, 29, 23, 59, 59),
+    )
+    xlsx_payload = build_notification(
+        xlsx_pub,
+        processo="Acompanhamento das Condições Hidroenergéticas",
+        macro_processo="Programação da Operação",
+        data_produto="26/04/2025 - 02/05/2025",
+        periodicidade=datetime(2025, 4, 26, 0, 0, 0),
+        periodicidade_final=datetime(2025, 5, 2, 23, 59, 59),
+    )
+
+    sent_at = time.monotonic()
+    ids = []
+    for payload in (csv_payload, xlsx_payload):
+        response = webhook.send(payload)
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "received"
+        ids.append(response.json()["id"])
+    views = [webhook.wait_for(i, {"succeeded", "failed", "expired"}) for i in ids]
+    MEASUREMENTS["post_to_parquet_seconds"] = round(time.monotonic() - sent_at, 1)
+    assert [v["status"] for v in views] == ["succeeded", "succeeded"], views
+    assert simulator.request_count(csv_pub.url) == 1
+
+    lake = stack.lake
+    con = duckdb.connect()
+    carga = con.execute(
+        "SELECT * FROM read_parquet(?, hive_partitioning = true) "
+        "ORDER BY data, patamar, submercado",
+        [str(lake / "curated/arquivos_de_previsao_de_carga_para_o_dessem/**/*.parquet")],
+    )
+    columns = [d[0] for d in carga.description]
+    rows = [dict(zip(columns, r, strict=True)) for r in carga.fetchall()]
+    assert len(rows) == 24
+    assert {r["macroprocesso"] for r in rows} == {"programacao_da_operacao"}
+    assert {r["periodicidade"] for r in rows} == {date(2025, 4, 29)}
+    assert {r["granularity"] for r in rows} == {"daily"}
+    assert {r["src_product_id"] for r in rows} == {275}
+    types = dict(
+        con.execute(
+            "SELECT column_name, column_type FROM "
+            "(DESCRIBE SELECT * FROM read_parquet(?, hive_partitioning = true))",
+            [str(lake / "curated/arquivos_de_previsao_de_carga_para_o_dessem/**/*.parquet")],
+        ).fetchall()
+    )
+    assert types["data"] == "DATE"
+    assert types["patamar"] == "BIGINT"
+    assert types["carga_mwmed"] == "DOUBLE"
+    assert types["submercado"] == "VARCHAR"
+    assert types["periodicidade"] == "DATE"
+    expected_sorted = sorted(
+        csv_expected.rows, key=lambda r: (r["data"], r["patamar"], r["submercado"])
+    )
+    assert [r["carga_mwmed"] for r in rows] == [r["carga_mwmed"] for r in expected_sorted]
+    assert [r["observacao"] for r in rows] == [r["observacao"] for r in expected_sorted]
+
+    for sheet, table in (("sudeste", "Sudeste"), ("sul", "Sul")):
+        dataset = f"relatorio_de_acompanhamento_hidrologico__{sheet}"
+        got = con.execute(
+            "SELECT data, vazao_natural_m3_s, macroprocesso, periodicidade, granularity, src_file "
+            "FROM read_parquet(?, hive_partitioning = true) ORDER BY data",
+            [str(lake / f"curated/{dataset}/**/*.parquet")],
+        ).fetchall()
+        exp = xlsx_expected[table]
+        assert [g[0] for g in got] == exp.column("data")
+        assert [g[1] for g in got] == exp.column("vazao_natural_m3_s")
+        assert {(g[2], g[3], g[4]) for g in got} == {
+            ("programacao_da_operacao", date(2025, 4, 26), "weekly")
+        }
+        assert {g[5] for g in got} == {"Vazões Observadas - 26-04-2025 a 02-05-2025.xlsx"}
+
+    catalog = con.execute(
+        "SELECT dataset, rows, changed FROM read_parquet(?, hive_partitioning = true) "
+        "ORDER BY dataset",
+        [str(lake / "catalog/ingestions/**/*.parquet")],
+    ).fetchall()
+    assert ("arquivos_de_previsao_de_carga_para_o_dessem", 24, True) in catalog
+    assert ("relatorio_de_acompanhamento_hidrologico__sul", 7, True) in catalog
