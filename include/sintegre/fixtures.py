@@ -7,14 +7,16 @@ headerless whitespace TXTs, PDFs, and the HTML page SINtegre serves when a sessi
 expired. Every ``make_*`` function writes a file and returns what a correct reader must
 find in it, computed here from the values written, never by reading the file back.
 
-All values are deterministic: the same call always writes the same bytes (except ZIP
-timestamps, which :func:`make_zip` pins too).
+Everything is deterministic: the same call always writes the same bytes (ZIP entry
+times and workbook save times are pinned), so content hashes are stable across runs.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,8 +219,18 @@ def make_xlsx(
         if count == 0:
             types = dict.fromkeys(VAZAO_COLUMNS, STRING)
         expected[sheet_name] = ExpectedTable(list(VAZAO_COLUMNS), list(VAZAO_HEADERS), rows, types)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(path)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    with zipfile.ZipFile(buffer) as saved:
+        parts = {info.filename: saved.read(info) for info in saved.infolist()}
+    # openpyxl stamps the save time into docProps/core.xml and the ZIP entries; pin both so
+    # the same call gives the same sha256 (the lake deduplicates on content hashes).
+    parts["docProps/core.xml"] = re.sub(
+        rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*",
+        rb"\g<1>2024-03-01T12:35:00Z",
+        parts["docProps/core.xml"],
+    )
+    _write_zip(path, parts)
     return expected
 
 
@@ -233,13 +245,13 @@ def make_zip(path: Path, members: dict[str, bytes | Path]) -> Path:
     Returns:
         ``path``.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, content in members.items():
-            data = content.read_bytes() if isinstance(content, Path) else content
-            info = zipfile.ZipInfo(name, date_time=_ZIP_TIMESTAMP)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data)
+    _write_zip(
+        path,
+        {
+            name: content.read_bytes() if isinstance(content, Path) else content
+            for name, content in members.items()
+        },
+    )
     return path
 
 
@@ -372,6 +384,15 @@ def make_pipe_txt(path: Path, *, rows: int = 10, posto: int = 6) -> ExpectedTabl
         expected_rows,
         dict(zip(columns, [INT64, DATE, DOUBLE], strict=True)),
     )
+
+
+def _write_zip(path: Path, members: dict[str, bytes]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIMESTAMP)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
 
 
 def _format_cents(cents: int, decimal_comma: bool) -> str:

@@ -188,6 +188,27 @@ def test_trailing_delimiter_column_is_dropped(tmp_path: Path) -> None:
     assert parsed.table.to_pylist() == [{"data": dt.date(2024, 3, 1), "carga": 1234.5}]
 
 
+def test_ragged_rows_are_padded(tmp_path: Path) -> None:
+    text = "Data;Carga;Obs\n01/03/2024;1,5\n02/03/2024;2,5;x;extra\n"
+    path = write_text(tmp_path / "ragged.csv", text)
+
+    parsed = read_one(path)
+
+    assert parsed.original_columns == ["Data", "Carga", "Obs", ""]
+    assert parsed.table.to_pydict() == {
+        "data": [dt.date(2024, 3, 1), dt.date(2024, 3, 2)],
+        "carga": [1.5, 2.5],
+        "obs": [None, "x"],
+        "col_4": [None, "extra"],
+    }
+
+
+def test_blank_and_empty_rows_are_dropped(tmp_path: Path) -> None:
+    path = write_text(tmp_path / "blank.csv", "a;b\n\n1;2\n;\n ; \n3;4\n")
+
+    assert read_one(path).table.to_pydict() == {"a": [1, 3], "b": [2, 4]}
+
+
 def test_title_line_above_csv_header_is_skipped(tmp_path: Path) -> None:
     text = "Previsão de carga - 01/03/2024\n\nData;Carga\n01/03/2024;10\n"
     path = write_text(tmp_path / "titulo.csv", text, "latin-1")
@@ -477,6 +498,19 @@ def test_zip_member_names_in_cp850_are_decoded(tmp_path: Path) -> None:
     assert tables[0].name == "previsao"
 
 
+def test_zip_member_with_backslash_path(tmp_path: Path) -> None:
+    path = make_zip(
+        tmp_path / "a.zip", {"dados\\Carga Semanal.csv": b"x;y\n1;2\n", "b.csv": b"z\n1\n"}
+    )
+
+    tables = read_product_file(path)
+
+    assert [(t.name, t.source_member) for t in tables] == [
+        ("carga_semanal", "dados/Carga Semanal.csv"),
+        ("b", "b.csv"),
+    ]
+
+
 def test_zip_member_that_fails_names_the_member(tmp_path: Path) -> None:
     html = make_html_error_page(tmp_path / "page.html")
     path = make_zip(tmp_path / "Deck.zip", {"ok.csv": b"a;b\n1;2\n", "dados/carga.csv": html})
@@ -603,6 +637,9 @@ def test_fixtures_are_deterministic(tmp_path: Path) -> None:
     assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
     with zipfile.ZipFile(tmp_path / "a.zip") as archive:
         assert archive.namelist() == ["a.csv"]
+
+    assert make_xlsx(tmp_path / "a.xlsx") == make_xlsx(tmp_path / "b.xlsx")
+    assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
 
 
 def test_make_csv_rejects_decimal_comma_with_comma_separator(tmp_path: Path) -> None:

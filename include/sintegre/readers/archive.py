@@ -16,8 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from sintegre.readers.detect import FileKind
 from sintegre.readers.errors import ParseError, UnsupportedFormatError
-from sintegre.readers.excel import dedupe_names
-from sintegre.readers.model import ParsedTable
+from sintegre.readers.model import ParsedTable, dedupe_names
 from sintegre.slugs import slugify
 
 __all__ = ["MAX_DEPTH", "MAX_MEMBER_BYTES", "MemberReader", "member_label", "read_zip"]
@@ -121,7 +120,7 @@ def _name_member_tables(
 def _is_junk(info: zipfile.ZipInfo) -> bool:
     if info.is_dir():
         return True
-    parts = PurePosixPath(info.filename).parts
+    parts = PurePosixPath(info.filename.replace("\\", "/")).parts
     if "__MACOSX" in parts:
         return True  # macOS resource forks, never data
     base = parts[-1] if parts else ""
@@ -132,16 +131,19 @@ def _member_name(info: zipfile.ZipInfo) -> str:
     # Without the UTF-8 flag, zipfile decodes names as cp437. Brazilian Windows tools
     # write the OEM code page (cp850) and Linux tools raw UTF-8, so "Previsão.csv" would
     # come out as "Previs╞o.csv"; recover the original bytes and decode them properly.
-    if info.flag_bits & _UTF8_FLAG:
-        return info.filename
-    try:
-        raw = info.filename.encode("cp437")
-    except UnicodeEncodeError:
-        return info.filename
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("cp850")
+    name = info.filename
+    if not info.flag_bits & _UTF8_FLAG:
+        try:
+            raw = name.encode("cp437")
+        except UnicodeEncodeError:
+            raw = b""
+        if raw:
+            try:
+                name = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                name = raw.decode("cp850")
+    # Some Windows tools store "pasta\\arquivo.csv"; zipfile only converts on Windows.
+    return name.replace("\\", "/")
 
 
 def _safe_suffix(member: str) -> str:

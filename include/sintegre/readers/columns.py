@@ -282,13 +282,14 @@ def _as_number(array: pa.Array, present: pa.Array, dialect: _NumberDialect) -> p
         return None
 
 
-def _br_to_iso(array: pa.Array) -> pa.Array:
-    # d/m/yyyy[ h:mm[:ss]] -> yyyy-mm-dd[Thh:mm[:ss]]; padding first so the strict ISO cast
-    # accepts ONS's occasional unpadded days, months and hours.
-    padded = pc.replace_substring_regex(array, r"^(\d)/", r"0\1/")
-    padded = pc.replace_substring_regex(padded, r"^(\d\d)/(\d)/", r"\1/0\2/")
-    padded = pc.replace_substring_regex(padded, r"[ T](\d):", r" 0\1:")
-    return pc.replace_substring_regex(padded, r"^(\d\d)/(\d\d)/(\d{4})", r"\3-\2-\1")
+def _br_to_iso(array: pa.Array, present: pa.Array) -> pa.Array:
+    # d/m/yyyy[ h:mm[:ss]] -> yyyy-mm-dd[ hh:mm[:ss]] so the strict ISO cast can check it;
+    # ONS occasionally leaves days, months and hours unpadded, which the cast refuses.
+    if not _all_match(present, r"^\d{2}/\d{2}/\d{4}(?:$|[ T]\d{2}:)"):
+        array = pc.replace_substring_regex(array, r"^(\d)/", r"0\1/")
+        array = pc.replace_substring_regex(array, r"^(\d\d)/(\d)/", r"\1/0\2/")
+        array = pc.replace_substring_regex(array, r"[ T](\d):", r" 0\1:")
+    return pc.replace_substring_regex(array, r"^(\d\d)/(\d\d)/(\d{4})", r"\3-\2-\1")
 
 
 def _as_temporal(array: pa.Array, present: pa.Array) -> pa.Array | None:
@@ -302,7 +303,7 @@ def _as_temporal(array: pa.Array, present: pa.Array) -> pa.Array | None:
     for pattern, target, brazilian in candidates:
         if not _all_match(present, pattern):
             continue
-        iso = _br_to_iso(array) if brazilian else array
+        iso = _br_to_iso(array, present) if brazilian else array
         try:
             return pc.cast(iso, target)
         except pa.ArrowInvalid:

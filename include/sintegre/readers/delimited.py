@@ -79,6 +79,11 @@ def decode_text(data: bytes, label: str) -> str:
 def sniff_delimiter(lines: list[str]) -> str | None:
     """Pick the delimiter that splits the sample lines most consistently.
 
+    Candidates are ranked by coverage (share of lines it splits into two or more
+    fields), then consistency (share of lines with the most common field count), then
+    field count. Coverage comes first because in a ``;`` file with decimal commas the
+    ``,`` also splits the data lines, evenly, but never the header line.
+
     Args:
         lines: The first non-blank lines of the file.
 
@@ -87,16 +92,15 @@ def sniff_delimiter(lines: list[str]) -> str | None:
     """
     if not lines:
         return None
-    best: tuple[float, int, int] | None = None
+    best: tuple[float, float, int, int] | None = None
     best_delimiter: str | None = None
     for order, delimiter in enumerate(_DELIMITERS):
         counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        coverage = sum(1 for count in counts if count >= 2) / len(counts)
         mode, consistency = _mode(counts)
-        if mode < 2:
+        if coverage == 0:
             continue
-        # Consistency first: in a ';' file with decimal commas the ',' also splits the
-        # data lines evenly, but never the header line.
-        key = (round(consistency, 2), mode, -order)
+        key = (round(coverage, 2), round(consistency, 2), mode, -order)
         if best is None or key > best:
             best, best_delimiter = key, delimiter
     if best is not None and best[0] >= _MIN_CONSISTENCY:
@@ -104,7 +108,7 @@ def sniff_delimiter(lines: list[str]) -> str | None:
     mode, consistency = _mode([len(line.split()) for line in lines])
     if mode >= 2 and consistency >= _MIN_CONSISTENCY:
         return WHITESPACE
-    return best_delimiter
+    return None  # free text with the odd comma: one column beats a shredded table
 
 
 def read_delimited(path: Path, label: str) -> ParsedTable:
@@ -124,6 +128,13 @@ def read_delimited(path: Path, label: str) -> ParsedTable:
     text = decode_text(path.read_bytes(), label)
     if not text.strip():
         raise ParseError(f"{label}: the file is empty (no header and no data)")
+    try:
+        return _parse_text(text, label)
+    except csv.Error as error:  # NUL bytes, fields over the csv module's size limit
+        raise ParseError(f"{label}: the text is not a readable CSV/TXT table ({error})") from error
+
+
+def _parse_text(text: str, label: str) -> ParsedTable:
     sample = _first_lines(text, _SAMPLE_LINES)
     delimiter = sniff_delimiter(sample)
     style = _STYLE_BY_DELIMITER.get(delimiter or "", "auto")
@@ -151,7 +162,6 @@ def read_delimited(path: Path, label: str) -> ParsedTable:
             pa.array(values, type=pa.string())
             for values in _collect_columns(headers, (row for _, row in _chain(pending, rows)))
         ]
-    del text
     headers = headers + [""] * (len(columns) - len(headers))
     keep = [
         index

@@ -14,7 +14,7 @@ from python_calamine import CalamineWorkbook, SheetTypeEnum
 
 from sintegre.readers.columns import build_table, cell_to_text, infer_python_column, looks_like_data
 from sintegre.readers.errors import ParseError
-from sintegre.readers.model import ParsedTable
+from sintegre.readers.model import ParsedTable, dedupe_names
 from sintegre.slugs import slugify
 
 __all__ = ["read_workbook"]
@@ -70,28 +70,6 @@ def read_workbook(path: Path, label: str) -> list[ParsedTable]:
             )
         )
     return dedupe_names(tables)
-
-
-def dedupe_names(tables: Sequence[ParsedTable]) -> list[ParsedTable]:
-    """Suffix repeated table names with ``_2``, ``_3``...
-
-    Args:
-        tables: Tables in file order.
-
-    Returns:
-        The same tables, renamed where needed (first occurrence keeps its name).
-    """
-    used: set[str] = set()
-    result: list[ParsedTable] = []
-    for table in tables:
-        name, counter = table.name, 2
-        while name in used:
-            name, counter = f"{table.name}_{counter}", counter + 1
-        used.add(name)
-        if name != table.name:
-            table = ParsedTable(name, table.table, table.source_member, table.original_columns)
-        result.append(table)
-    return result
 
 
 def _filled(row: Sequence[Cell]) -> int:

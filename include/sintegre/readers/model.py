@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-__all__ = ["ParsedTable"]
+__all__ = ["ParsedTable", "dedupe_names"]
 
 
 @dataclass(frozen=True)
@@ -29,3 +30,25 @@ class ParsedTable:
     table: pa.Table
     source_member: str = ""
     original_columns: list[str] = field(default_factory=list)
+
+
+def dedupe_names(tables: Sequence[ParsedTable]) -> list[ParsedTable]:
+    """Suffix repeated table names with ``_2``, ``_3``...
+
+    Args:
+        tables: Tables in file order.
+
+    Returns:
+        The same tables, renamed where needed (first occurrence keeps its name).
+    """
+    used: set[str] = set()
+    result: list[ParsedTable] = []
+    for table in tables:
+        name, counter = table.name, 2
+        while name in used:
+            name, counter = f"{table.name}_{counter}", counter + 1
+        used.add(name)
+        if name != table.name:
+            table = ParsedTable(name, table.table, table.source_member, table.original_columns)
+        result.append(table)
+    return result

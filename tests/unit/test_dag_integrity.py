@@ -1,0 +1,69 @@
+"""DagBag integrity (Astronomer's template test): every DAG imports and follows our rules."""
+
+from __future__ import annotations
+
+import ast
+import os
+from pathlib import Path
+
+import pytest
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+INCLUDE = Path(__file__).resolve().parents[2] / "include" / "sintegre"
+
+
+@pytest.fixture(scope="module")
+def dagbag(tmp_path_factory: pytest.TempPathFactory):
+    home = tmp_path_factory.mktemp("airflow-home")
+    os.environ.setdefault("AIRFLOW_HOME", str(home))
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS))
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert "sintegre_generic" in dagbag.dags
+
+
+def test_triggered_dags_have_no_schedule_and_known_tasks(dagbag):
+    dag = dagbag.dags["sintegre_generic"]
+    assert type(dag.timetable).__name__ == "NullTimetable"  # schedule=None: triggered only
+    assert [t.task_id for t in dag.tasks] == ["download", "parse", "land"]
+    retries = {t.task_id: t.retries for t in dag.tasks}
+    assert retries["download"] > 0  # networks hiccup
+    assert retries["parse"] == 0  # the same bytes fail the same way
+    assert not dag.catchup
+
+
+def test_params_require_the_notification_fields(dagbag):
+    params = dagbag.dags["sintegre_generic"].params
+    for key in ("notification_id", "nome", "macroProcesso", "url", "dataset", "periodicidade_date"):
+        assert key in params
+
+
+def test_domain_package_never_imports_airflow():
+    offenders = []
+    for path in INCLUDE.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "airflow"]
+    assert offenders == []
+
+
+def test_dag_files_import_only_the_task_sdk():
+    for path in DAGS.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("airflow")
+            ):
+                assert node.module.startswith("airflow.sdk"), f"{path.name}: {node.module}"
