@@ -235,6 +235,25 @@ class Forwarder:
 
 
 @contextlib.contextmanager
+def postgres_advisory_lock(inbox: Inbox, key: int = 0x51_4E_74_65) -> Iterator[bool]:
+    """One forwarder per PostgreSQL inbox, whichever host runs it (a session advisory lock).
+
+    Yields:
+        True when this process holds the lock; it is released when the connection closes,
+        so a killed forwarder frees it at once.
+    """
+    with inbox.engine.connect() as conn:
+        held = bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+        conn.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+
+
+@contextlib.contextmanager
 def single_instance_lock(lock_path: Path) -> Iterator[bool]:
     """Hold an exclusive lock so one forwarder runs per state folder, whatever starts it.
 
@@ -262,7 +281,11 @@ def build_forwarder(settings: Any = None) -> Forwarder:
     from sintegre.settings import load_settings
 
     settings = settings or load_settings()
-    inbox = Inbox(settings.inbox_url, synchronous=settings.inbox_synchronous)
+    inbox = Inbox(
+        settings.inbox_url,
+        synchronous=settings.inbox_synchronous,
+        busy_timeout_ms=settings.inbox_busy_timeout_ms,
+    )
     client = AirflowClient(settings.airflow_url, settings.airflow_user, settings.airflow_password)
 
     def rescue(conf: dict[str, Any]) -> str:
@@ -287,7 +310,7 @@ def build_forwarder(settings: Any = None) -> Forwarder:
 
 
 def main() -> int:
-    """Run the forwarder until SIGINT/SIGTERM; exit 0 when another one already runs."""
+    """Run the forwarder until SIGINT/SIGTERM; stand by while another one holds the lock."""
     import signal
 
     from sintegre.logs import configure_logging
@@ -298,13 +321,23 @@ def main() -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with single_instance_lock(settings.state_dir / "forwarder.lock") as held:
-        if not held:
-            log.warning("another forwarder holds %s; this one exits", settings.state_dir)
-            return 0
-        build_forwarder(settings).run_forever(stop)
+    forwarder = build_forwarder(settings)
+    waiting_logged = False
+    while not stop.is_set():
+        if forwarder.inbox.is_sqlite:
+            lock = single_instance_lock(settings.state_dir / "forwarder.lock")
+        else:
+            lock = postgres_advisory_lock(forwarder.inbox)
+        with lock as held:
+            if held:
+                forwarder.run_forever(stop)
+                break
+        # Standby: another forwarder feeds Airflow; take over the moment it goes away.
+        if not waiting_logged:
+            log.info("another forwarder feeds Airflow from this inbox; standing by")
+            waiting_logged = True
+        stop.wait(2.0)
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -72,13 +72,14 @@ class StoreResult:
     duplicate: bool
 
 
-def _sqlite_pragmas(synchronous: str):
+def _sqlite_pragmas(synchronous: str, busy_timeout_ms: int):
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         # WAL: readers never block the writer; FULL: a 2xx means the row survived a power cut.
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        # Bounded wait for the write lock: past it the receiver answers 503 and SINtegre resends.
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
     return on_connect
@@ -87,12 +88,13 @@ def _sqlite_pragmas(synchronous: str):
 class Inbox:
     """Durable store of notifications, shared by the receiver, the forwarder and the API."""
 
-    def __init__(self, url: str, *, synchronous: str = "FULL") -> None:
+    def __init__(self, url: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 5000) -> None:
         """Open (and create when missing) the inbox at a SQLAlchemy URL.
 
         Args:
             url: ``sqlite:///path`` or ``postgresql+psycopg://...``.
             synchronous: SQLite's ``synchronous`` pragma (``FULL`` by default).
+            busy_timeout_ms: How long a write waits for SQLite's lock before giving up.
         """
         if synchronous not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ValueError(
@@ -105,12 +107,13 @@ class Inbox:
             if db_path and db_path != ":memory:":
                 Path(db_path).parent.mkdir(parents=True, exist_ok=True)
             self.engine: Engine = sa.create_engine(
-                url, connect_args={"timeout": 10, "check_same_thread": False}
+                url,
+                connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
             )
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas(synchronous))
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas(synchronous, busy_timeout_ms))
         else:
             self.engine = sa.create_engine(url, pool_pre_ping=True)
-        metadata.create_all(self.engine)
+        metadata.create_all(self.engine, checkfirst=True)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
@@ -165,7 +168,7 @@ class Inbox:
             return StoreResult(notification.id, "received", duplicate=False)
         except IntegrityError:
             pass
-        except OperationalError as exc:
+        except (OperationalError, OSError) as exc:
             raise InboxUnavailable(f"inbox commit failed: {exc.orig}") from None
         try:
             with self.engine.begin() as conn:

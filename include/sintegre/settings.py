@@ -45,6 +45,7 @@ class Settings:
     dag_id: str
     inbox_url: str
     inbox_synchronous: str
+    inbox_busy_timeout_ms: int
     integrations_file: str | None
     webhook_auth: str
     webhook_user: str | None
@@ -101,6 +102,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         dag_id=env.get("SINTEGRE_DAG_ID", DEFAULT_DAG_ID),
         inbox_url=env.get("SINTEGRE_INBOX_URL", inbox_default),
         inbox_synchronous=env.get("SINTEGRE_INBOX_SYNCHRONOUS", "FULL").upper(),
+        inbox_busy_timeout_ms=int(env.get("SINTEGRE_INBOX_BUSY_TIMEOUT_MS", "5000")),
         integrations_file=env.get("SINTEGRE_INTEGRATIONS_FILE") or None,
         webhook_auth=env.get("SINTEGRE_WEBHOOK_AUTH", "none").strip().lower(),
         webhook_user=env.get("SINTEGRE_WEBHOOK_USER") or None,
@@ -121,3 +123,47 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         task_retry_delay_seconds=float(env.get("SINTEGRE_TASK_RETRY_DELAY_SECONDS", "120")),
         max_body_bytes=int(env.get("SINTEGRE_MAX_BODY_BYTES", str(64 * 1024))),
     )
+
+
+class SecretReferenceError(ValueError):
+    """A secret reference that cannot be resolved (the message never holds the secret)."""
+
+
+def read_secret(reference: object, env: Mapping[str, str] | None = None) -> str:
+    """Resolve a secret given by reference: ``{"env": NAME}`` or ``{"file": PATH}``.
+
+    Secrets are never written in configuration files themselves, only where to find them.
+
+    Args:
+        reference: The mapping from the integrations file.
+        env: The environment (``os.environ`` when omitted).
+
+    Returns:
+        The secret, stripped of surrounding whitespace (files usually end in a newline).
+
+    Raises:
+        SecretReferenceError: Not a reference, an unset variable, an unreadable or empty file.
+    """
+    env = os.environ if env is None else env
+    if not isinstance(reference, Mapping) or len(reference) != 1:
+        raise SecretReferenceError(
+            "a secret must be given by reference, as {env: VARIABLE} or {file: /path}, "
+            "never as a value"
+        )
+    ((kind, target),) = reference.items()
+    if kind == "env":
+        value = env.get(str(target), "")
+        if not value.strip():
+            raise SecretReferenceError(f"environment variable {target} is unset or empty")
+        return value.strip()
+    if kind == "file":
+        try:
+            value = Path(str(target)).expanduser().read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SecretReferenceError(
+                f"cannot read secret file {target}: {exc.strerror}"
+            ) from None
+        if not value.strip():
+            raise SecretReferenceError(f"secret file {target} is empty")
+        return value.strip()
+    raise SecretReferenceError(f"unknown secret reference kind {kind!r} (use env or file)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hmac
 import logging
 from typing import Any
@@ -17,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from sintegre.inbox import Inbox, InboxUnavailable, public_view
 from sintegre.notification import NotificationError, normalize
-from sintegre.receiver.integrations import Integration, integrations_from_environment
+from sintegre.receiver.integrations import Integration, load_integrations
 from sintegre.redact import install_redaction
 from sintegre.settings import Settings, load_settings
 
@@ -45,8 +46,12 @@ def create_app(
         The Flask app, with ``app.extensions["sintegre"]`` holding settings and inbox.
     """
     settings = settings or load_settings()
-    inbox = inbox or Inbox(settings.inbox_url, synchronous=settings.inbox_synchronous)
-    integrations = integrations or integrations_from_environment(settings)
+    inbox = inbox or Inbox(
+        settings.inbox_url,
+        synchronous=settings.inbox_synchronous,
+        busy_timeout_ms=settings.inbox_busy_timeout_ms,
+    )
+    integrations = integrations or load_integrations(settings)
     install_redaction()
 
     app = Flask(__name__)
@@ -98,9 +103,18 @@ def create_app(
             log.warning("refused a notification for %s: %s", integration, exc)
             extra = {"field": exc.field} if exc.field else {}
             return _error(exc.status, str(exc), **extra)
+        expected = config.expects(notification.product_id, notification.nome)
+        if not expected:
+            notification = dataclasses.replace(
+                notification, flags=(*notification.flags, "unexpected_product")
+            )
         try:
             stored = inbox.store(
-                notification, integration=integration, body=body, dag_id=settings.dag_id
+                notification,
+                integration=integration,
+                body=body,
+                dag_id=settings.dag_id,
+                expected=expected,
             )
         except InboxUnavailable as exc:
             log.error("could not store notification %s: %s", notification.id, exc)
