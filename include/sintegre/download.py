@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from email.message import Message
+from email.utils import collapse_rfc2231_value
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -27,7 +28,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from sintegre.notification import NotificationError, check_download_url
-from sintegre.redact import redact
+from sintegre.redact import install_redaction, redact
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +88,30 @@ def file_name_from_content_disposition(header: str | None) -> str | None:
         return None
     message = Message()
     message["content-disposition"] = header
-    name = message.get_filename()
-    if not name:
+    params = message.get_params(header="content-disposition") or []
+    plain: str | None = None
+    for key, value in params[1:]:
+        if key.lower() != "filename":
+            continue
+        if isinstance(value, tuple):
+            # The RFC 2231/5987 form (filename*=UTF-8''...) arrives as a tuple: it wins.
+            return collapse_rfc2231_value(value).strip() or None
+        plain = plain or str(value)
+    if not plain:
         return None
+    name = plain.strip('"')
     if "=?" in name:
         with contextlib.suppress(ValueError, LookupError):
             name = str(make_header(decode_header(name)))
-    return name.strip() or None
+    return _undo_latin1_mojibake(name).strip() or None
+
+
+def _undo_latin1_mojibake(name: str) -> str:
+    """Raw UTF-8 bytes in a header reach us decoded as latin-1 (``nÃ­vel``): undo that."""
+    try:
+        return name.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return name
 
 
 def fallback_file_name(conf: dict[str, Any]) -> str:
@@ -159,6 +177,8 @@ def download_to_raw(
     Raises:
         DownloadError: With a message a person understands and no token in it.
     """
+    # urllib3 logs request paths (with ?token=...) at DEBUG and on every retry at WARNING.
+    install_redaction()
     url = conf["url"]
     try:
         check_download_url(url, allowed_hosts)
@@ -198,9 +218,8 @@ def download_to_raw(
         if status == 404:
             raise DownloadError("SINtegre answered 404: the product file is no longer there")
         if status != 200:
-            raise DownloadError(
-                f"SINtegre answered HTTP {status} after {retries} retries", retryable=status >= 500
-            )
+            tried = f" after {retries} retries" if status >= 500 or status == 429 else ""
+            raise DownloadError(f"SINtegre answered HTTP {status}{tried}", retryable=status >= 500)
         name = file_name_from_content_disposition(response.headers.get("Content-Disposition"))
         file_name = sanitize_file_name(name or fallback_file_name(conf))
         fd, tmp_name = tempfile.mkstemp(dir=incoming, suffix=".part")

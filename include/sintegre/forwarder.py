@@ -70,6 +70,7 @@ class Forwarder:
         self.max_backoff_seconds = max_backoff_seconds
         self.rescue_window_seconds = rescue_window_seconds
         self.rescue = rescue
+        self._next_rescue: dict[str, float] = {}
 
     def _backoff(self, attempts: int) -> float:
         return min(self.max_backoff_seconds, self.poll_seconds * (2 ** min(attempts, 16)))
@@ -121,59 +122,62 @@ class Forwarder:
 
     def _failed_attempt(self, row: dict[str, Any], error: str, now: float) -> None:
         attempts = row["attempts"] + 1
-        values: dict[str, Any] = {
-            "attempts": attempts,
-            "last_error": redact(error),
-            "next_attempt_at": now + self._backoff(attempts),
-        }
         log.warning(
             "notification %s not triggered yet (attempt %d): %s",
             row["id"],
             attempts,
             redact(error),
         )
-        token_exp = row.get("token_exp")
-        near_expiry = token_exp is not None and token_exp - now < self.rescue_window_seconds
-        if near_expiry and not row.get("raw_path"):
-            values.update(self._rescue(row, now))
-        self.inbox.update(row["id"], **values)
+        self.inbox.update(
+            row["id"],
+            attempts=attempts,
+            last_error=redact(error),
+            next_attempt_at=now + self._backoff(attempts),
+        )
+
+    def rescue_expiring(self, now: float | None = None) -> int:
+        """Save what waits for a trigger while its token dies: fetch the file ourselves.
+
+        Runs every cycle over every untriggered notification, whatever its place in the
+        queue: a long queue behind an Airflow outage must not starve a token about to die.
+        Those whose token is already dead and that have no copy are marked ``expired``.
+
+        Returns:
+            How many were rescued or expired.
+        """
+        current = time.time() if now is None else now
+        changed = 0
+        for row in self.inbox.expiring(before=current + self.rescue_window_seconds):
+            if self._next_rescue.get(row["id"], 0.0) > current:
+                continue
+            values = self._rescue(row, current)
+            if values:
+                self.inbox.update(row["id"], **values)
+                self._next_rescue.pop(row["id"], None)
+                changed += 1
+            else:
+                # Failed but the token still lives: try again a little later.
+                self._next_rescue[row["id"]] = current + min(30.0, self.poll_seconds * 10)
+        return changed
 
     def _rescue(self, row: dict[str, Any], now: float) -> dict[str, Any]:
         """Download the file before its token dies, so the DAG can use our copy later."""
+        expired = row["token_exp"] <= now
         if self.rescue is None:
+            if expired:
+                return {"status": "expired", "last_error": "the download token expired"}
             return {}
         conf = json.loads(row["conf"])
         try:
             raw_path = self.rescue(conf)
-        except Exception as exc:  # any failure: the notification is lost unless it is recorded
-            reason = redact(f"token expiring and the file could not be fetched: {exc}")
-            expired = row["token_exp"] <= now
+        except Exception as exc:  # any failure: record it, or the notification is lost silently
+            reason = redact(f"the file could not be fetched before its token expired: {exc}")
             log.error("notification %s: %s", row["id"], reason)
             return {"status": "expired", "last_error": reason} if expired else {}
         log.info(
-            "notification %s: file rescued into the raw zone before its token expired", row["id"]
+            "notification %s: file saved into the raw zone before its token expired", row["id"]
         )
         return {"raw_path": raw_path}
-
-    def expire_unfetchable(self, now: float | None = None) -> int:
-        """Mark ``expired`` what was never triggered, has no raw copy and whose token is dead."""
-        current = time.time() if now is None else now
-        count = 0
-        for row in self.inbox.due("received", now=float("inf")):
-            if row.get("raw_path") or row["token_exp"] is None or row["token_exp"] > current:
-                continue
-            if self.rescue is not None:
-                values = self._rescue(row, current)
-                if values.get("raw_path"):
-                    self.inbox.update(row["id"], **values)
-                    continue
-            self.inbox.update(
-                row["id"],
-                status="expired",
-                last_error="the download token expired before Airflow could take the file",
-            )
-            count += 1
-        return count
 
     def poll_outcomes(self, now: float | None = None) -> int:
         """Ask Airflow how triggered runs ended; returns how many reached a final state."""
@@ -194,8 +198,11 @@ class Forwarder:
                 finished += 1
                 log.info("notification %s: run %s ended %s", row["id"], row["dag_run_id"], state)
             elif state is None:
-                # The run vanished (deleted in the UI, or a fresh Airflow database): send it again.
-                values["status"] = "received"
+                # The run vanished (deleted in the UI, or a new Airflow database). Triggering it
+                # again behind the operator's back would surprise; record it, replay by hand.
+                values["status"] = "failed"
+                values["last_error"] = "the DAG run is no longer in Airflow (deleted?)"
+                finished += 1
             self.inbox.update(row["id"], **values)
         return finished
 
@@ -211,9 +218,9 @@ class Forwarder:
         return status
 
     def run_once(self, now: float | None = None) -> int:
-        """One cycle: trigger what is due, expire what cannot be saved, learn outcomes."""
-        work = self.trigger_due(now)
-        self.expire_unfetchable(now)
+        """One cycle: rescue expiring files, trigger what is due, learn outcomes."""
+        work = self.rescue_expiring(now)
+        work += self.trigger_due(now)
         work += self.poll_outcomes(now)
         return work
 
@@ -338,6 +345,7 @@ def main() -> int:
             waiting_logged = True
         stop.wait(2.0)
     return 0
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

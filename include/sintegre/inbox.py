@@ -223,6 +223,22 @@ class Inbox:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
+    def expiring(self, *, before: float, limit: int = 100) -> list[dict[str, Any]]:
+        """Untriggered notifications without a raw copy whose token dies before ``before``."""
+        query = (
+            sa.select(notifications)
+            .where(
+                notifications.c.status == "received",
+                notifications.c.raw_path.is_(None),
+                notifications.c.token_exp.is_not(None),
+                notifications.c.token_exp < before,
+            )
+            .order_by(notifications.c.token_exp)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
     def iter_open(self) -> Iterator[dict[str, Any]]:
         """Every notification the forwarder still has work for."""
         query = sa.select(notifications).where(notifications.c.status.in_(OPEN_STATUSES))

@@ -5,6 +5,7 @@ Each step takes and returns small dicts of paths and facts (XCom-sized), never d
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 import time
@@ -48,6 +49,31 @@ def _staging_dir(settings: Settings, run_id: str) -> Path:
     return Path(settings.lake_uri) / "_staging" / safe
 
 
+def _verified_rescued_copy(lake_root: Path, raw_path: str | None) -> dict[str, Any] | None:
+    """The rescued copy, if it is inside ``raw/`` and its bytes match its content address."""
+    if not raw_path:
+        return None
+    raw_root = (lake_root / "raw").resolve()
+    path = (lake_root / raw_path).resolve()
+    if raw_root not in path.parents or not path.is_file():
+        log.warning("ignoring raw_path outside the raw zone or missing; downloading instead")
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    if digest.hexdigest() != path.parent.name:
+        log.warning("the rescued copy does not match its sha256; downloading instead")
+        return None
+    return {
+        "raw_path": str(path.relative_to(lake_root.resolve())),
+        "sha256": digest.hexdigest(),
+        "file_name": path.name,
+        "size": path.stat().st_size,
+        "content_type": None,
+    }
+
+
 def download_step(conf: dict[str, Any], settings: Settings | None = None) -> dict[str, Any]:
     """Fetch the product into the raw zone, or reuse the copy the forwarder rescued.
 
@@ -57,17 +83,10 @@ def download_step(conf: dict[str, Any], settings: Settings | None = None) -> dic
     settings = settings or load_settings()
     check_conf(conf)
     lake_root = Path(settings.lake_uri)
-    rescued = conf.get("raw_path")
-    if rescued and (lake_root / rescued).is_file():
-        path = lake_root / rescued
+    rescued = _verified_rescued_copy(lake_root, conf.get("raw_path"))
+    if rescued is not None:
         log.info("using the copy the forwarder saved before the token expired: %s", rescued)
-        return {
-            "raw_path": rescued,
-            "sha256": Path(rescued).parent.name,
-            "file_name": path.name,
-            "size": path.stat().st_size,
-            "content_type": None,
-        }
+        return rescued
     result = download_to_raw(
         conf,
         lake_root=lake_root,

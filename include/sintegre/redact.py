@@ -60,7 +60,17 @@ def install_redaction(*logger_names: str) -> None:
     for handler in root.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(flt)
-    for name in ("urllib3", "requests", *logger_names):
+    # A logger's filters only see records created on that very logger, so every urllib3
+    # module logger that can print a URL gets the filter itself.
+    urllib3_loggers = (
+        "urllib3",
+        "urllib3.connectionpool",
+        "urllib3.connection",
+        "urllib3.poolmanager",
+        "urllib3.response",
+        "urllib3.util.retry",
+    )
+    for name in (*urllib3_loggers, "requests", *logger_names):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in logger.filters):
             logger.addFilter(flt)

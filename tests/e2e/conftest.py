@@ -58,18 +58,27 @@ class Webhook:
 
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
+        #: Every token sent and every id accepted, for the secrets-in-logs check.
+        self.sent_tokens: list[str] = []
+        self.accepted_ids: list[str] = []
         self.auth = basic("ons", E2E_WEBHOOK_PASSWORD)
         self.admin = basic("operador", E2E_ADMIN_PASSWORD)
 
     def send(self, payload: dict[str, Any], integration: str = "default") -> requests.Response:
         import json
 
-        return requests.post(
+        url = str(payload.get("url", ""))
+        if "token=" in url:
+            self.sent_tokens.append(url.split("token=", 1)[1])
+        response = requests.post(
             f"{self.stack.receiver_url}/sintegre/{integration}",
             data=json.dumps(payload, ensure_ascii=False).encode(),
             headers={"Authorization": self.auth, "Content-Type": "application/json"},
-            timeout=10,
+            timeout=30,
         )
+        if response.status_code == 200:
+            self.accepted_ids.append(response.json()["id"])
+        return response
 
     def notification(self, notification_id: str) -> dict[str, Any]:
         response = requests.get(
@@ -91,6 +100,18 @@ class Webhook:
                 return view
             time.sleep(0.5)
         raise AssertionError(f"{notification_id} stuck in {view.get('status')}: {view}")
+
+    def wait_for_field(
+        self, notification_id: str, field: str, timeout: float = 60
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        view: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            view = self.notification(notification_id)
+            if view.get(field):
+                return view
+            time.sleep(0.5)
+        raise AssertionError(f"{notification_id} never got {field}: {view}")
 
 
 @pytest.fixture(scope="session")

@@ -152,6 +152,48 @@ class Stack:
             timeout=30,
         )
 
+    def _airflow(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        return requests.request(
+            method,
+            f"{self.airflow_url}{path}",
+            headers={"Authorization": f"Bearer {self.airflow_token()}"},
+            timeout=30,
+            **kwargs,
+        )
+
+    def set_paused(self, dag_id: str, paused: bool) -> None:
+        response = self._airflow("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": paused})
+        response.raise_for_status()
+
+    def dag_runs(self, dag_id: str, run_id_prefix: str) -> list[dict[str, Any]]:
+        """Every run whose id starts with ``run_id_prefix`` (paged, 100 at a time)."""
+        runs: list[dict[str, Any]] = []
+        token = self.airflow_token()
+        while True:
+            response = requests.get(
+                f"{self.airflow_url}/api/v2/dags/{dag_id}/dagRuns",
+                headers={"Authorization": f"Bearer {token}"},
+                params={"limit": 100, "offset": len(runs), "run_id_pattern": run_id_prefix},
+                timeout=30,
+            )
+            response.raise_for_status()
+            page = response.json()["dag_runs"]
+            runs.extend(page)
+            if len(page) < 100:
+                return [r for r in runs if r["dag_run_id"].startswith(run_id_prefix)]
+
+    def mark_failed(self, dag_id: str, run_ids: list[str]) -> None:
+        """End queued drill runs without executing them (one request at a time: SQLite)."""
+        token = self.airflow_token()
+        for run_id in run_ids:
+            response = requests.patch(
+                f"{self.airflow_url}/api/v2/dags/{dag_id}/dagRuns/{run_id}",
+                headers={"Authorization": f"Bearer {token}"},
+                json={"state": "failed"},
+                timeout=30,
+            )
+            response.raise_for_status()
+
     def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

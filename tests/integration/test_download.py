@@ -202,12 +202,6 @@ def test_same_bytes_twice_give_one_raw_file(sim: SimulatorServer, ca: str, lake:
             "rfc5987",
             ACCENTED_NAME,
             id="rfc5987-accented",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG download.py:88-90: with filename= and filename*= both present, "
-                "email.message.get_filename() returns the ASCII filename= fallback, so "
-                "filename* is never preferred",
-            ),
         ),
         pytest.param("rfc5987", "IPDO-30-04-2025.pdf", id="rfc5987-ascii"),
         pytest.param("rfc2047", ACCENTED_NAME, id="rfc2047-accented"),
@@ -216,11 +210,6 @@ def test_same_bytes_twice_give_one_raw_file(sim: SimulatorServer, ca: str, lake:
             "plain",
             ACCENTED_NAME,
             id="plain-raw-utf8",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG download.py:204: raw UTF-8 in a plain filename= (decoded by "
-                "http.client as Latin-1) is kept as mojibake, never repaired",
-            ),
         ),
         pytest.param("none", ACCENTED_NAME, id="none-falls-back-to-url-claim"),
     ],
@@ -379,14 +368,7 @@ def test_token_the_proxy_cannot_verify_401(
         assert_token_hidden(info.value, token, logs, include_urllib3=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG download.py:200-203: any other non-200 status says 'after {retries} retries' "
-    "although 4xx answers (401, 400, 410...) are not in status_forcelist and were sent once",
-)
-def test_unretried_status_does_not_claim_retries(
-    sim: SimulatorServer, ca: str, lake: Path
-) -> None:
+def test_unretried_status_does_not_claim_retries(sim: SimulatorServer, ca: str, lake: Path) -> None:
     pub = publish(sim)
     conf = conf_for(pub)
     conf["url"] = pub.url.replace(pub.token, pub.token[:-2] + "xx")
@@ -545,12 +527,6 @@ def _scenario(name: str, sim: SimulatorServer, ca: str, lake: Path) -> str:
     return pub.token
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG download.py:180-182: urllib3 logs the request path with ?token=<jwt> "
-    "(DEBUG for every request and retry, WARNING 'Retrying ... after connection broken' "
-    "for connection/TLS errors); download.py neither redacts nor suppresses those records",
-)
 @pytest.mark.parametrize("scenario", ["success", "403", "503-exhausted", "html", "tls"])
 def test_no_log_record_carries_the_token(
     sim: SimulatorServer, ca: str, lake: Path, logs: pytest.LogCaptureFixture, scenario: str
@@ -560,12 +536,6 @@ def test_no_log_record_carries_the_token(
     assert leaked_records(logs, token, include_urllib3=True) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG download.py:180-182: at the default WARNING level too, urllib3's 'Retrying "
-    "(...) after connection broken by ...: /ONS.Sintegre.Proxy/webhook?token=<jwt>' is logged "
-    "for every retried connection or TLS error",
-)
 def test_no_warning_record_carries_the_token(
     sim: SimulatorServer, lake: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

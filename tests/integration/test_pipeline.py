@@ -1,0 +1,546 @@
+"""Integration tests for ``sintegre.pipeline``: download → parse → land, end to end.
+
+The real HTTPS simulator serves real fixture files (``sintegre.fixtures``); the lake is a
+temporary folder read back with DuckDB the way analysts read it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from sintegre import lake as lake_module
+from sintegre.fixtures import ExpectedTable, make_csv, make_pdf, make_xlsx, make_zip
+from sintegre.notification import normalize
+from sintegre.pipeline import download_step, land_step, parse_step
+from sintegre.readers import ReaderError
+from sintegre.settings import Settings, load_settings
+from sintegre.simulator import Publication, SimulatorServer, build_notification
+
+MACRO = "Programação da Operação"
+MACRO_SLUG = "programacao_da_operacao"
+DAY = date(2024, 3, 1)
+LINEAGE = (
+    "src_product",
+    "src_product_id",
+    "src_notification_id",
+    "src_sha256",
+    "src_file",
+    "granularity",
+    "periodicidade_final",
+    "ingested_at",
+    "airflow_run_id",
+)
+
+_NBF_BASE = int(time.time()) - 600
+_nbf_counter = iter(range(10_000))
+
+
+# --- fixtures and helpers --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorServer]:
+    with SimulatorServer(cert_dir=tmp_path_factory.mktemp("sim-certs")) as server:
+        yield server
+
+
+@pytest.fixture
+def settings(sim: SimulatorServer, tmp_path: Path) -> Settings:
+    return load_settings(
+        {
+            "REQUESTS_CA_BUNDLE": str(sim.ca_path),
+            "SINTEGRE_ALLOWED_DOWNLOAD_HOSTS": "localhost",
+            "LAKE_URI": str(tmp_path / "lake"),
+            "SINTEGRE_STATE_DIR": str(tmp_path / "state"),
+            "SINTEGRE_DOWNLOAD_RETRIES": "2",
+        }
+    )
+
+
+@pytest.fixture
+def lake(settings: Settings) -> Path:
+    return Path(settings.lake_uri)
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    """Where fixture files are written before the simulator serves them."""
+    return tmp_path / "files"
+
+
+def publish(
+    sim: SimulatorServer,
+    content: bytes | Path,
+    *,
+    file_name: str,
+    nome: str = "Carga DESSEM",
+    product_id: int = 230,
+) -> Publication:
+    # A distinct nbf per publication: identical claims would mint the same token.
+    nbf = _NBF_BASE - next(_nbf_counter)
+    return sim.publish(content, file_name=file_name, product_id=product_id, nome=nome, nbf=nbf)
+
+
+def conf_for(pub: Publication, day: date = DAY) -> dict[str, Any]:
+    """The conf the receiver derives from the notification SINtegre would send."""
+    payload = build_notification(
+        pub,
+        processo="Previsão de Carga para o DESSEM",
+        macro_processo=MACRO,
+        data_produto=day.strftime("%d/%m/%Y"),
+        periodicidade=datetime(day.year, day.month, day.day),
+        periodicidade_final=datetime(day.year, day.month, day.day, 23, 59, 59),
+    )
+    return normalize(json.dumps(payload).encode(), allowed_hosts=("localhost",)).to_conf()
+
+
+def run_pipeline(
+    conf: dict[str, Any], run_id: str, settings: Settings
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    downloaded = download_step(conf, settings)
+    parsed = parse_step(downloaded, run_id, settings)
+    landed = land_step(parsed, downloaded, conf, run_id, settings)
+    return downloaded, parsed, landed
+
+
+def query(sql: str, *params: Any) -> list[dict[str, Any]]:
+    with duckdb.connect() as con:
+        cursor = con.execute(sql, list(params))
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def curated_rows(lake: Path, dataset: str) -> list[dict[str, Any]]:
+    glob = f"{lake}/curated/{dataset}/**/*.parquet"
+    return query(f"SELECT * FROM read_parquet('{glob}', hive_partitioning = true)")
+
+
+def catalog_rows(lake: Path) -> list[dict[str, Any]]:
+    glob = f"{lake}/catalog/ingestions/**/*.parquet"
+    return query(
+        f"SELECT * FROM read_parquet('{glob}', hive_partitioning = true) ORDER BY ingested_at"
+    )
+
+
+def curated_file(lake: Path, dataset: str, day: date = DAY) -> Path:
+    return (
+        lake / "curated" / dataset / f"macroprocesso={MACRO_SLUG}" / f"periodicidade={day}"
+    ) / "data.parquet"
+
+
+def history_dir(lake: Path, dataset: str, day: date = DAY) -> Path:
+    return lake / "history" / dataset / f"macroprocesso={MACRO_SLUG}" / f"periodicidade={day}"
+
+
+def datasets_in(lake: Path, zone: str = "curated") -> list[str]:
+    root = lake / zone
+    return sorted(p.name for p in root.iterdir()) if root.exists() else []
+
+
+def listing(root: Path) -> dict[str, tuple[int, int, str]]:
+    """Every file under ``root``: size, mtime_ns and sha256."""
+    if not root.exists():
+        return {}
+    return {
+        str(p.relative_to(root)): (
+            p.stat().st_size,
+            p.stat().st_mtime_ns,
+            hashlib.sha256(p.read_bytes()).hexdigest(),
+        )
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def assert_table_equals(lake: Path, dataset: str, expected: ExpectedTable) -> None:
+    """The curated data of ``dataset`` holds exactly ``expected``, typed as expected."""
+    rows = curated_rows(lake, dataset)
+    assert [{c: row[c] for c in expected.columns} for row in rows] == expected.rows
+    schema = pq.read_schema(curated_file(lake, dataset))
+    assert {c: str(schema.field(c).type) for c in expected.columns} == expected.types
+    assert schema.names[: len(expected.columns)] == expected.columns
+    metadata = schema.metadata or {}
+    assert json.loads(metadata[b"sintegre.original_columns"]) == expected.original_columns
+
+
+def assert_partitions(lake: Path, dataset: str, day: date = DAY) -> None:
+    """Hive partition columns come from the path: a slug and a DATE, never from the file."""
+    glob = f"{lake}/curated/{dataset}/**/*.parquet"
+    rows = query(
+        "SELECT DISTINCT macroprocesso, periodicidade, typeof(macroprocesso) AS mt, "
+        f"typeof(periodicidade) AS pt FROM read_parquet('{glob}', hive_partitioning = true)"
+    )
+    assert rows == [
+        {"macroprocesso": MACRO_SLUG, "periodicidade": day, "mt": "VARCHAR", "pt": "DATE"}
+    ]
+    names = pq.read_schema(curated_file(lake, dataset, day)).names
+    assert "macroprocesso" not in names
+    assert "periodicidade" not in names
+
+
+# --- CSV, the common case ----------------------------------------------------------------------
+
+
+def test_csv_daily_lands_curated_history_and_catalog(
+    sim: SimulatorServer, settings: Settings, lake: Path, files: Path
+) -> None:
+    expected = make_csv(files / "Carga_DESSEM_01-03-2024.csv")
+    pub = publish(
+        sim, files / "Carga_DESSEM_01-03-2024.csv", file_name="Carga_DESSEM_01-03-2024.csv"
+    )
+    conf = conf_for(pub)
+    run_id = "manual__2024-03-01T10:00:00+00:00"
+
+    downloaded, parsed, landed = run_pipeline(conf, run_id, settings)
+
+    sha = hashlib.sha256(pub.content).hexdigest()
+    assert downloaded["sha256"] == sha
+    assert downloaded["raw_path"] == f"raw/carga_dessem/2024/03/{sha}/Carga_DESSEM_01-03-2024.csv"
+    assert [t["rows"] for t in parsed["tables"]] == [24]
+    assert landed["changed"] is True
+    assert landed["datasets"] == [{"dataset": "carga_dessem", "rows": 24, "changed": True}]
+    assert landed["rows"] == 24
+    assert (lake / landed["catalog_file"]).is_file()
+
+    # curated: the fixture's values, partitioned by slug and DATE.
+    assert datasets_in(lake) == ["carga_dessem"]
+    assert_table_equals(lake, "carga_dessem", expected)
+    assert_partitions(lake, "carga_dessem")
+
+    # lineage on every row.
+    rows = curated_rows(lake, "carga_dessem")
+    for row in rows:
+        assert set(LINEAGE) <= set(row)
+        assert row["src_product"] == "Carga DESSEM"
+        assert row["src_product_id"] == 230
+        assert row["src_notification_id"] == conf["notification_id"]
+        assert row["src_sha256"] == sha
+        assert row["src_file"] == "Carga_DESSEM_01-03-2024.csv"
+        assert row["granularity"] == "daily"
+        assert row["periodicidade_final"] == DAY
+        assert row["ingested_at"] is not None
+        assert row["airflow_run_id"] == run_id
+    assert lake_module.current_sha(curated_file(lake, "carga_dessem")) == sha
+
+    # history keeps this version under its sha256.
+    assert sorted(p.name for p in history_dir(lake, "carga_dessem").iterdir()) == [f"{sha}.parquet"]
+    assert pq.read_table(history_dir(lake, "carga_dessem") / f"{sha}.parquet").num_rows == 24
+
+    # one catalog row.
+    [entry] = catalog_rows(lake)
+    assert entry["changed"] is True
+    assert entry["dataset"] == "carga_dessem"
+    assert entry["rows"] == 24
+    assert entry["sha256"] == sha
+    assert entry["raw_path"] == downloaded["raw_path"]
+    assert entry["notification_id"] == conf["notification_id"]
+    assert entry["airflow_run_id"] == run_id
+    assert entry["macroprocesso"] == MACRO_SLUG
+    assert entry["periodicidade"] == DAY
+    assert entry["macroprocesso_label"] == MACRO
+    assert json.loads(entry["original_columns"]) == expected.original_columns
+    assert entry["curated_path"] == str(curated_file(lake, "carga_dessem").relative_to(lake))
+
+    # staging is gone; no temporary files anywhere.
+    staging = lake / "_staging"
+    assert not staging.exists() or list(staging.iterdir()) == []
+    assert not [p for p in lake.rglob("*") if p.name.endswith((".tmp", ".part"))]
+
+
+def test_relanding_the_same_file_changes_nothing_but_the_catalog(
+    sim: SimulatorServer, settings: Settings, lake: Path, files: Path
+) -> None:
+    path = files / "carga.csv"
+    make_csv(path)
+    run_pipeline(conf_for(publish(sim, path, file_name="carga.csv")), "run-1", settings)
+    target = curated_file(lake, "carga_dessem")
+    before = (target.stat().st_mtime_ns, target.read_bytes())
+    history_before = listing(lake / "history")
+
+    # SINtegre resends the product: same bytes, fresh token, new run.
+    resent = conf_for(publish(sim, path, file_name="carga.csv"))
+    downloaded, _, landed = run_pipeline(resent, "run-2", settings)
+
+    assert landed["changed"] is False
+    assert landed["datasets"] == [{"dataset": "carga_dessem", "rows": 24, "changed": False}]
+    assert (target.stat().st_mtime_ns, target.read_bytes()) == before
+    assert listing(lake / "history") == history_before
+    assert {row["airflow_run_id"] for row in curated_rows(lake, "carga_dessem")} == {"run-1"}
+    entries = catalog_rows(lake)
+    assert [(e["airflow_run_id"], e["changed"]) for e in entries] == [
+        ("run-1", True),
+        ("run-2", False),
+    ]
+    assert entries[0]["sha256"] == entries[1]["sha256"] == downloaded["sha256"]
+    assert not (lake / "_staging" / "run-2").exists()
+
+
+def test_new_version_replaces_curated_and_keeps_both_in_history(
+    sim: SimulatorServer, settings: Settings, lake: Path, files: Path
+) -> None:
+    make_csv(files / "v1" / "carga.csv", rows=24)
+    v2 = make_csv(files / "v2" / "carga.csv", rows=16)
+    first, _, _ = run_pipeline(
+        conf_for(publish(sim, files / "v1" / "carga.csv", file_name="carga.csv")), "run-1", settings
+    )
+
+    second, _, landed = run_pipeline(
+        conf_for(publish(sim, files / "v2" / "carga.csv", file_name="carga.csv")), "run-2", settings
+    )
+
+    assert second["sha256"] != first["sha256"]
+    assert landed["changed"] is True
+    assert_table_equals(lake, "carga_dessem", v2)
+    rows = curated_rows(lake, "carga_dessem")
+    assert {(r["src_sha256"], r["airflow_run_id"]) for r in rows} == {(second["sha256"], "run-2")}
+    assert lake_module.current_sha(curated_file(lake, "carga_dessem")) == second["sha256"]
+    history = history_dir(lake, "carga_dessem")
+    assert sorted(p.name for p in history.iterdir()) == sorted(
+        [f"{first['sha256']}.parquet", f"{second['sha256']}.parquet"]
+    )
+    assert pq.read_table(history / f"{first['sha256']}.parquet").num_rows == 24
+    assert pq.read_table(history / f"{second['sha256']}.parquet").num_rows == 16
+    assert [e["changed"] for e in catalog_rows(lake)] == [True, True]
+    # Both raw originals stay, content-addressed.
+    assert (lake / first["raw_path"]).is_file()
+    assert (lake / second["raw_path"]).is_file()
+
+
+def test_each_period_is_its_own_partition(
+    sim: SimulatorServer, settings: Settings, lake: Path, files: Path
+) -> None:
+    expected = make_csv(files / "carga.csv")
+    next_day = date(2024, 3, 2)
+    run_pipeline(conf_for(publish(sim, files / "carga.csv", file_name="carga.csv")), "a", settings)
+    run_pipeline(
+        conf_for(publish(sim, files / "carga.csv", file_name="carga.csv"), next_day), "b", settings
+    )
+
+    rows = curated_rows(lake, "carga_dessem")
+    assert sorted({r["periodicidade"] for r in rows}) == [DAY, next_day]
+    assert len(rows) == 2 * len(expected.rows)
+    assert curated_file(lake, "carga_dessem", next_day).is_file()
+
+
+def test_accented_file_name_reaches_lineage_and_catalog(
+    sim: SimulatorServer, settings: Settings, lake: Path, files: Path
+) -> None:
+    name = "Carga_2° nível de contingência.csv"
+    make_csv(files / "carga.csv")
+    pub = publish(sim, files / "carga.csv", file_name=name)  # served as rfc5987, like ONS
+
+    downloaded, _, _ = run_pipeline(conf_for(pub), "run-accents", settings)
+
+    assert downloaded["raw_path"].endswith(f"/{name}")
+    assert {r["src_file"] for r in curated_rows(lake, "carga_dessem")} == {name}
+    assert [e["source_file"] for e in catalog_rows(lake)] == [name]
+
+
+# --- workbooks, archives, reports ------------------------------------------------------------
+
+
+def test_xlsx_with_two_sheets_gives_two_datasets(
+    sim: SimulatorServer, settings: Settings, lake: Path, files: Path
+) -> None:
+    expected = make_xlsx(files / "Vazoes.xlsx")
+    pub = publish(sim, files / "Vazoes.xlsx", file_name="Vazoes_01-03-2024.xlsx", nome="Acomph")
+
+    downloaded, _, landed = run_pipeline(conf_for(pub), "run-xlsx", settings)
+
+    assert downloaded["file_name"] == "Vazoes_01-03-2024.xlsx"
+    assert datasets_in(lake) == ["acomph__sudeste", "acomph__sul"]
+    assert {d["dataset"]: d["rows"] for d in landed["datasets"]} == {
+        "acomph__sudeste": 10,
+        "acomph__sul": 10,
+    }
+    for sheet, table in expected.items():
+        dataset = f"acomph__{sheet.lower()}"
+        assert_table_equals(lake, dataset, table)
+        assert_partitions(lake, dataset)
+        assert {r["src_member"] for r in curated_rows(lake, dataset)} == {sheet}
+    entries = catalog_rows(lake)
+    assert sorted((e["dataset"], e["table_name"], e["source_member"]) for e in entries) == [
+        ("acomph__sudeste", "sudeste", "Sudeste"),
+        ("acomph__sul", "sul", "Sul"),
+    ]
+    assert all(e["changed"] for e in entries)
+
+
+def test_zip_of_csv_and_xlsx_gives_one_dataset_per_member_and_sheet(
+    sim: SimulatorServer, settings: Settings, lake: Path, files: Path
+) -> None:
+    carga = make_csv(files / "in" / "carga.csv")
+    vazoes = make_xlsx(files / "in" / "vazoes.xlsx")
+    archive = make_zip(
+        files / "Pacote.zip",
+        {
+            "Carga DESSEM.csv": files / "in" / "carga.csv",
+            "dados/Vazões Diárias.xlsx": files / "in" / "vazoes.xlsx",
+        },
+    )
+    pub = publish(sim, archive, file_name="Pacote_DESSEM.zip", nome="Pacote DESSEM")
+
+    _, parsed, landed = run_pipeline(conf_for(pub), "run-zip", settings)
+
+    assert len(parsed["tables"]) == 3
+    assert datasets_in(lake) == [
+        "pacote_dessem__carga_dessem",
+        "pacote_dessem__vazoes_diarias_sudeste",
+        "pacote_dessem__vazoes_diarias_sul",
+    ]
+    assert landed["rows"] == 24 + 10 + 10
+    assert_table_equals(lake, "pacote_dessem__carga_dessem", carga)
+    assert_table_equals(lake, "pacote_dessem__vazoes_diarias_sudeste", vazoes["Sudeste"])
+    assert_table_equals(lake, "pacote_dessem__vazoes_diarias_sul", vazoes["Sul"])
+    members = {
+        dataset: {r["src_member"] for r in curated_rows(lake, dataset)}
+        for dataset in datasets_in(lake)
+    }
+    assert members == {
+        "pacote_dessem__carga_dessem": {"Carga DESSEM.csv"},
+        "pacote_dessem__vazoes_diarias_sudeste": {"dados/Vazões Diárias.xlsx/Sudeste"},
+        "pacote_dessem__vazoes_diarias_sul": {"dados/Vazões Diárias.xlsx/Sul"},
+    }
+    assert len(catalog_rows(lake)) == 3
+
+
+def test_pdf_is_kept_raw_with_one_catalog_row(
+    sim: SimulatorServer, settings: Settings, lake: Path, files: Path
+) -> None:
+    report = make_pdf(files / "IPDO.pdf")
+    pub = publish(sim, report, file_name="IPDO-01-03-2024.pdf", nome="IPDO")
+
+    downloaded, parsed, landed = run_pipeline(conf_for(pub), "run-pdf", settings)
+
+    assert (lake / downloaded["raw_path"]).read_bytes() == report.read_bytes()
+    assert parsed["tables"] == []
+    assert landed["changed"] is False
+    assert landed["datasets"] == []
+    assert landed["rows"] == 0
+    assert datasets_in(lake) == []
+    assert datasets_in(lake, "history") == []
+    [entry] = catalog_rows(lake)
+    assert entry["rows"] == 0
+    assert entry["dataset"] == "ipdo"
+    assert entry["source_file"] == "IPDO-01-03-2024.pdf"
+    assert entry["curated_path"] is None
+    assert entry["changed"] is False
+    staging = lake / "_staging"
+    assert not staging.exists() or list(staging.iterdir()) == []
+
+
+# --- a file that cannot be parsed -----------------------------------------------------------
+
+
+def _truncated_xlsx(files: Path) -> bytes:
+    make_xlsx(files / "good.xlsx")
+    data = (files / "good.xlsx").read_bytes()
+    return data[: len(data) // 2]
+
+
+def _zip_posing_as_xlsx(files: Path) -> bytes:
+    path = make_zip(
+        files / "fake.xlsx",
+        {"[Content_Types].xml": b"\x00garbage", "xl/workbook.xml": b"\xff\xfe not xml at all"},
+    )
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("make_bad", "message"),
+    [(_truncated_xlsx, "damaged"), (_zip_posing_as_xlsx, "could not be opened")],
+    ids=["truncated-zip", "garbage-workbook"],
+)
+def test_parse_failure_leaves_curated_and_catalog_untouched(
+    sim: SimulatorServer,
+    settings: Settings,
+    lake: Path,
+    files: Path,
+    make_bad: Any,
+    message: str,
+) -> None:
+    make_csv(files / "carga.csv")
+    run_pipeline(conf_for(publish(sim, files / "carga.csv", file_name="carga.csv")), "ok", settings)
+    before = {zone: listing(lake / zone) for zone in ("curated", "catalog", "history")}
+    assert before["curated"] and before["catalog"]
+
+    pub = publish(sim, make_bad(files), file_name="Vazoes.xlsx", nome="Carga DESSEM")
+    downloaded = download_step(conf_for(pub), settings)
+    with pytest.raises(ReaderError, match=message) as info:
+        parse_step(downloaded, "bad-run", settings)
+
+    text = str(info.value)
+    assert '"Vazoes.xlsx"' in text  # names the file, in words
+    assert "Traceback" not in text
+    assert len(text) < 500
+    assert {zone: listing(lake / zone) for zone in before} == before
+    assert not (lake / "_staging" / "bad-run").exists()
+
+
+# --- the copy the forwarder rescued --------------------------------------------------------
+
+
+def test_rescued_copy_is_used_without_contacting_the_simulator(
+    sim: SimulatorServer, settings: Settings, lake: Path, files: Path
+) -> None:
+    expected = make_csv(files / "carga.csv")
+    pub = publish(sim, files / "carga.csv", file_name="carga.csv")
+    conf = conf_for(pub)
+    rescued = download_step(conf, settings)  # what the forwarder did before the token expired
+    count = sim.request_count(pub)
+
+    conf = {**conf, "raw_path": rescued["raw_path"], "token_exp": int(time.time()) - 60}
+    downloaded = download_step(conf, settings)
+
+    assert sim.request_count(pub) == count
+    assert downloaded["raw_path"] == rescued["raw_path"]
+    assert downloaded["sha256"] == rescued["sha256"]
+    assert downloaded["file_name"] == "carga.csv"
+    assert downloaded["size"] == len(pub.content)
+    # ...and it lands like a fresh download.
+    parsed = parse_step(downloaded, "rescued", settings)
+    landed = land_step(parsed, downloaded, conf, "rescued", settings)
+    assert landed["changed"] is True
+    assert_table_equals(lake, "carga_dessem", expected)
+
+
+def test_missing_rescued_copy_falls_back_to_the_download(
+    sim: SimulatorServer, settings: Settings, lake: Path, files: Path
+) -> None:
+    make_csv(files / "carga.csv")
+    pub = publish(sim, files / "carga.csv", file_name="carga.csv")
+    conf = {**conf_for(pub), "raw_path": "raw/carga_dessem/2024/03/deadbeef/carga.csv"}
+
+    downloaded = download_step(conf, settings)
+
+    assert sim.request_count(pub) == 1
+    assert downloaded["sha256"] == hashlib.sha256(pub.content).hexdigest()
+    assert (lake / downloaded["raw_path"]).read_bytes() == pub.content
+
+
+def test_rescued_copy_must_stay_inside_the_raw_zone(
+    sim: SimulatorServer, settings: Settings, lake: Path, tmp_path: Path, files: Path
+) -> None:
+    make_csv(files / "carga.csv")
+    pub = publish(sim, files / "carga.csv", file_name="carga.csv")
+    outside = tmp_path / "not-in-the-lake.csv"
+    outside.write_text("segredo;valor\r\na;1\r\n", encoding="latin-1")
+    lake.mkdir(parents=True, exist_ok=True)
+    conf = {**conf_for(pub), "raw_path": "../not-in-the-lake.csv"}
+
+    try:
+        downloaded = download_step(conf, settings)
+    except (ValueError, RuntimeError):
+        return  # refusing the conf is fine
+    resolved = (lake / downloaded["raw_path"]).resolve()
+    assert resolved.is_relative_to((lake / "raw").resolve())
