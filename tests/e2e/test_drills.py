@@ -141,6 +141,9 @@ def test_airflow_outage_then_token_rescue(stack, simulator, webhook, tmp_path: P
         response = webhook.send(payload)
         assert response.status_code == 200
         ids.append(response.json()["id"])
+    # The forwarder restarts mid-outage: its state is the inbox, nothing is lost or doubled.
+    stack.stop_forwarder()
+    stack.start_forwarder()
     rescue = webhook.send(rescue_payload)
     assert rescue.status_code == 200
     rescue_id = rescue.json()["id"]

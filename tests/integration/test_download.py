@@ -140,8 +140,8 @@ def assert_token_hidden(
 ) -> None:
     """The token is neither in the error nor in a captured log record.
 
-    ``include_urllib3=False`` for downloads that reached the network: urllib3 logs the
-    request path with its query string, a leak pinned by its own (xfail) test below.
+    ``include_urllib3=True`` for downloads that reached the network: urllib3 logs the
+    request path with its query string; the redacting filter must catch it.
     """
     assert token not in str(exc)
     assert token not in repr(exc)
@@ -178,7 +178,7 @@ def test_download_lands_content_addressed(
     assert raw_files(lake) == [landed]  # no .part left in raw/_incoming
     assert sim.request_count(pub) == 1
     assert result.to_dict()["raw_path"] == result.raw_path
-    assert not leaked_records(logs, pub.token, include_urllib3=False)
+    assert not leaked_records(logs, pub.token, include_urllib3=True)
 
 
 def test_same_bytes_twice_give_one_raw_file(sim: SimulatorServer, ca: str, lake: Path) -> None:
@@ -347,7 +347,7 @@ def test_server_says_expired_403(
     assert info.value.retryable is False
     assert sim.request_count(pub) == 1  # a 403 is not retried
     assert raw_files(lake) == []
-    assert_token_hidden(info.value, pub.token, logs, include_urllib3=False)
+    assert_token_hidden(info.value, pub.token, logs, include_urllib3=True)
 
 
 def test_token_the_proxy_cannot_verify_401(
@@ -365,7 +365,7 @@ def test_token_the_proxy_cannot_verify_401(
     assert info.value.retryable is False
     assert raw_files(lake) == []
     for token in (pub.token, forged):
-        assert_token_hidden(info.value, token, logs, include_urllib3=False)
+        assert_token_hidden(info.value, token, logs, include_urllib3=True)
 
 
 def test_unretried_status_does_not_claim_retries(sim: SimulatorServer, ca: str, lake: Path) -> None:
@@ -392,7 +392,7 @@ def test_transient_503s_are_retried(
 
     assert sim.request_count(pub) == 3
     assert (lake / result.raw_path).read_bytes() == CSV_BYTES
-    assert not leaked_records(logs, pub.token, include_urllib3=False)
+    assert not leaked_records(logs, pub.token, include_urllib3=True)
 
 
 def test_503s_beyond_retries_fail_retryable(
@@ -407,7 +407,7 @@ def test_503s_beyond_retries_fail_retryable(
     assert info.value.retryable is True
     assert sim.request_count(pub) == 3
     assert raw_files(lake) == []
-    assert_token_hidden(info.value, pub.token, logs, include_urllib3=False)
+    assert_token_hidden(info.value, pub.token, logs, include_urllib3=True)
 
 
 # --- HTML instead of the file -----------------------------------------------------------------
@@ -426,7 +426,7 @@ def test_html_error_page_is_refused(
     assert sim.request_count(pub) == 1
     assert raw_files(lake) == []  # nothing stored, no .part in raw/_incoming
     assert list((lake / "raw" / "_incoming").iterdir()) == []
-    assert_token_hidden(info.value, pub.token, logs, include_urllib3=False)
+    assert_token_hidden(info.value, pub.token, logs, include_urllib3=True)
 
 
 def test_html_error_once_then_file(sim: SimulatorServer, ca: str, lake: Path) -> None:
@@ -456,7 +456,7 @@ def test_untrusted_certificate_fails_with_tls_message(
     assert "localhost" in str(info.value)
     assert sim.request_count(pub) == 0  # the handshake failed: no HTTP request was made
     assert raw_files(lake) == []
-    assert_token_hidden(info.value, pub.token, logs, include_urllib3=False)
+    assert_token_hidden(info.value, pub.token, logs, include_urllib3=True)
 
 
 @pytest.mark.parametrize(
