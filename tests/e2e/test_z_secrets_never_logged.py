@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from e2e_secrets import collect_logs
+
 from helpers import SUBSCRIBER_EMAIL
 
 SIMULATOR_DEFAULT_EMAIL = "analista@example.com.br"
