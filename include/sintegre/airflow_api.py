@@ -78,8 +78,9 @@ class AirflowClient:
                 raise AirflowUnavailable(
                     f"cannot reach Airflow at {self.base_url}: {exc}"
                 ) from None
-            if response.status_code == 401 and attempt == 0:
-                # JWTs expire (24 h by default); a fresh one is one request away.
+            if response.status_code in (401, 403) and attempt == 0:
+                # JWTs expire (24 h by default) and a restarted Airflow may have a new secret:
+                # Airflow answers 401, or 403 "Invalid JWT token". A fresh one is one login away.
                 self._token = None
                 continue
             if response.status_code >= 500:
@@ -88,7 +89,7 @@ class AirflowClient:
                     f"Airflow answered {response.status_code} to {method} {path}: {text}"
                 )
             return response
-        raise AirflowRejected(401, "token refused twice")
+        raise AirflowRejected(response.status_code, _detail(response))
 
     def trigger(
         self, dag_id: str, dag_run_id: str, conf: dict[str, Any], *, note: str | None = None

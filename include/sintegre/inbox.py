@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from sintegre.notification import Notification
 
@@ -35,7 +35,7 @@ notifications = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Column("status", sa.String(20), nullable=False, index=True),
     sa.Column("product", sa.Text, nullable=False),
-    sa.Column("product_id", sa.Integer),
+    sa.Column("product_id", sa.BigInteger),
     sa.Column("dataset", sa.Text, nullable=False),
     sa.Column("dag_id", sa.Text, nullable=False),
     sa.Column("dag_run_id", sa.Text, nullable=False),
@@ -57,6 +57,10 @@ notifications = sa.Table(
     sa.Column("expected", sa.Boolean, nullable=False, default=True),
     sa.Column("dag_run_state", sa.String(20)),
 )
+
+
+class InboxRefused(ValueError):
+    """The database refused the values themselves (not a transient failure): answer 4xx."""
 
 
 class InboxUnavailable(RuntimeError):
@@ -168,6 +172,8 @@ class Inbox:
             return StoreResult(notification.id, "received", duplicate=False)
         except IntegrityError:
             pass
+        except DataError as exc:
+            raise InboxRefused(f"the notification cannot be stored: {exc.orig}") from None
         except (OperationalError, OSError) as exc:
             raise InboxUnavailable(f"inbox commit failed: {exc.orig}") from None
         try:

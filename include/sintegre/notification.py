@@ -44,7 +44,7 @@ REQUIRED_FIELDS = ("nome", "macroProcesso", "periodicidade", "periodicidadeFinal
 _DAILY = re.compile(r"^\d{2}/\d{2}/\d{4}$")
 _WEEKLY = re.compile(r"^\d{2}/\d{2}/\d{4}\s*-\s*\d{2}/\d{2}/\d{4}$")
 _MONTHLY = re.compile(r"^\d{2}/\d{4}$")
-_PRODUCT_ID = re.compile(r"/Produtos/(\d+)(?:/|$)", re.IGNORECASE)
+_PRODUCT_ID = re.compile(r"/Produtos/([0-9]{1,9})(?:/|$)", re.IGNORECASE)
 _RUN_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.~:+-]+")
 
 
@@ -123,12 +123,18 @@ class Notification:
         }
 
 
-def _depth(value: Any, level: int = 1) -> int:
-    if isinstance(value, dict):
-        return max([level, *(_depth(v, level + 1) for v in value.values())])
-    if isinstance(value, list):
-        return max([level, *(_depth(v, level + 1) for v in value)])
-    return level
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether JSON nests deeper than ``limit`` (iterative: no recursion on hostile input)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if level > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, level + 1) for child in item)
+    return False
 
 
 def parse_body(body: bytes) -> dict[str, Any]:
@@ -154,7 +160,7 @@ def parse_body(body: bytes) -> dict[str, Any]:
         raise NotificationError(
             f"the body must be a JSON object, got {type(data).__name__}", status=400
         )
-    if _depth(data) > MAX_JSON_DEPTH:
+    if _deeper_than(data, MAX_JSON_DEPTH):
         raise NotificationError(
             f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels", status=400
         )
@@ -197,9 +203,15 @@ def parse_local_datetime(value: str, field_name: str) -> datetime:
             f"field '{field_name}' is not an ISO date-time (YYYY-MM-DDTHH:MM:SS): {text[:40]!r}",
             field=field_name,
         ) from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=BRASILIA)
-    return parsed.astimezone(BRASILIA)
+    try:
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=BRASILIA)
+        return parsed.astimezone(BRASILIA)
+    except OverflowError:
+        raise NotificationError(
+            f"field '{field_name}' is outside the calendar once converted to Brasília time",
+            field=field_name,
+        ) from None
 
 
 def granularity_of(start: date, end: date) -> str:
@@ -303,6 +315,33 @@ def product_id_from_claim(url_claim: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
+#: Epoch seconds a token claim may hold (an unverified JWT can carry anything).
+_MAX_EPOCH = 2**40
+
+
+def _epoch_claim(value: Any, claim: str) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if value != value or not (0 <= value < _MAX_EPOCH):  # NaN, infinities, absurd values
+        what = "expiry (exp)" if claim == "exp" else f"'{claim}' date"
+        raise NotificationError(
+            f"field 'url' carries a token whose {what} is impossible", field="url"
+        )
+    return int(value)
+
+
+def _check_storable(value: str, name: str) -> None:
+    """Refuse text no database stores: lone surrogates (from \\ud800 escapes) and NUL."""
+    if "\x00" in value:
+        raise NotificationError(f"field '{name}' contains a NUL character", field=name)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise NotificationError(
+            f"field '{name}' contains an invalid Unicode escape (lone surrogate)", field=name
+        ) from None
+
+
 def _required_text(known: dict[str, Any], name: str) -> str:
     if name not in known or known[name] is None:
         raise NotificationError(f"field '{name}' is required", field=name)
@@ -313,6 +352,7 @@ def _required_text(known: dict[str, Any], name: str) -> str:
         )
     if not value.strip():
         raise NotificationError(f"field '{name}' must not be empty", field=name)
+    _check_storable(value, name)
     return value.strip()
 
 
@@ -324,6 +364,7 @@ def _optional_text(known: dict[str, Any], name: str) -> str | None:
         raise NotificationError(
             f"field '{name}' must be a string, got {type(value).__name__}", field=name
         )
+    _check_storable(value, name)
     return value.strip() or None
 
 
@@ -366,10 +407,8 @@ def normalize(
 
     token = check_download_url(url, allowed_hosts)
     claims = read_token_claims(token)
-    exp = claims.get("exp")
-    nbf = claims.get("nbf")
-    exp = int(exp) if isinstance(exp, (int, float)) else None
-    nbf = int(nbf) if isinstance(nbf, (int, float)) else None
+    exp = _epoch_claim(claims.get("exp"), "exp")
+    nbf = _epoch_claim(claims.get("nbf"), "nbf")
     current = time.time() if now is None else now
     if exp is not None and exp <= current:
         raise NotificationError("field 'url' carries a token that has already expired", field="url")

@@ -51,11 +51,6 @@ def url_with_token(token: str) -> str:
     return f"https://{ONS_HOST}{PATH}?token={token}"
 
 
-def xfail_bug(reason: str, raises: type[Exception]) -> pytest.MarkDecorator:
-    """A known bug: the case must fail with exactly this exception (TESTING propagates it)."""
-    return pytest.mark.xfail(strict=True, reason=reason, raises=raises)
-
-
 # --- the refusal table --------------------------------------------------------------------------
 
 _REQUIRED = ("nome", "macroProcesso", "periodicidade", "periodicidadeFinal", "url")
@@ -109,11 +104,6 @@ _body_cases = [
         400,
         "nested",
         id="nested-600-inside-object",
-        marks=xfail_bug(
-            "notification._depth recurses twice per level: JSON that json.loads accepts "
-            "(~600 levels) blows the recursion limit in _depth -> RecursionError -> 500",
-            RecursionError,
-        ),
     ),
     pytest.param(b'[{"nome": "Acomph"}]', 400, "JSON object", id="top-level-array"),
     pytest.param(b'"Acomph"', 400, "JSON object", id="top-level-string"),
@@ -174,11 +164,6 @@ _date_cases = [
         422,
         "periodicidade",
         id="aware-year-1-out-of-range",
-        marks=xfail_bug(
-            "parse_local_datetime: astimezone(BRASILIA) of 0001-01-01T00:00Z raises "
-            "OverflowError (not caught) -> 500",
-            OverflowError,
-        ),
     ),
     pytest.param(
         make_payload(
@@ -187,11 +172,6 @@ _date_cases = [
         422,
         "periodicidadeFinal",
         id="aware-year-10000-out-of-range",
-        marks=xfail_bug(
-            "parse_local_datetime: astimezone of 9999-12-31T22:00-12:00 overflows past year "
-            "9999 -> OverflowError (not caught) -> 500",
-            OverflowError,
-        ),
     ),
 ]
 
@@ -244,35 +224,21 @@ _url_cases = [
         url_with_token(raw_jwt('{"exp": Infinity}')),
         "expir",
         id="token-exp-infinity",
-        marks=xfail_bug(
-            "normalize: int(exp) on float('inf') from the unverified JWT raises OverflowError "
-            "-> 500",
-            OverflowError,
-        ),
     ),
     pytest.param(
         url_with_token(raw_jwt('{"exp": NaN}')),
         "expir",
         id="token-exp-nan",
-        marks=xfail_bug("normalize: int(exp) on float('nan') raises ValueError -> 500", ValueError),
     ),
     pytest.param(
         url_with_token(raw_jwt('{"nbf": Infinity, "exp": 4102444800}')),
         "token",
         id="token-nbf-infinity",
-        marks=xfail_bug(
-            "normalize: int(nbf) on float('inf') raises OverflowError -> 500", OverflowError
-        ),
     ),
     pytest.param(
         url_with_token(raw_jwt('{"exp": 100000000000000000000}')),
         "expir",
         id="token-exp-beyond-int64",
-        marks=xfail_bug(
-            "an exp beyond 2**63 passes normalize, then Inbox.store fails with OverflowError "
-            "(only OperationalError/OSError are caught) -> 500",
-            OverflowError,
-        ),
     ),
 ]
 
@@ -290,22 +256,12 @@ REFUSALS = [
         422,
         "nome",
         id="nome-lone-surrogate-escape",
-        marks=xfail_bug(
-            "a lone surrogate (\\ud800, valid escaped JSON) passes _required_text, then the "
-            "SQLite insert raises UnicodeEncodeError (not caught) -> 500",
-            UnicodeEncodeError,
-        ),
     ),
     pytest.param(
         json.dumps(make_payload(processo="Processo \udfff")).encode(),
         422,
         "processo",
         id="processo-lone-surrogate-escape",
-        marks=xfail_bug(
-            "a lone surrogate in an optional field passes _optional_text, then the insert "
-            "raises UnicodeEncodeError -> 500",
-            UnicodeEncodeError,
-        ),
     ),
 ]
 
@@ -347,13 +303,6 @@ def test_refusals_are_4xx_naming_the_field_and_store_nothing(
         pytest.param("99999999999999999999", id="product-id-beyond-int64"),
         pytest.param("9" * 5000, id="product-id-5000-digits"),
     ],
-)
-@pytest.mark.xfail(
-    strict=True,
-    reason="product_id_from_claim: int() of an unbounded \\d+ from the token's URL claim; "
-    "beyond 2**63 the SQLite insert raises OverflowError, past 4300 digits int() raises "
-    "ValueError -> 500",
-    raises=(OverflowError, ValueError),
 )
 def test_an_absurd_product_id_in_the_token_never_causes_a_5xx(post, app, product_id_digits):
     claims = {

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask, Response, abort, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from sintegre.inbox import Inbox, InboxUnavailable, public_view
+from sintegre.inbox import Inbox, InboxRefused, InboxUnavailable, public_view
 from sintegre.notification import NotificationError, normalize
 from sintegre.receiver.integrations import Integration, load_integrations
 from sintegre.redact import install_redaction
@@ -116,6 +116,9 @@ def create_app(
                 dag_id=settings.dag_id,
                 expected=expected,
             )
+        except InboxRefused as exc:
+            log.warning("refused notification %s at storage: %s", notification.id, exc)
+            return _error(422, "a field holds a value the inbox cannot store")
         except InboxUnavailable as exc:
             log.error("could not store notification %s: %s", notification.id, exc)
             return _error(503, "the inbox cannot store right now; send again later")

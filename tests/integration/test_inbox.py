@@ -1,0 +1,363 @@
+"""The inbox on real databases: SQLite durability and locking, PostgreSQL for several replicas.
+
+The PostgreSQL tests use the server at 127.0.0.1:5432 (trust auth, user ``postgres``) and a
+fresh database per module; they are skipped, saying why, only when that server is unreachable.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from helpers import ONS_HOST, WEBHOOK_PASSWORD, WEBHOOK_USER, basic, make_payload, ons_url, to_body
+from sintegre.forwarder import postgres_advisory_lock, single_instance_lock
+from sintegre.inbox import Inbox, StoreResult
+from sintegre.notification import Notification, normalize
+from sintegre.receiver import create_app
+from sintegre.settings import load_settings
+
+INCLUDE_DIR = Path(__file__).resolve().parents[2] / "include"
+PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def notification_for(nbf: int, **overrides) -> tuple[Notification, bytes]:
+    """A normalised notification on a body made unique by its token's ``nbf``."""
+    body = to_body(make_payload(url=ons_url(nbf=nbf), **overrides))
+    return normalize(body, allowed_hosts=(ONS_HOST,)), body
+
+
+def store(inbox: Inbox, notification: Notification, body: bytes, **kwargs) -> StoreResult:
+    return inbox.store(
+        notification, integration="default", body=body, dag_id="sintegre_generic", **kwargs
+    )
+
+
+def auth_headers() -> dict[str, str]:
+    return {"Authorization": basic(WEBHOOK_USER, WEBHOOK_PASSWORD)}
+
+
+# --- SQLite -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sqlite_inbox(tmp_path: Path) -> Iterator[Inbox]:
+    inbox = Inbox(f"sqlite:///{tmp_path / 'inbox.sqlite3'}")
+    yield inbox
+    inbox.dispose()
+
+
+def test_sqlite_inbox_runs_in_wal_mode_with_synchronous_full(sqlite_inbox):
+    with sqlite_inbox.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+
+
+def test_sqlite_pragmas_follow_the_settings(env, tmp_path):
+    env |= {"SINTEGRE_INBOX_SYNCHRONOUS": "extra", "SINTEGRE_INBOX_BUSY_TIMEOUT_MS": "1234"}
+    app = create_app(load_settings(env))
+    inbox: Inbox = app.extensions["sintegre"]["inbox"]
+    with inbox.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 3  # EXTRA
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1234
+    inbox.dispose()
+
+
+def test_503_while_the_write_lock_is_held_then_200_on_resend(env):
+    env |= {"SINTEGRE_INBOX_BUSY_TIMEOUT_MS": "200"}
+    settings = load_settings(env)
+    app = create_app(settings)
+    inbox: Inbox = app.extensions["sintegre"]["inbox"]
+    client = app.test_client()
+    db_path = settings.inbox_url.split("///", 1)[1]
+    body = to_body(make_payload())
+
+    blocker = sqlite3.connect(db_path, isolation_level=None, timeout=0)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")
+        started = time.monotonic()
+        refused = client.post("/sintegre/default", data=body, headers=auth_headers())
+        waited = time.monotonic() - started
+        assert refused.status_code == 503
+        assert refused.is_json
+        assert "inbox" in refused.get_json()["error"]
+        assert waited < 5, "the busy timeout (200 ms) bounds the wait"
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+
+    resent = client.post("/sintegre/default", data=body, headers=auth_headers())
+    assert resent.status_code == 200
+    assert resent.get_json()["status"] == "received", "nothing was stored by the refused try"
+    assert inbox.count() == 1
+    assert inbox.get(resent.get_json()["id"])["duplicates"] == 0
+    inbox.dispose()
+
+
+def test_concurrent_writers_store_each_notification_once(sqlite_inbox):
+    threads_count, per_thread = 8, 25
+    base = int(time.time())
+    own = [
+        [notification_for(base - (t * per_thread + i) - 1) for i in range(per_thread)]
+        for t in range(threads_count)
+    ]
+    shared = [notification_for(base - 10_000 - i) for i in range(3)]
+    barrier = threading.Barrier(threads_count)
+    results: list[tuple[str, str]] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work(mine: list[tuple[Notification, bytes]]) -> None:
+        try:
+            barrier.wait()
+            # Every thread stores its own 25, re-sends its first 2 and all shared ones.
+            for notification, body in [*mine, *shared, *mine[:2]]:
+                outcome = store(sqlite_inbox, notification, body)
+                with lock:
+                    results.append((outcome.id, outcome.status))
+        except BaseException as exc:
+            with lock:
+                errors.append(exc)
+
+    workers = [threading.Thread(target=work, args=(own[t],)) for t in range(threads_count)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert not errors, errors
+    assert len(results) == threads_count * (per_thread + len(shared) + 2)
+
+    received = Counter(i for i, status in results if status == "received")
+    duplicate = Counter(i for i, status in results if status == "duplicate")
+    own_ids = {n.id for mine in own for n, _ in mine}
+    shared_ids = {n.id for n, _ in shared}
+    assert len(own_ids) == threads_count * per_thread
+    assert set(received) == own_ids | shared_ids
+    assert all(count == 1 for count in received.values())
+    for notification_id in shared_ids:
+        assert duplicate[notification_id] == threads_count - 1
+    assert sum(duplicate.values()) == len(shared) * (threads_count - 1) + threads_count * 2
+    assert sqlite_inbox.count() == len(own_ids) + len(shared_ids)
+    for notification_id in shared_ids:
+        assert sqlite_inbox.get(notification_id)["duplicates"] == threads_count - 1
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+
+def _pg_reachable() -> str | None:
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed"
+    try:
+        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=3):
+            return None
+    except psycopg.OperationalError as exc:
+        return f"PostgreSQL at 127.0.0.1:5432 is not reachable: {str(exc).strip()[:200]}"
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    """A fresh database for this module, dropped at the end."""
+    reason = _pg_reachable()
+    if reason:
+        pytest.skip(reason)
+    import psycopg
+
+    name = f"sintegre_inbox_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_inbox(pg_url: str) -> Iterator[Inbox]:
+    """An inbox on the module's database, emptied for each test."""
+    inbox = Inbox(pg_url)
+    with inbox.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM notifications"))
+    yield inbox
+    inbox.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_store_duplicate_list_due_update(pg_inbox):
+    assert pg_inbox.healthy()
+    first, first_body = notification_for(1_900_000_001)
+    second, second_body = notification_for(1_900_000_002)
+    third, third_body = notification_for(1_900_000_003)
+
+    assert store(pg_inbox, first, first_body, now=1000.0) == StoreResult(
+        first.id, "received", duplicate=False
+    )
+    assert store(pg_inbox, second, second_body, now=2000.0).status == "received"
+    assert store(pg_inbox, third, third_body, now=3000.0).status == "received"
+    assert store(pg_inbox, first, first_body, now=4000.0) == StoreResult(
+        first.id, "duplicate", duplicate=True
+    )
+
+    row = pg_inbox.get(first.id)
+    assert row["duplicates"] == 1
+    assert row["body"] == first_body
+    assert row["expected"] is True
+    assert row["periodicidade"] == "2025-04-29"
+    assert row["token_exp"] == first.token_exp
+    assert pg_inbox.count() == 3
+    assert pg_inbox.count("received") == 3
+
+    assert [r["id"] for r in pg_inbox.list()] == [third.id, second.id, first.id]
+    assert [r["id"] for r in pg_inbox.list(limit=2)] == [third.id, second.id]
+
+    assert [r["id"] for r in pg_inbox.due("received", now=2500.0)] == [first.id, second.id]
+    pg_inbox.update(first.id, status="triggered", attempts=1, next_attempt_at=5000.0)
+    assert [r["id"] for r in pg_inbox.due("received", now=9999.0)] == [second.id, third.id]
+    assert pg_inbox.due("triggered", now=4999.0) == []
+    assert [r["id"] for r in pg_inbox.due("triggered", now=5000.0)] == [first.id]
+    updated = pg_inbox.get(first.id)
+    assert updated["status"] == "triggered" and updated["attempts"] == 1
+    assert updated["updated_at"] > 4000.0
+    assert [r["id"] for r in pg_inbox.list(status="triggered")] == [first.id]
+    assert {r["id"] for r in pg_inbox.iter_open()} == {first.id, second.id, third.id}
+    assert pg_inbox.get("does-not-exist") is None
+
+
+@pytest.mark.postgres
+def test_postgres_receiver_accepts_a_post_into_the_database(env, pg_url, pg_inbox):
+    app = create_app(load_settings({**env, "SINTEGRE_INBOX_URL": pg_url}))
+    client = app.test_client()
+    response = client.post(
+        "/sintegre/default", data=to_body(make_payload()), headers=auth_headers()
+    )
+    assert response.status_code == 200
+    answer = response.get_json()
+    assert answer["status"] == "received"
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    row = pg_inbox.get(answer["id"])  # read through another engine: it is really committed
+    assert row is not None and row["status"] == "received"
+    assert row["integration"] == "default"
+    app.extensions["sintegre"]["inbox"].dispose()
+
+
+def store_together(inboxes: list[Inbox], notification: Notification, body: bytes) -> list[str]:
+    """Store one body from each inbox at the same instant, one thread per inbox."""
+    barrier = threading.Barrier(len(inboxes))
+    outcomes: list[str] = []
+    errors: list[BaseException] = []
+
+    def work(inbox: Inbox) -> None:
+        try:
+            barrier.wait()
+            outcomes.append(store(inbox, notification, body).status)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(inbox,)) for inbox in inboxes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+    return outcomes
+
+
+@pytest.mark.postgres
+def test_postgres_two_replicas_storing_the_same_body_agree(pg_url, pg_inbox):
+    replicas = [Inbox(pg_url), Inbox(pg_url)]
+    try:
+        for round_number in range(10):
+            notification, body = notification_for(1_900_000_100 + round_number)
+            outcomes = store_together(replicas, notification, body)
+            assert sorted(outcomes) == ["duplicate", "received"], round_number
+            assert pg_inbox.get(notification.id)["duplicates"] == 1
+        assert pg_inbox.count() == 10
+    finally:
+        for replica in replicas:
+            replica.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param({"nome": "Acomph\u0000"}, id="nul-in-nome"),
+        pytest.param({"url": ons_url(nbf=1_900_000_200, product_id=3_000_000_000)}, id="big-id"),
+    ],
+)
+def test_postgres_receiver_never_answers_5xx_to_values_sqlite_accepts(
+    env, pg_url, pg_inbox, overrides
+):
+    app = create_app(load_settings({**env, "SINTEGRE_INBOX_URL": pg_url}))
+    app.config["TESTING"] = True
+    try:
+        response = app.test_client().post(
+            "/sintegre/default", data=to_body(make_payload(**overrides)), headers=auth_headers()
+        )
+        assert response.status_code in (200, 422)
+    finally:
+        app.extensions["sintegre"]["inbox"].dispose()
+
+
+# --- one forwarder at a time --------------------------------------------------------------------
+
+_TRY_LOCK = """
+import sys
+from pathlib import Path
+from sintegre.forwarder import single_instance_lock
+with single_instance_lock(Path(sys.argv[1])) as held:
+    print(held)
+"""
+
+
+def _other_process_gets_lock(lock_path: Path) -> bool:
+    result = subprocess.run(
+        [sys.executable, "-c", _TRY_LOCK, str(lock_path)],
+        env={**os.environ, "PYTHONPATH": str(INCLUDE_DIR)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return {"True": True, "False": False}[result.stdout.strip()]
+
+
+def test_single_instance_lock_excludes_a_second_process(tmp_path):
+    lock_path = tmp_path / "state" / "forwarder.lock"
+    with single_instance_lock(lock_path) as held:
+        assert held is True
+        assert lock_path.read_text() == str(os.getpid())
+        assert _other_process_gets_lock(lock_path) is False
+    assert _other_process_gets_lock(lock_path) is True
+
+
+@pytest.mark.postgres
+def test_postgres_advisory_lock_excludes_a_second_inbox(pg_url):
+    first, second = Inbox(pg_url), Inbox(pg_url)
+    try:
+        with postgres_advisory_lock(first) as held:
+            assert held is True
+            with postgres_advisory_lock(second) as other:
+                assert other is False
+        with postgres_advisory_lock(second) as other:
+            assert other is True
+            with postgres_advisory_lock(first) as again:
+                assert again is False
+    finally:
+        first.dispose()
+        second.dispose()
