@@ -67,6 +67,7 @@ def _serve(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
             sys.executable,
             "-m",
             "gunicorn",
+            "--no-control-socket",
             "--workers",
             str(WORKERS),
             "--bind",

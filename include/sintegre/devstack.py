@@ -212,6 +212,7 @@ def main() -> int:
                 py,
                 "-m",
                 "gunicorn",
+                "--no-control-socket",
                 "--workers",
                 "2",
                 "--bind",

@@ -117,7 +117,19 @@ class Inbox:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas(synchronous, busy_timeout_ms))
         else:
             self.engine = sa.create_engine(url, pool_pre_ping=True)
-        metadata.create_all(self.engine, checkfirst=True)
+        self._create_schema()
+
+    def _create_schema(self) -> None:
+        # Several gunicorn workers and the forwarder open the inbox at the same moment; the
+        # losers of the CREATE TABLE race see "already exists" and simply check again.
+        for attempt in range(5):
+            try:
+                metadata.create_all(self.engine, checkfirst=True)
+                return
+            except sa.exc.DBAPIError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     def dispose(self) -> None:
         """Close every pooled connection."""

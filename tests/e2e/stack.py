@@ -94,6 +94,7 @@ class Stack:
                 PY,
                 "-m",
                 "gunicorn",
+                "--no-control-socket",
                 "--workers",
                 str(workers),
                 "--bind",

@@ -117,3 +117,58 @@ def test_csv_and_xlsx_land_as_partitioned_parquet(
     ).fetchall()
     assert ("arquivos_de_previsao_de_carga_para_o_dessem", 24, True) in catalog
     assert ("relatorio_de_acompanhamento_hidrologico__sul", 7, True) in catalog
+
+
+def _daily_payload(publication, day: int = 30) -> dict:
+    return build_notification(
+        publication,
+        processo="Previsão de carga para o DESSEM",
+        macro_processo="Programação da Operação",
+        data_produto=f"{day:02d}/04/2025",
+        periodicidade=datetime(2025, 4, day, 0, 0, 0),
+        periodicidade_final=datetime(2025, 4, day, 23, 59, 59),
+    )
+
+
+def test_same_file_delivered_again_is_unchanged(stack, simulator, webhook, tmp_path: Path):
+    make_csv(tmp_path / "again.csv", rows=4)
+    first_pub = simulator.publish(
+        tmp_path / "again.csv", file_name="Again_2025-04-30.csv", product_id=9100, nome="Again"
+    )
+    first = webhook.send(_daily_payload(first_pub)).json()["id"]
+    assert webhook.wait_for(first, {"succeeded", "failed"})["status"] == "succeeded"
+    curated = next((stack.lake / "curated" / "again").rglob("data.parquet"))
+    before = curated.stat().st_mtime_ns
+    # ONS re-notifies the same file days later with a fresh token: a new delivery, same bytes.
+    second_pub = simulator.publish(
+        tmp_path / "again.csv", file_name="Again_2025-04-30.csv", product_id=9100, nome="Again"
+    )
+    second = webhook.send(_daily_payload(second_pub)).json()["id"]
+    assert second != first
+    assert webhook.wait_for(second, {"succeeded", "unchanged", "failed"})["status"] == "unchanged"
+    assert curated.stat().st_mtime_ns == before
+
+
+def test_html_instead_of_the_file_fails_the_run_and_leaves_the_lake(
+    stack, simulator, webhook, tmp_path: Path
+):
+    make_csv(tmp_path / "broken.csv", rows=4)
+    publication = simulator.publish(
+        tmp_path / "broken.csv", file_name="Broken_2025-04-30.csv", product_id=9101, nome="Broken"
+    )
+    simulator.set_html_error(publication)
+    lake_before = sorted(p for p in stack.lake.rglob("*") if "_incoming" not in p.parts)
+    notification_id = webhook.send(_daily_payload(publication)).json()["id"]
+    view = webhook.wait_for(notification_id, {"succeeded", "failed"})
+    assert view["status"] == "failed"
+    assert view["dag_run_state"] == "failed"
+    lake_after = sorted(p for p in stack.lake.rglob("*") if "_incoming" not in p.parts)
+    assert lake_after == lake_before
+    logs = "\n".join(
+        p.read_text(errors="replace")
+        for p in (Path(stack.airflow_env["AIRFLOW_HOME"]) / "logs").rglob("*.log")
+        if view["dag_run_id"] in str(p)
+    )
+    assert "HTML page instead of the product file" in logs
+    # Not retried: a retry cannot turn an error page into the file.
+    assert simulator.request_count(publication) == 1

@@ -361,3 +361,16 @@ def test_postgres_advisory_lock_excludes_a_second_inbox(pg_url):
     finally:
         first.dispose()
         second.dispose()
+
+
+def test_many_processes_opening_a_new_inbox_at_once_all_succeed(tmp_path):
+    """gunicorn workers and the forwarder create the schema at the same moment."""
+    url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
+    code = "import sys; from sintegre.inbox import Inbox; Inbox(sys.argv[1]).count()"
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[2] / "include"), "PATH": "/usr/bin"}
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, url], env=env, stderr=subprocess.PIPE)
+        for _ in range(8)
+    ]
+    errors = [p.communicate()[1].decode() for p in processes if p.wait() != 0]
+    assert errors == []
