@@ -97,18 +97,26 @@ class Forwarder:
             except AirflowRejected as exc:
                 if exc.status in PERMANENT_REJECTIONS:
                     log.error("notification %s refused by Airflow: %s", row["id"], exc)
-                    self.inbox.update(row["id"], status="failed", last_error=redact(str(exc)))
+                    self.inbox.update(
+                        row["id"], status="failed", last_error=redact(str(exc)), event="failed"
+                    )
                 else:
                     # 404 while the DAG processor has not parsed the DAG yet, 403 while
                     # permissions are being set up: both pass.
                     self._failed_attempt(row, str(exc), current)
                 continue
             log.info(
-                "notification %s → %s run %s (%s)",
+                "triggered notification %s → %s run %s (%s)",
                 row["id"],
                 row["dag_id"],
                 row["dag_run_id"],
                 result.outcome,
+                extra={
+                    "notification_id": row["id"],
+                    "dag_run_id": row["dag_run_id"],
+                    "event": "trigger",
+                    "trigger_latency_s": round(current - row["received_at"], 3),
+                },
             )
             self.inbox.update(
                 row["id"],
@@ -116,6 +124,8 @@ class Forwarder:
                 attempts=row["attempts"] + 1,
                 last_error=None,
                 next_attempt_at=current + self.poll_seconds,
+                triggered_at=current,
+                event="triggered",
             )
             done += 1
         return done
@@ -152,7 +162,8 @@ class Forwarder:
                 continue
             values = self._rescue(row, current)
             if values:
-                self.inbox.update(row["id"], **values)
+                event = "expired" if values.get("status") == "expired" else "rescued"
+                self.inbox.update(row["id"], event=event, **values)
                 self._next_rescue.pop(row["id"], None)
                 changed += 1
             else:
@@ -195,16 +206,30 @@ class Forwarder:
             }
             if state in FINAL_RUN_STATES:
                 values["status"] = self._final_status(row, state)
+                values["finished_at"] = current
+                values["event"] = values["status"]
+                values.update(self._raw_copy(row))
                 finished += 1
                 log.info("notification %s: run %s ended %s", row["id"], row["dag_run_id"], state)
             elif state is None:
                 # The run vanished (deleted in the UI, or a new Airflow database). Triggering it
                 # again behind the operator's back would surprise; record it, replay by hand.
                 values["status"] = "failed"
+                values["event"] = "failed"
                 values["last_error"] = "the DAG run is no longer in Airflow (deleted?)"
                 finished += 1
             self.inbox.update(row["id"], **values)
         return finished
+
+    def _raw_copy(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Remember where the run stored the file, so a replay works after the token died."""
+        if row.get("raw_path"):
+            return {}
+        with contextlib.suppress(AirflowUnavailable, AirflowRejected):
+            downloaded = self.client.xcom(row["dag_id"], row["dag_run_id"], "download")
+            if isinstance(downloaded, dict) and downloaded.get("raw_path"):
+                return {"raw_path": downloaded["raw_path"]}
+        return {}
 
     def _final_status(self, row: dict[str, Any], state: str) -> str:
         status = FINAL_RUN_STATES[state]
@@ -323,8 +348,8 @@ def main() -> int:
     from sintegre.logs import configure_logging
     from sintegre.settings import load_settings
 
-    configure_logging()
     settings = load_settings()
+    configure_logging(fmt=settings.log_format)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from sintegre.notification import Notification
@@ -56,7 +57,34 @@ notifications = sa.Table(
     sa.Column("raw_path", sa.Text),
     sa.Column("expected", sa.Boolean, nullable=False, default=True),
     sa.Column("dag_run_state", sa.String(20)),
+    sa.Column("triggered_at", sa.Float),
+    sa.Column("finished_at", sa.Float),
+    sa.Column("replays", sa.Integer, nullable=False, default=0),
 )
+
+#: Every 4xx the receiver answered, redacted, so a new ONS quirk is seen the day it appears.
+refusals = sa.Table(
+    "refusals",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("integration", sa.String(100), nullable=False),
+    sa.Column("received_at", sa.Float, nullable=False, index=True),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("reason", sa.String(60), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("excerpt", sa.Text),
+)
+
+#: Monotonic event counters, shared by every process (gunicorn workers, the forwarder).
+counters = sa.Table(
+    "counters",
+    metadata,
+    sa.Column("name", sa.String(80), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+#: How many refusals the page keeps (the counters keep the totals).
+REFUSALS_KEPT = 2000
 
 
 class InboxRefused(ValueError):
@@ -125,11 +153,27 @@ class Inbox:
         for attempt in range(5):
             try:
                 metadata.create_all(self.engine, checkfirst=True)
+                self._add_missing_columns()
                 return
             except sa.exc.DBAPIError:
                 if attempt == 4:
                     raise
                 time.sleep(0.05 * (attempt + 1))
+
+    def _add_missing_columns(self) -> None:
+        """Bring an inbox made by an older version up to date (columns are only ever added)."""
+        present = {c["name"] for c in sa.inspect(self.engine).get_columns("notifications")}
+        with self.engine.begin() as conn:
+            for column in notifications.columns:
+                if column.name in present:
+                    continue
+                type_sql = column.type.compile(dialect=self.engine.dialect)
+                default = " NOT NULL DEFAULT 0" if not column.nullable else ""
+                conn.execute(
+                    sa.text(
+                        f"ALTER TABLE notifications ADD COLUMN {column.name} {type_sql}{default}"
+                    )
+                )
 
     def dispose(self) -> None:
         """Close every pooled connection."""
@@ -181,6 +225,7 @@ class Inbox:
         try:
             with self.engine.begin() as conn:
                 conn.execute(notifications.insert().values(**row))
+                self._count(conn, "accepted")
             return StoreResult(notification.id, "received", duplicate=False)
         except IntegrityError:
             pass
@@ -195,6 +240,7 @@ class Inbox:
                     .where(notifications.c.id == notification.id)
                     .values(duplicates=notifications.c.duplicates + 1)
                 )
+                self._count(conn, "duplicate")
         except OperationalError as exc:
             raise InboxUnavailable(f"inbox commit failed: {exc.orig}") from None
         return StoreResult(notification.id, "duplicate", duplicate=True)
@@ -263,13 +309,189 @@ class Inbox:
         with self.engine.connect() as conn:
             yield from (dict(r) for r in conn.execute(query).mappings())
 
-    def update(self, notification_id: str, **values: Any) -> None:
-        """Change columns of one notification (``updated_at`` is set here)."""
+    def update(self, notification_id: str, *, event: str | None = None, **values: Any) -> None:
+        """Change columns of one notification (``updated_at`` is set here).
+
+        Args:
+            notification_id: The row.
+            event: A counter to increment in the same transaction (``triggered``, ``failed``…).
+            **values: Columns to set.
+        """
         values.setdefault("updated_at", time.time())
         with self.engine.begin() as conn:
             conn.execute(
                 notifications.update().where(notifications.c.id == notification_id).values(**values)
             )
+            if event:
+                self._count(conn, event)
+
+    def _count(self, conn: Connection, name: str, amount: int = 1) -> None:
+        dialect = postgresql if not self.is_sqlite else sqlite
+        statement = dialect.insert(counters).values(name=name, value=amount)
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[counters.c.name],
+                set_={"value": counters.c.value + amount},
+            )
+        )
+
+    def count_event(self, name: str, amount: int = 1) -> None:
+        """Increment a shared counter (in its own transaction)."""
+        with self.engine.begin() as conn:
+            self._count(conn, name, amount)
+
+    def counter_values(self) -> dict[str, int]:
+        """Every counter's current total."""
+        with self.engine.connect() as conn:
+            return {r.name: int(r.value) for r in conn.execute(sa.select(counters))}
+
+    def record_refusal(
+        self,
+        *,
+        integration: str,
+        status: int,
+        reason: str,
+        message: str,
+        excerpt: str | None,
+        now: float | None = None,
+    ) -> None:
+        """Keep a redacted trace of a 4xx answer and count it by reason.
+
+        Never raises: failing to record a refusal must not turn a 4xx into a 5xx.
+        """
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    refusals.insert().values(
+                        integration=integration[:100],
+                        received_at=time.time() if now is None else now,
+                        status=status,
+                        reason=reason[:60],
+                        message=message[:500],
+                        excerpt=excerpt,
+                    )
+                )
+                self._count(conn, f"rejected:{reason[:60]}")
+                newest = conn.execute(sa.select(sa.func.max(refusals.c.seq))).scalar_one()
+                conn.execute(refusals.delete().where(refusals.c.seq <= newest - REFUSALS_KEPT))
+        except sa.exc.SQLAlchemyError:
+            pass
+
+    def recent_refusals(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The latest refusals, newest first."""
+        query = sa.select(refusals).order_by(refusals.c.seq.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def status_counts(self) -> dict[str, int]:
+        """How many notifications are in each state now."""
+        query = sa.select(notifications.c.status, sa.func.count()).group_by(notifications.c.status)
+        with self.engine.connect() as conn:
+            return {status: int(n) for status, n in conn.execute(query)}
+
+    def oldest_pending_received_at(self) -> float | None:
+        """When the oldest notification still waiting for its trigger arrived."""
+        query = sa.select(sa.func.min(notifications.c.received_at)).where(
+            notifications.c.status == "received"
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar_one()
+
+    def trigger_latencies(self) -> list[float]:
+        """Seconds from arrival to trigger, for every triggered notification."""
+        query = sa.select(notifications.c.triggered_at - notifications.c.received_at).where(
+            notifications.c.triggered_at.is_not(None)
+        )
+        with self.engine.connect() as conn:
+            return [float(v) for (v,) in conn.execute(query)]
+
+    def latest_per_product(self) -> list[dict[str, Any]]:
+        """The newest notification of each (integration, product), newest first."""
+        ranked = sa.select(
+            notifications,
+            sa.func.row_number()
+            .over(
+                partition_by=(notifications.c.integration, notifications.c.dataset),
+                order_by=notifications.c.received_at.desc(),
+            )
+            .label("rank"),
+        ).subquery()
+        query = (
+            sa.select(ranked)
+            .where(ranked.c.rank == 1)
+            .order_by(ranked.c.integration, ranked.c.received_at.desc())
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def latest_periods(self) -> list[dict[str, Any]]:
+        """Per (product id, product name): the newest period start received, for freshness."""
+        query = sa.select(
+            notifications.c.product_id,
+            notifications.c.product,
+            sa.func.max(notifications.c.periodicidade).label("periodicidade"),
+        ).group_by(notifications.c.product_id, notifications.c.product)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def writable(self) -> bool:
+        """Readiness: can the inbox take a write right now? (a counter no one reads)."""
+        try:
+            self.count_event("readiness_probe")
+        except sa.exc.SQLAlchemyError:
+            return False
+        return True
+
+    def replay(self, notification_id: str, *, now: float | None = None) -> str:
+        """Send a notification to Airflow again, as SINtegre's "Reenviar" does.
+
+        A finished one (``failed``, ``expired``, ``succeeded``, ``unchanged``) gets a new run id
+        (``…__r<n>``: Airflow would answer 409 to the old one and run nothing); a pending one
+        (``received``) is simply made due now. The DAG reuses the raw copy when there is one,
+        so a replay works after the token died.
+
+        Returns:
+            The new status (``received``), or raises.
+
+        Raises:
+            KeyError: No such notification.
+            ValueError: The notification is in flight (``triggered``).
+        """
+        current = time.time() if now is None else now
+        row = self.get(notification_id)
+        if row is None:
+            raise KeyError(notification_id)
+        if row["status"] == "triggered":
+            raise ValueError("the notification is being processed by Airflow right now")
+        values: dict[str, Any] = {"next_attempt_at": current, "attempts": 0}
+        if row["status"] != "received":
+            replays = row["replays"] + 1
+            base = (
+                row["dag_run_id"].split("__r")[0]
+                if "__r" in row["dag_run_id"]
+                else row["dag_run_id"]
+            )
+            values.update(
+                status="received",
+                replays=replays,
+                dag_run_id=f"{base}__r{replays}",
+                last_error=None,
+                dag_run_state=None,
+                triggered_at=None,
+                finished_at=None,
+            )
+        self.update(notification_id, event="replayed", **values)
+        return "received"
+
+    def ids_in(self, statuses: tuple[str, ...]) -> list[str]:
+        """Ids of notifications in any of ``statuses``, oldest first."""
+        query = (
+            sa.select(notifications.c.id)
+            .where(notifications.c.status.in_(statuses))
+            .order_by(notifications.c.received_at)
+        )
+        with self.engine.connect() as conn:
+            return [r for (r,) in conn.execute(query)]
 
     def healthy(self) -> bool:
         """True when the inbox answers a query (readiness = able to store)."""

@@ -62,6 +62,10 @@ class Settings:
     download_retries: int
     task_retry_delay_seconds: float
     max_body_bytes: int
+    log_format: str
+    alert_webhook_url: str | None
+    alert_email_to: str | None
+    freshness_schedule: str
 
     @property
     def webhook_base_url(self) -> str:
@@ -122,6 +126,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         download_retries=int(env.get("SINTEGRE_DOWNLOAD_RETRIES", "3")),
         task_retry_delay_seconds=float(env.get("SINTEGRE_TASK_RETRY_DELAY_SECONDS", "120")),
         max_body_bytes=int(env.get("SINTEGRE_MAX_BODY_BYTES", str(64 * 1024))),
+        log_format=env.get("SINTEGRE_LOG_FORMAT", "json").lower(),
+        alert_webhook_url=env.get("SINTEGRE_ALERT_WEBHOOK_URL") or None,
+        alert_email_to=env.get("SINTEGRE_ALERT_EMAIL_TO") or None,
+        freshness_schedule=env.get("SINTEGRE_FRESHNESS_SCHEDULE", "*/30 * * * *"),
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import requests
-from stack import MEASUREMENTS, Stack, build_stack
+from stack import MEASUREMENTS, AlertRecorder, Stack, build_stack
 
 from helpers import basic
 from sintegre.simulator import SimulatorServer
@@ -33,7 +33,17 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorSer
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, simulator: SimulatorServer) -> Iterator[Stack]:
+def alerts() -> Iterator[AlertRecorder]:
+    """Where the freshness DAG's webhook notifier posts."""
+    recorder = AlertRecorder()
+    yield recorder
+    recorder.close()
+
+
+@pytest.fixture(scope="session")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, simulator: SimulatorServer, alerts: AlertRecorder
+) -> Iterator[Stack]:
     """Airflow standalone + gunicorn receiver + forwarder, started once."""
     root = tmp_path_factory.mktemp("stack")
     running = build_stack(
@@ -41,6 +51,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, simulator: SimulatorServer) 
         simulator.ca_path,
         webhook_password=E2E_WEBHOOK_PASSWORD,
         admin_password=E2E_ADMIN_PASSWORD,
+        alert_url=alerts.url,
     )
     started = time.monotonic()
     try:

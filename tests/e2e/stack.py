@@ -132,6 +132,7 @@ class Stack:
         if not wait_for_airflow(self.airflow_url, timeout=240, process=process):
             raise RuntimeError(f"Airflow did not become healthy; see {self.log_dir}/airflow.log")
         self.wait_for_dag(self.env.get("SINTEGRE_DAG_ID", "sintegre_generic"))
+        self.wait_for_dag("sintegre_freshness")
 
     def stop_airflow(self) -> None:
         stop_process_group(self.processes.pop("airflow"))
@@ -195,6 +196,28 @@ class Stack:
             )
             response.raise_for_status()
 
+    def trigger(self, dag_id: str, conf: dict[str, Any]) -> str:
+        import uuid
+
+        run_id = f"manual__{uuid.uuid4().hex[:10]}"
+        response = self._airflow(
+            "POST",
+            f"/api/v2/dags/{dag_id}/dagRuns",
+            json={"dag_run_id": run_id, "logical_date": None, "conf": conf},
+        )
+        response.raise_for_status()
+        return run_id
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 180) -> str:
+        deadline = time.monotonic() + timeout
+        state = None
+        while time.monotonic() < deadline:
+            state = self.airflow_get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").json()["state"]
+            if state in ("success", "failed"):
+                return state
+            time.sleep(1)
+        raise AssertionError(f"{dag_id} run {run_id} stuck in {state}")
+
     def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -209,7 +232,44 @@ class Stack:
                 stop_process_group(self.processes.pop(name))
 
 
-def build_stack(tmp: Path, ca_path: Path, *, webhook_password: str, admin_password: str) -> Stack:
+class AlertRecorder:
+    """A real HTTP endpoint standing for an alerting webhook; keeps every JSON body posted."""
+
+    def __init__(self) -> None:
+        import json
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received: list[dict[str, Any]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                received.append(json.loads(self.rfile.read(length) or b"{}"))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.received = received
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
+        import threading
+
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def build_stack(
+    tmp: Path,
+    ca_path: Path,
+    *,
+    webhook_password: str,
+    admin_password: str,
+    alert_url: str | None = None,
+) -> Stack:
     """Prepare (not start) a stack under ``tmp`` that trusts the simulator's CA."""
     log_dir = tmp / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -241,6 +301,8 @@ def build_stack(tmp: Path, ca_path: Path, *, webhook_password: str, admin_passwo
             "FORWARDER_MAX_BACKOFF_SECONDS": "3",
             "SINTEGRE_TASK_RETRY_DELAY_SECONDS": "1",
             "SINTEGRE_DOWNLOAD_RETRIES": "2",
+            "SINTEGRE_FRESHNESS_SCHEDULE": "none",
+            "SINTEGRE_ALERT_WEBHOOK_URL": alert_url or "",
         }
     )
     settings = load_settings(env)

@@ -11,15 +11,20 @@ import binascii
 import dataclasses
 import hmac
 import logging
+import time
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, abort, jsonify, request
+import requests
+from flask import Flask, Response, abort, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from sintegre.inbox import Inbox, InboxRefused, InboxUnavailable, public_view
-from sintegre.notification import NotificationError, normalize
+from sintegre.notification import BRASILIA, NotificationError, normalize
 from sintegre.receiver.integrations import Integration, load_integrations
-from sintegre.redact import install_redaction
+from sintegre.receiver.metrics import render_metrics
+from sintegre.redact import install_redaction, redact
 from sintegre.settings import Settings, load_settings
 
 log = logging.getLogger("sintegre.receiver")
@@ -65,18 +70,94 @@ def create_app(
         "integrations": integrations,
     }
 
+    def refuse(
+        integration: str,
+        status: int,
+        reason: str,
+        message: str,
+        *,
+        keep_body: bool = True,
+        **extra: Any,
+    ) -> tuple[Response, int]:
+        """Answer a 4xx and keep a redacted trace of it for the status page and metrics."""
+        excerpt = None
+        if keep_body:
+            body = request.get_data(cache=True)[:1000]
+            excerpt = redact(body.decode("utf-8", "replace"))
+        inbox.record_refusal(
+            integration=integration,
+            status=status,
+            reason=reason,
+            message=message,
+            excerpt=excerpt,
+        )
+        g.log_fields = {"refused": reason}
+        return _error(status, message, **extra)
+
+    @app.before_request
+    def start_timer() -> None:
+        g.started = time.perf_counter()
+        g.log_fields = {}
+
+    @app.after_request
+    def log_request(response: Response) -> Response:
+        # One JSON line per request, with the ids an operator greps for (never the body).
+        if request.path not in {"/healthz", "/readyz", "/metrics"}:
+            log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "event": "request",
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - g.get("started", 0)) * 1000, 2),
+                    "remote": request.remote_addr,
+                    **g.get("log_fields", {}),
+                },
+            )
+        return response
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response, int]:
         status = exc.code or 500
         if status == 413:
-            return _error(413, f"body larger than {settings.max_body_bytes} bytes")
+            integration = (request.view_args or {}).get("integration", "-")
+            message = f"body larger than {settings.max_body_bytes} bytes"
+            if request.method == "POST" and request.path.startswith("/sintegre/"):
+                return refuse(str(integration), 413, "too_large", message, keep_body=False)
+            return _error(413, message)
         return _error(status, exc.description or exc.name)
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
-        if inbox.healthy():
-            return jsonify({"status": "ok"}), 200
-        return jsonify({"status": "inbox unavailable"}), 503
+        # Liveness: the process answers. Readiness (can it store?) is /readyz.
+        return jsonify({"status": "ok"}), 200
+
+    def airflow_reachable() -> bool:
+        try:
+            return requests.get(f"{settings.airflow_url}/api/v2/monitor/health", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    @app.get("/readyz")
+    def readyz() -> tuple[Response, int]:
+        # Ready = able to store. Airflow's absence is reported, never a reason to be unready:
+        # the inbox exists precisely to hold notifications while Airflow is away.
+        writable = inbox.writable()
+        body = {
+            "status": "ready" if writable else "inbox unavailable",
+            "inbox_writable": writable,
+            "airflow_reachable": airflow_reachable(),
+            "backlog": inbox.count("received") if writable else None,
+        }
+        return jsonify(body), 200 if writable else 503
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(render_metrics(inbox), mimetype="text/plain; version=0.0.4")
 
     @app.route("/sintegre/<integration>", methods=["GET", "HEAD"])
     def probe(integration: str) -> tuple[Response, int]:
@@ -89,20 +170,29 @@ def create_app(
     def receive(integration: str) -> tuple[Response, int]:
         config = integrations.get(integration)
         if config is None:
-            return _error(404, f"unknown integration {integration!r}")
+            return refuse(
+                integration,
+                404,
+                "unknown_integration",
+                f"unknown integration {integration!r}",
+                keep_body=False,
+            )
         if not config.authenticate(request.headers.get("Authorization")):
             log.warning("refused a notification for %s: bad or missing credentials", integration)
-            response, status = _error(401, "authentication required")
+            response, status = refuse(
+                integration, 401, "unauthorized", "authentication required", keep_body=False
+            )
             if config.auth == "basic":
                 response.headers["WWW-Authenticate"] = f'Basic realm="{config.realm}"'
             return response, status
-        body = request.get_data(cache=False)
+        body = request.get_data(cache=True)
         try:
             notification = normalize(body, allowed_hosts=settings.allowed_download_hosts)
         except NotificationError as exc:
             log.warning("refused a notification for %s: %s", integration, exc)
             extra = {"field": exc.field} if exc.field else {}
-            return _error(exc.status, str(exc), **extra)
+            reason = f"invalid_{exc.field}" if exc.field else "unreadable_body"
+            return refuse(integration, exc.status, reason, str(exc), **extra)
         expected = config.expects(notification.product_id, notification.nome)
         if not expected:
             notification = dataclasses.replace(
@@ -118,10 +208,18 @@ def create_app(
             )
         except InboxRefused as exc:
             log.warning("refused notification %s at storage: %s", notification.id, exc)
-            return _error(422, "a field holds a value the inbox cannot store")
+            return refuse(
+                integration, 422, "unstorable", "a field holds a value the inbox cannot store"
+            )
         except InboxUnavailable as exc:
             log.error("could not store notification %s: %s", notification.id, exc)
             return _error(503, "the inbox cannot store right now; send again later")
+        g.log_fields = {
+            "notification_id": stored.id,
+            "dag_run_id": notification.dag_run_id(),
+            "integration": integration,
+            "outcome": stored.status,
+        }
         log.info(
             "notification %s (%s, %s, %s) for %s: %s",
             stored.id,
@@ -130,6 +228,7 @@ def create_app(
             notification.periodicidade.isoformat(),
             integration,
             stored.status,
+            extra={"event": "notification", **g.log_fields},
         )
         return jsonify(
             {
@@ -174,5 +273,93 @@ def create_app(
         if row is None:
             return _error(404, f"no notification {notification_id!r}")
         return jsonify(public_view(row, airflow_url=settings.airflow_url)), 200
+
+    @app.post("/api/notifications/<notification_id>/replay")
+    def replay_one(notification_id: str) -> tuple[Response, int]:
+        require_admin()
+        try:
+            inbox.replay(notification_id)
+        except KeyError:
+            return _error(404, f"no notification {notification_id!r}")
+        except ValueError as exc:
+            return _error(409, str(exc))
+        row = inbox.get(notification_id)
+        log.info(
+            "replay of %s requested",
+            notification_id,
+            extra={
+                "event": "replay",
+                "notification_id": notification_id,
+                "dag_run_id": row["dag_run_id"] if row else None,
+            },
+        )
+        return jsonify(public_view(row, airflow_url=settings.airflow_url)), 200
+
+    @app.post("/api/replay")
+    def replay_many() -> tuple[Response, int]:
+        require_admin()
+        which = request.args.get("status", "failed")
+        statuses = {"failed": ("failed", "expired"), "pending": ("received",)}.get(which)
+        if statuses is None:
+            return _error(400, "status must be 'failed' or 'pending'")
+        replayed = []
+        for notification_id in inbox.ids_in(statuses):
+            try:
+                inbox.replay(notification_id)
+                replayed.append(notification_id)
+            except (KeyError, ValueError):
+                continue
+        return jsonify({"replayed": replayed}), 200
+
+    def _local(epoch: float | None) -> str:
+        if not epoch:
+            return "—"
+        return datetime.fromtimestamp(epoch, tz=BRASILIA).strftime("%Y-%m-%d %H:%M:%S")
+
+    @app.get("/")
+    def status_page() -> str:
+        require_admin()
+        from sintegre.freshness import check_inbox
+
+        expected_ids = {i for c in integrations.values() for i in c.expected_product_ids}
+        late = check_inbox(inbox, expected_ids=expected_ids)
+        late_ids = {item.product_id for item in late}
+        from sintegre.products import load_catalog
+
+        catalog = load_catalog()
+        products: dict[str, list[dict[str, Any]]] = {}
+        for row in inbox.latest_per_product():
+            view = public_view(row, airflow_url=settings.airflow_url)
+            product = catalog.lookup(row["product_id"], row["product"])
+            view["late"] = product is not None and product.id in late_ids
+            view["arrived"] = _local(row["received_at"])
+            view["alert"] = (
+                view["status"] in {"failed", "expired"} or view["late"] or not view["expected"]
+            )
+            products.setdefault(row["integration"], []).append(view)
+        refusals = [{**r, "when": _local(r["received_at"])} for r in inbox.recent_refusals(50)]
+        oldest = inbox.oldest_pending_received_at()
+        return render_template(
+            "status.html",
+            counts=inbox.status_counts(),
+            backlog=inbox.count("received"),
+            oldest_pending=f"{time.time() - oldest:.0f} s" if oldest else "none",
+            airflow="reachable" if airflow_reachable() else "unreachable",
+            now=_local(time.time()),
+            late=late,
+            products=products,
+            refusals=refusals,
+        )
+
+    @app.get("/lake/<dataset>")
+    def dataset_page(dataset: str) -> tuple[Response, int]:
+        require_admin()
+        root = Path(settings.lake_uri) / "curated"
+        matches = sorted(p for p in root.glob(f"{dataset}*/**/*.parquet"))
+        files = [str(p.relative_to(Path(settings.lake_uri))) for p in matches]
+        query = (
+            f"SELECT * FROM read_parquet('{root}/{dataset}/**/*.parquet', hive_partitioning=true)"
+        )
+        return jsonify({"dataset": dataset, "files": files, "duckdb": query}), 200
 
     return app

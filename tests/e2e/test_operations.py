@@ -1,0 +1,80 @@
+"""Operators' tools against the real stack: freshness alerts, replay, metrics."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+
+import requests
+
+from sintegre.fixtures import make_csv
+from sintegre.simulator import build_notification
+
+
+def test_freshness_dag_fires_for_a_product_made_late(stack, simulator, webhook, alerts, tmp_path):
+    make_csv(tmp_path / "acomph.csv", rows=3)
+    publication = simulator.publish(
+        tmp_path / "acomph.csv", file_name="ACOMPH_28.04.2025.csv", product_id=230, nome="Acomph"
+    )
+    payload = build_notification(
+        publication,
+        processo="Acompanhamento das Condições Hidroenergéticas",
+        macro_processo="Programação da Operação",
+        data_produto="28/04/2025",
+        periodicidade=datetime(2025, 4, 28, 0, 0, 0),
+        periodicidade_final=datetime(2025, 4, 28, 23, 59, 59),
+    )
+    assert webhook.send(payload).status_code == 200
+    # Judged on the evening of the 30th, the Acomph of the 30th (due ~11:50) never came.
+    run_id = stack.trigger("sintegre_freshness", {"now": "2025-04-30T20:00:00-03:00"})
+    assert stack.wait_for_run("sintegre_freshness", run_id) == "failed"
+    deadline = time.monotonic() + 30
+    while not [a for a in alerts.received if a.get("run_id") == run_id]:
+        assert time.monotonic() < deadline, "the notifier never posted"
+        time.sleep(0.5)
+    alert = next(a for a in alerts.received if a.get("run_id") == run_id)
+    late = {item["product_id"]: item for item in alert["late"]}
+    assert late[230]["period"] == "2025-04-30"
+    assert late[230]["last_seen_period"] == "2025-04-28"
+    assert "Acomph" in alert["message"]
+
+    # Judged on the 28th itself after the window, Acomph is not late.
+    run_id = stack.trigger("sintegre_freshness", {"now": "2025-04-28T20:00:00-03:00"})
+    stack.wait_for_run("sintegre_freshness", run_id)
+    later = [a for a in alerts.received if a.get("run_id") == run_id]
+    assert all(230 not in {i["product_id"] for i in a["late"]} for a in later)
+
+
+def test_replay_of_a_failed_notification_ends_succeeded(stack, simulator, webhook, tmp_path: Path):
+    make_csv(tmp_path / "replay.csv", rows=4)
+    publication = simulator.publish(
+        tmp_path / "replay.csv", file_name="Replay_2025-04-30.csv", product_id=9200, nome="Replay"
+    )
+    simulator.set_html_error(publication, times=1)  # ONS's error page once, then the file
+    payload = build_notification(
+        publication,
+        processo="Drill",
+        macro_processo="Programação da Operação",
+        data_produto="30/04/2025",
+        periodicidade=datetime(2025, 4, 30, 0, 0, 0),
+        periodicidade_final=datetime(2025, 4, 30, 23, 59, 59),
+    )
+    notification_id = webhook.send(payload).json()["id"]
+    failed = webhook.wait_for(notification_id, {"succeeded", "failed"})
+    assert failed["status"] == "failed"
+    response = requests.post(
+        f"{stack.receiver_url}/api/notifications/{notification_id}/replay",
+        headers={"Authorization": webhook.admin},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert response.json()["dag_run_id"] == f"{failed['dag_run_id']}__r1"
+    final = webhook.wait_for(notification_id, {"succeeded", "failed"}, timeout=240)
+    assert final["status"] == "succeeded", final
+    assert list((stack.lake / "curated" / "replay").rglob("data.parquet"))
+
+    metrics = requests.get(f"{stack.receiver_url}/metrics", timeout=10).text
+    assert "sintegre_notifications_replayed_total" in metrics
+    ready = requests.get(f"{stack.receiver_url}/readyz", timeout=10).json()
+    assert ready["airflow_reachable"] is True

@@ -1,0 +1,92 @@
+"""The status page rendered by a real headless Chromium (Debian's package, no download)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from helpers import ADMIN_PASSWORD, ADMIN_USER, make_payload, ons_url, to_body
+from sintegre.receiver import create_app
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="headless Chromium not installed: `apt-get install -y chromium` (Debian) runs this test",
+)
+
+
+@pytest.fixture
+def served(settings, tmp_path):
+    app = create_app(settings)
+    client = app.test_client()
+    inbox = app.extensions["sintegre"]["inbox"]
+    ids = {}
+    for index, state in enumerate(["succeeded", "failed", "expired", "received"]):
+        payload = make_payload(
+            nome=f"Produto {state}", url=ons_url(nbf=1_900_000_300 + index, product_id=950 + index)
+        )
+        response = client.post(
+            "/sintegre/default",
+            data=to_body(payload),
+            headers={"Authorization": _basic()},
+        )
+        ids[state] = response.get_json()["id"]
+        if state != "received":
+            inbox.update(ids[state], status=state, last_error=f"motivo {state}")
+    client.post("/sintegre/default", data=b"{quebrado", headers={"Authorization": _basic()})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def _basic() -> str:
+    from helpers import WEBHOOK_PASSWORD, WEBHOOK_USER, basic
+
+    return basic(WEBHOOK_USER, WEBHOOK_PASSWORD)
+
+
+def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=True,
+    )
+
+
+def test_status_page_in_a_real_browser(served, tmp_path):
+    url = f"http://{ADMIN_USER}:{ADMIN_PASSWORD}@{served}/"
+    dom = _chromium("--dump-dom", url, profile=tmp_path / "profile-dom").stdout
+    assert "<title>SINtegre → lake: status</title>" in dom
+    for state in ("succeeded", "failed", "expired", "received"):
+        assert f"Produto {state}" in dom
+        assert f"motivo {state}" in dom or state == "received"
+    assert 'class="alert"' in dom  # failed and expired stand out
+    assert "unreadable_body" in dom  # the refused request is listed
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "status_page.png"
+    shot.unlink(missing_ok=True)
+    _chromium(
+        f"--screenshot={shot}", "--window-size=1400,900", url, profile=tmp_path / "profile-png"
+    )
+    assert shot.stat().st_size > 10_000
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
