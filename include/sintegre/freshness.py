@@ -60,7 +60,8 @@ def _period_starts(product: Product, today: date) -> list[date]:
             year = first.year + (month - 1) // 12
             starts.append(date(year, (month - 1) % 12 + 1, 1))
         return starts
-    return [today + timedelta(days=1 - k) for k in range(0, 6)]
+    # Products labelled ahead of their arrival (PDP: target day D+2) are due before their day.
+    return [today + timedelta(days=3 - k) for k in range(0, 9)]
 
 
 def due_period(product: Product, now: datetime) -> tuple[date, datetime] | None:

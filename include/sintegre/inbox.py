@@ -8,6 +8,7 @@ restarted forwarder carries on where the last one stopped.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -466,11 +467,7 @@ class Inbox:
         values: dict[str, Any] = {"next_attempt_at": current, "attempts": 0}
         if row["status"] != "received":
             replays = row["replays"] + 1
-            base = (
-                row["dag_run_id"].split("__r")[0]
-                if "__r" in row["dag_run_id"]
-                else row["dag_run_id"]
-            )
+            base = re.sub(r"__r\d+$", "", row["dag_run_id"])
             values.update(
                 status="received",
                 replays=replays,

@@ -194,3 +194,18 @@ def test_api_view_has_dag_run_link(client, post, app, state):
     _inbox(app).update(notification_id, status=state)
     view = client.get(f"/api/notifications/{notification_id}", headers=ADMIN).get_json()
     assert view["dag_run_url"].endswith(f"/runs/{view['dag_run_id']}")
+
+
+def test_replay_run_id_of_a_product_whose_name_starts_with_r(client, post, app):
+    # "sintegre__replay__…" contains "__r": only a trailing "__r<n>" is a replay suffix.
+    notification_id = post(make_payload(nome="Replay", url=ons_url(nbf=1_900_000_400))).get_json()[
+        "id"
+    ]
+    inbox = _inbox(app)
+    first = inbox.get(notification_id)["dag_run_id"]
+    inbox.update(notification_id, status="failed")
+    client.post(f"/api/notifications/{notification_id}/replay", headers=ADMIN)
+    assert inbox.get(notification_id)["dag_run_id"] == f"{first}__r1"
+    inbox.update(notification_id, status="failed")
+    client.post(f"/api/notifications/{notification_id}/replay", headers=ADMIN)
+    assert inbox.get(notification_id)["dag_run_id"] == f"{first}__r2"
