@@ -78,3 +78,36 @@ def test_replay_of_a_failed_notification_ends_succeeded(stack, simulator, webhoo
     assert "sintegre_notifications_replayed_total" in metrics
     ready = requests.get(f"{stack.receiver_url}/readyz", timeout=10).json()
     assert ready["airflow_reachable"] is True
+
+
+def test_replay_after_the_token_died_uses_the_raw_copy(stack, simulator, webhook, tmp_path: Path):
+    make_csv(tmp_path / "late-replay.csv", rows=5)
+    publication = simulator.publish(
+        tmp_path / "late-replay.csv",
+        file_name="LateReplay_2025-04-30.csv",
+        product_id=9201,
+        nome="Late Replay",
+        lifetime=40,
+    )
+    payload = build_notification(
+        publication,
+        processo="Drill",
+        macro_processo="Programação da Operação",
+        data_produto="30/04/2025",
+        periodicidade=datetime(2025, 4, 30, 0, 0, 0),
+        periodicidade_final=datetime(2025, 4, 30, 23, 59, 59),
+    )
+    notification_id = webhook.send(payload).json()["id"]
+    first = webhook.wait_for(notification_id, {"succeeded", "failed"})
+    assert first["status"] == "succeeded"
+    view = webhook.wait_for_field(notification_id, "raw_path")  # learned from the run
+    time.sleep(max(0.0, publication.claims["exp"] - time.time() + 1))
+    requests.post(
+        f"{stack.receiver_url}/api/notifications/{notification_id}/replay",
+        headers={"Authorization": webhook.admin},
+        timeout=10,
+    ).raise_for_status()
+    final = webhook.wait_for(notification_id, {"succeeded", "unchanged", "failed"}, timeout=240)
+    assert final["status"] == "unchanged", final  # same bytes: nothing rewritten
+    assert final["raw_path"] == view["raw_path"]
+    assert simulator.request_count(publication) == 1  # the dead token was never used again
