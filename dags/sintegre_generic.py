@@ -49,6 +49,7 @@ def _conf() -> dict[str, Any]:
         "periodicidade_final_date": Param(type="string", format="date"),
         "granularity": Param("other", enum=["daily", "weekly", "monthly", "other"]),
         "token_exp": Param(None, type=["null", "integer"]),
+        "token_nbf": Param(None, type=["null", "integer"], description="Delivery instant"),
         "token_url_claim": Param(None, type=["null", "string"]),
         "token_is_file": Param(None, type=["null", "boolean"]),
         "flags": Param([], type="array", items={"type": "string"}),

@@ -2,13 +2,24 @@
 
 Layout (see ARCHITECTURE.md)::
 
-    raw/<dataset>/<yyyy>/<mm>/<sha256>/<file>                              every original file
-    curated/<dataset>/macroprocesso=<slug>/periodicidade=<date>/data.parquet  current version
-    history/<dataset>/macroprocesso=<slug>/periodicidade=<date>/<sha256>.parquet
-    catalog/ingestions/macroprocesso=<slug>/periodicidade=<date>/<uuid>.parquet
+    raw/<dataset>/<yyyy>/<mm>/<sha256>/<file>                                  every original
+    history/<dataset>/macroprocesso=<slug>/periodicidade=<date>/<sha256>.parquet   every version
+    catalog/ingestions/macroprocesso=<slug>/periodicidade=<date>/<ts>-<id>.parquet  append-only
+    curated/<dataset>/macroprocesso=<slug>/periodicidade=<date>/data.parquet      current copy
 
-Partition values live in the path only (hive style), never as file columns, so DuckDB, pyarrow
-and Polars agree on them; the accented labels are ordinary columns.
+A landing commits in three steps, each file written aside and renamed into place:
+
+1. every table's version goes to ``history/`` (immutable, named by the source sha256);
+2. ONE catalog file for the whole delivery is written: this is the commit point. The views
+   (``sintegre.lakeviews``) compute the current version of each partition from the catalog, so
+   a crash before it leaves the old version visible everywhere, and after it the new one;
+3. ``curated/`` copies are replaced for the partitions where this delivery is the newest, for
+   readers that want plain files (pyarrow, Polars); a crash here is repaired by the retry.
+
+Content decides: a sha256 already landed for a dataset and partition rewrites nothing
+(``unchanged``); a new sha256 becomes current only when its delivery (the token's ``nbf``) is
+newer than the current one's; an older delivery re-run late goes to ``history/`` only.
+Partition values live in the path only (hive style), never as file columns.
 """
 
 from __future__ import annotations
@@ -24,9 +35,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-#: Schema metadata key holding the sha256 of the source file a curated file came from.
+#: Schema metadata keys of every landed file.
 SHA_METADATA_KEY = b"sintegre.source_sha256"
+DELIVERED_METADATA_KEY = b"sintegre.delivered_at"
 CURATED_FILE_NAME = "data.parquet"
+#: ``exp - nbf`` of every ONS token seen: lets us date a delivery from ``exp`` alone.
+TOKEN_LIFETIME_SECONDS = 86_640
+#: Test-only fault injection: the writer dies (``os._exit``) at this point.
+CRASH_ENV = "SINTEGRE_LAKE_CRASH_AT"
 
 LINEAGE_COLUMNS = (
     "src_product",
@@ -40,8 +56,9 @@ LINEAGE_COLUMNS = (
     "src_sha256",
     "granularity",
     "periodicidade_final",
+    "delivered_at",
     "ingested_at",
-    "airflow_run_id",
+    "dag_run_id",
 )
 
 CATALOG_SCHEMA = pa.schema(
@@ -62,11 +79,13 @@ CATALOG_SCHEMA = pa.schema(
         ("sha256", pa.string()),
         ("rows", pa.int64()),
         ("original_columns", pa.string()),
+        ("outcome", pa.string()),  # new | unchanged | older | raw_only
         ("changed", pa.bool_()),
         ("raw_path", pa.string()),
         ("curated_path", pa.string()),
         ("history_path", pa.string()),
-        ("airflow_run_id", pa.string()),
+        ("dag_run_id", pa.string()),
+        ("delivered_at", pa.timestamp("us", tz="UTC")),
         ("ingested_at", pa.timestamp("us", tz="UTC")),
     ]
 )
@@ -93,12 +112,19 @@ def partition_dir(zone: str, dataset: str, macro_slug: str, period: str) -> Pure
     return PurePosixPath(zone, dataset, f"macroprocesso={macro_slug}", f"periodicidade={period}")
 
 
+def _crash_point(name: str) -> None:
+    if os.environ.get(CRASH_ENV) == name:
+        os._exit(70)
+
+
 def _atomic_write(table: pa.Table, target: Path) -> None:
     """Write aside, fsync, then rename over: a reader sees the old file or the new, never half."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        # zstd and column statistics (pyarrow's default) so engines prune row groups.
+        pq.write_table(table, tmp, compression="zstd", write_statistics=True)
+        _crash_point("mid_file")
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, target)
@@ -106,13 +132,24 @@ def _atomic_write(table: pa.Table, target: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def _file_metadata(path: Path) -> dict[bytes, bytes]:
+    if not path.exists():
+        return {}
+    return dict(pq.read_schema(path).metadata or {})
+
+
 def current_sha(curated_file: Path) -> str | None:
     """The source sha256 recorded in a curated file's metadata, or None."""
-    if not curated_file.exists():
-        return None
-    metadata = pq.read_schema(curated_file).metadata or {}
-    value = metadata.get(SHA_METADATA_KEY)
+    value = _file_metadata(curated_file).get(SHA_METADATA_KEY)
     return value.decode() if value else None
+
+
+def delivered_at(conf: dict[str, Any], fallback: datetime) -> datetime:
+    """When SINtegre delivered this file: the token's ``nbf`` (= the delivery instant)."""
+    nbf = conf.get("token_nbf")
+    if nbf is None and conf.get("token_exp") is not None:
+        nbf = int(conf["token_exp"]) - TOKEN_LIFETIME_SECONDS
+    return datetime.fromtimestamp(int(nbf), tz=UTC) if nbf is not None else fallback
 
 
 def _with_lineage(
@@ -122,6 +159,7 @@ def _with_lineage(
     staged: StagedTable,
     download: dict[str, Any],
     run_id: str,
+    delivered: datetime,
     ingested_at: datetime,
 ) -> pa.Table:
     rename = {name: f"{name}_data" for name in table.column_names if name in LINEAGE_COLUMNS}
@@ -145,12 +183,66 @@ def _with_lineage(
         "src_sha256": const(download["sha256"], pa.string()),
         "granularity": const(conf.get("granularity"), pa.string()),
         "periodicidade_final": const(final_date, pa.date32()),
+        "delivered_at": const(delivered, pa.timestamp("us", tz="UTC")),
         "ingested_at": const(ingested_at, pa.timestamp("us", tz="UTC")),
-        "airflow_run_id": const(run_id, pa.string()),
+        "dag_run_id": const(run_id, pa.string()),
     }
     for name, column in lineage.items():
         table = table.append_column(name, column)
     return table
+
+
+#: Catalog outcomes that put a version in history (candidates for "current").
+VERSION_OUTCOMES = ("new", "older")
+
+
+def _partition_versions(lake_root: Path, macro: str, period: str) -> list[dict[str, Any]]:
+    """Every committed version in one partition, from its catalog files (small: one per landing)."""
+    folder = (
+        lake_root / "catalog" / "ingestions" / f"macroprocesso={macro}" / f"periodicidade={period}"
+    )
+    rows: list[dict[str, Any]] = []
+    for path in sorted(folder.glob("*.parquet")):
+        table = pq.read_table(
+            path, columns=["dataset", "sha256", "outcome", "delivered_at", "ingested_at"]
+        )
+        rows += [r for r in table.to_pylist() if r["outcome"] in VERSION_OUTCOMES]
+    return rows
+
+
+def current_version(versions: list[dict[str, Any]], dataset: str) -> dict[str, Any] | None:
+    """The current version of a dataset partition: the newest delivery (then the latest landing)."""
+    mine = [v for v in versions if v["dataset"] == dataset]
+    return max(mine, key=lambda v: (v["delivered_at"], v["ingested_at"])) if mine else None
+
+
+def _decide(versions: list[dict[str, Any]], dataset: str, sha: str, delivered: datetime) -> str:
+    """``unchanged`` (already landed), ``new`` (becomes current) or ``older`` (history only)."""
+    if any(v["dataset"] == dataset and v["sha256"] == sha for v in versions):
+        return "unchanged"
+    current = current_version(versions, dataset)
+    if current is not None and current["delivered_at"] > delivered:
+        return "older"
+    return "new"
+
+
+def _sync_curated(
+    lake_root: Path, dataset: str, macro: str, period: str, versions: list[dict[str, Any]]
+) -> bool:
+    """Make ``curated/`` hold the current version (repairs a crash after the commit)."""
+    current = current_version(versions, dataset)
+    if current is None:
+        return False
+    curated_file = lake_root / partition_dir("curated", dataset, macro, period) / CURATED_FILE_NAME
+    if current_sha(curated_file) == current["sha256"]:
+        return False
+    history_file = (
+        lake_root
+        / partition_dir("history", dataset, macro, period)
+        / f"{current['sha256']}.parquet"
+    )
+    _atomic_write(pq.read_table(history_file), curated_file)
+    return True
 
 
 def land(
@@ -162,49 +254,53 @@ def land(
     run_id: str,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Land staged tables as the current version of their partitions, and record them.
-
-    A partition whose current file came from the same source sha256 is left alone
-    (idempotent: a retried run or a re-sent file changes nothing but the catalog).
+    """Land staged tables: history, then the catalog (commit), then curated copies.
 
     Returns:
-        A small dict: ``changed`` (any partition replaced), ``datasets`` and ``rows``.
+        A small dict: ``changed`` (any partition got a new current version), ``outcome`` per
+        dataset, ``rows`` and the catalog file.
     """
     ingested_at = now or datetime.now(UTC)
+    delivered = delivered_at(conf, ingested_at)
     macro = conf["macroprocesso_slug"]
     period = conf["periodicidade_date"]
     sha = download["sha256"]
     catalog_rows: list[dict[str, Any]] = []
-    changed_any = False
     datasets: list[dict[str, Any]] = []
-    for staged in staged_tables:
+    versions = _partition_versions(lake_root, macro, period)
+    for index, staged in enumerate(staged_tables):
+        if index:
+            _crash_point("between_datasets")
         dataset = dataset_name(conf["dataset"], staged.name)
-        part = partition_dir("curated", dataset, macro, period)
-        curated_file = lake_root / part / CURATED_FILE_NAME
+        curated_rel = partition_dir("curated", dataset, macro, period) / CURATED_FILE_NAME
         history_rel = partition_dir("history", dataset, macro, period) / f"{sha}.parquet"
-        changed = current_sha(curated_file) != sha
-        if changed:
-            table = pq.read_table(staged.path)
+        history_file = lake_root / history_rel
+        outcome = _decide(versions, dataset, sha, delivered)
+        if outcome != "unchanged" and not history_file.exists():
             table = _with_lineage(
-                table,
+                pq.read_table(staged.path),
                 conf,
                 staged=staged,
                 download=download,
                 run_id=run_id,
+                delivered=delivered,
                 ingested_at=ingested_at,
             )
             metadata = dict(table.schema.metadata or {})
             metadata[SHA_METADATA_KEY] = sha.encode()
+            metadata[DELIVERED_METADATA_KEY] = delivered.isoformat().encode()
             metadata[b"sintegre.original_columns"] = json.dumps(
                 staged.original_columns, ensure_ascii=False
             ).encode()
-            table = table.replace_schema_metadata(metadata)
-            history_file = lake_root / history_rel
-            if not history_file.exists():
-                _atomic_write(table, history_file)
-            _atomic_write(table, curated_file)
-            changed_any = True
-        datasets.append({"dataset": dataset, "rows": staged.rows, "changed": changed})
+            _atomic_write(table.replace_schema_metadata(metadata), history_file)
+        datasets.append(
+            {
+                "dataset": dataset,
+                "rows": staged.rows,
+                "outcome": outcome,
+                "changed": outcome == "new",
+            }
+        )
         catalog_rows.append(
             _catalog_row(
                 conf,
@@ -212,9 +308,10 @@ def land(
                 staged,
                 dataset,
                 run_id,
+                delivered,
                 ingested_at,
-                changed,
-                curated=str(part / CURATED_FILE_NAME),
+                outcome,
+                curated=str(curated_rel),
                 history=str(history_rel),
             )
         )
@@ -227,22 +324,29 @@ def land(
                 None,
                 conf["dataset"],
                 run_id,
+                delivered,
                 ingested_at,
-                False,
+                "raw_only",
                 curated=None,
                 history=None,
             )
         )
+    _crash_point("after_history")
     catalog_file = (
         lake_root
         / PurePosixPath(
             "catalog", "ingestions", f"macroprocesso={macro}", f"periodicidade={period}"
         )
-        / f"{ingested_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}.parquet"
+        / f"{ingested_at:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:12]}.parquet"
     )
     _atomic_write(pa.Table.from_pylist(catalog_rows, schema=CATALOG_SCHEMA), catalog_file)
+    _crash_point("after_catalog")
+    versions = _partition_versions(lake_root, macro, period)
+    for entry in datasets:
+        # The history file is the exact version: copy it (atomically) as the current one.
+        _sync_curated(lake_root, entry["dataset"], macro, period, versions)
     return {
-        "changed": changed_any,
+        "changed": any(d["changed"] for d in datasets),
         "datasets": datasets,
         "rows": sum(d["rows"] for d in datasets),
         "catalog_file": str(catalog_file.relative_to(lake_root)),
@@ -255,8 +359,9 @@ def _catalog_row(
     staged: StagedTable | None,
     dataset: str,
     run_id: str,
+    delivered: datetime,
     ingested_at: datetime,
-    changed: bool,
+    outcome: str,
     *,
     curated: str | None,
     history: str | None,
@@ -280,10 +385,12 @@ def _catalog_row(
         "original_columns": json.dumps(
             staged.original_columns if staged else [], ensure_ascii=False
         ),
-        "changed": changed,
+        "outcome": outcome,
+        "changed": outcome == "new",
         "raw_path": download["raw_path"],
         "curated_path": curated,
         "history_path": history,
-        "airflow_run_id": run_id,
+        "dag_run_id": run_id,
+        "delivered_at": delivered,
         "ingested_at": ingested_at,
     }

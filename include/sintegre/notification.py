@@ -117,6 +117,7 @@ class Notification:
             "periodicidade_final_date": self.periodicidade_final.isoformat(),
             "granularity": self.granularity,
             "token_exp": self.token_exp,
+            "token_nbf": self.token_nbf,
             "token_url_claim": self.token_url_claim,
             "token_is_file": self.token_is_file,
             "flags": list(self.flags),

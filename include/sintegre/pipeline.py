@@ -6,7 +6,9 @@ Each step takes and returns small dicts of paths and facts (XCom-sized), never d
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
@@ -85,8 +87,14 @@ def download_step(conf: dict[str, Any], settings: Settings | None = None) -> dic
     lake_root = Path(settings.lake_uri)
     rescued = _verified_rescued_copy(lake_root, conf.get("raw_path"))
     if rescued is not None:
-        log.info("using the copy the forwarder saved before the token expired: %s", rescued)
+        log.info("using the copy saved before the token expired: %s", rescued["raw_path"])
         return rescued
+    recorded = _recorded_delivery(lake_root, conf["notification_id"])
+    if recorded is not None:
+        # A re-run (cleared task, replay) reads the file recorded for this delivery: no
+        # download, so it works after the token expired.
+        log.info("using the file already downloaded for this delivery: %s", recorded["raw_path"])
+        return recorded
     result = download_to_raw(
         conf,
         lake_root=lake_root,
@@ -95,7 +103,28 @@ def download_step(conf: dict[str, Any], settings: Settings | None = None) -> dic
         timeout=settings.download_timeout_seconds,
         retries=settings.download_retries,
     )
+    _record_delivery(lake_root, conf["notification_id"], result.to_dict())
     return result.to_dict()
+
+
+def _delivery_marker(lake_root: Path, notification_id: str) -> Path:
+    return lake_root / "raw" / "_deliveries" / f"{sanitize_file_name(notification_id)}.json"
+
+
+def _record_delivery(lake_root: Path, notification_id: str, result: dict[str, Any]) -> None:
+    marker = _delivery_marker(lake_root, notification_id)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    tmp = marker.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, ensure_ascii=False))
+    os.replace(tmp, marker)
+
+
+def _recorded_delivery(lake_root: Path, notification_id: str) -> dict[str, Any] | None:
+    marker = _delivery_marker(lake_root, notification_id)
+    if not marker.is_file():
+        return None
+    recorded = json.loads(marker.read_text())
+    return _verified_rescued_copy(lake_root, recorded.get("raw_path"))
 
 
 def parse_step(

@@ -38,7 +38,7 @@ LINEAGE = (
     "granularity",
     "periodicidade_final",
     "ingested_at",
-    "airflow_run_id",
+    "dag_run_id",
 )
 
 _NBF_BASE = int(time.time()) - 600
@@ -86,8 +86,8 @@ def publish(
     nome: str = "Carga DESSEM",
     product_id: int = 230,
 ) -> Publication:
-    # A distinct nbf per publication: identical claims would mint the same token.
-    nbf = _NBF_BASE - next(_nbf_counter)
+    # A distinct, increasing nbf per publication (later publication = newer delivery).
+    nbf = _NBF_BASE + next(_nbf_counter)
     return sim.publish(content, file_name=file_name, product_id=product_id, nome=nome, nbf=nbf)
 
 
@@ -208,7 +208,9 @@ def test_csv_daily_lands_curated_history_and_catalog(
     assert downloaded["raw_path"] == f"raw/carga_dessem/2024/03/{sha}/Carga_DESSEM_01-03-2024.csv"
     assert [t["rows"] for t in parsed["tables"]] == [24]
     assert landed["changed"] is True
-    assert landed["datasets"] == [{"dataset": "carga_dessem", "rows": 24, "changed": True}]
+    assert landed["datasets"] == [
+        {"dataset": "carga_dessem", "rows": 24, "outcome": "new", "changed": True}
+    ]
     assert landed["rows"] == 24
     assert (lake / landed["catalog_file"]).is_file()
 
@@ -229,7 +231,7 @@ def test_csv_daily_lands_curated_history_and_catalog(
         assert row["granularity"] == "daily"
         assert row["periodicidade_final"] == DAY
         assert row["ingested_at"] is not None
-        assert row["airflow_run_id"] == run_id
+        assert row["dag_run_id"] == run_id
     assert lake_module.current_sha(curated_file(lake, "carga_dessem")) == sha
 
     # history keeps this version under its sha256.
@@ -244,7 +246,7 @@ def test_csv_daily_lands_curated_history_and_catalog(
     assert entry["sha256"] == sha
     assert entry["raw_path"] == downloaded["raw_path"]
     assert entry["notification_id"] == conf["notification_id"]
-    assert entry["airflow_run_id"] == run_id
+    assert entry["dag_run_id"] == run_id
     assert entry["macroprocesso"] == MACRO_SLUG
     assert entry["periodicidade"] == DAY
     assert entry["macroprocesso_label"] == MACRO
@@ -272,12 +274,14 @@ def test_relanding_the_same_file_changes_nothing_but_the_catalog(
     downloaded, _, landed = run_pipeline(resent, "run-2", settings)
 
     assert landed["changed"] is False
-    assert landed["datasets"] == [{"dataset": "carga_dessem", "rows": 24, "changed": False}]
+    assert landed["datasets"] == [
+        {"dataset": "carga_dessem", "rows": 24, "outcome": "unchanged", "changed": False}
+    ]
     assert (target.stat().st_mtime_ns, target.read_bytes()) == before
     assert listing(lake / "history") == history_before
-    assert {row["airflow_run_id"] for row in curated_rows(lake, "carga_dessem")} == {"run-1"}
+    assert {row["dag_run_id"] for row in curated_rows(lake, "carga_dessem")} == {"run-1"}
     entries = catalog_rows(lake)
-    assert [(e["airflow_run_id"], e["changed"]) for e in entries] == [
+    assert [(e["dag_run_id"], e["changed"]) for e in entries] == [
         ("run-1", True),
         ("run-2", False),
     ]
@@ -302,7 +306,7 @@ def test_new_version_replaces_curated_and_keeps_both_in_history(
     assert landed["changed"] is True
     assert_table_equals(lake, "carga_dessem", v2)
     rows = curated_rows(lake, "carga_dessem")
-    assert {(r["src_sha256"], r["airflow_run_id"]) for r in rows} == {(second["sha256"], "run-2")}
+    assert {(r["src_sha256"], r["dag_run_id"]) for r in rows} == {(second["sha256"], "run-2")}
     assert lake_module.current_sha(curated_file(lake, "carga_dessem")) == second["sha256"]
     history = history_dir(lake, "carga_dessem")
     assert sorted(p.name for p in history.iterdir()) == sorted(
