@@ -15,6 +15,7 @@ from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from sintegre.settings import load_settings
+from sintegre_assets import catalog_assets
 
 SETTINGS = load_settings()  # environment only: parsing this file does no I/O
 
@@ -58,7 +59,8 @@ def _notifiers() -> list[Any]:
     params={"now": Param(None, type=["null", "string"], description="Judge at this instant")},
 )
 def sintegre_freshness() -> None:
-    @task(retries=0, on_failure_callback=_notifiers())
+    # Every catalogued product is an Asset; the check reads them all (lineage in the UI).
+    @task(retries=0, on_failure_callback=_notifiers(), inlets=catalog_assets())
     def check() -> dict[str, Any]:
         """Fail, naming each late product, when any watched product is late."""
         from sintegre.freshness import check_inbox, parse_now

@@ -13,9 +13,11 @@ from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from sintegre.settings import load_settings
+from sintegre_assets import LANDINGS, dataset_asset  # plugins/: Airflow-side helpers
 
 # Reading the environment is not I/O; tests shorten the delay through it.
 RETRY_DELAY = timedelta(seconds=load_settings().task_retry_delay_seconds)
+
 
 _TEXT = {"type": "string", "minLength": 1}
 _DATE = {"type": "string", "format": "date"}
@@ -89,12 +91,28 @@ def sintegre_generic() -> None:
         except ReaderError as exc:
             raise AirflowFailException(str(exc)) from None
 
-    @task(retries=2, retry_delay=RETRY_DELAY)
-    def land(parsed: dict[str, Any], downloaded: dict[str, Any]) -> dict[str, Any]:
-        """Replace the partitions atomically and append the catalog."""
+    # One landing at a time per DAG: two runs never write the same partition together.
+    @task(retries=2, retry_delay=RETRY_DELAY, max_active_tis_per_dag=1, outlets=[LANDINGS])
+    def land(
+        parsed: dict[str, Any], downloaded: dict[str, Any], *, outlet_events=None
+    ) -> dict[str, Any]:
+        """Commit the new version (history, catalog, curated) and announce what changed."""
         from sintegre.pipeline import land_step
 
-        return land_step(parsed, downloaded, _conf(), get_current_context()["run_id"])
+        conf = _conf()
+        result = land_step(parsed, downloaded, conf, get_current_context()["run_id"])
+        changed = [d for d in result["datasets"] if d["changed"]]
+        for entry in changed:
+            outlet_events[LANDINGS].add(
+                dataset_asset(entry["dataset"]),
+                extra={
+                    "periodicidade": conf["periodicidade_date"],
+                    "macroprocesso": conf["macroprocesso_slug"],
+                    "rows": entry["rows"],
+                    "sha256": downloaded["sha256"],
+                },
+            )
+        return result
 
     downloaded = download()
     land(parse(downloaded), downloaded)

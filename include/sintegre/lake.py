@@ -193,7 +193,7 @@ def _with_lineage(
 
 
 #: Catalog outcomes that put a version in history (candidates for "current").
-VERSION_OUTCOMES = ("new", "older")
+VERSION_OUTCOMES = ("new", "older", "reprocessed")
 
 
 def _partition_versions(lake_root: Path, macro: str, period: str) -> list[dict[str, Any]]:
@@ -227,14 +227,20 @@ def _decide(versions: list[dict[str, Any]], dataset: str, sha: str, delivered: d
 
 
 def _sync_curated(
-    lake_root: Path, dataset: str, macro: str, period: str, versions: list[dict[str, Any]]
+    lake_root: Path,
+    dataset: str,
+    macro: str,
+    period: str,
+    versions: list[dict[str, Any]],
+    *,
+    rewrite: bool = False,
 ) -> bool:
     """Make ``curated/`` hold the current version (repairs a crash after the commit)."""
     current = current_version(versions, dataset)
     if current is None:
         return False
     curated_file = lake_root / partition_dir("curated", dataset, macro, period) / CURATED_FILE_NAME
-    if current_sha(curated_file) == current["sha256"]:
+    if current_sha(curated_file) == current["sha256"] and not rewrite:
         return False
     history_file = (
         lake_root
@@ -253,8 +259,13 @@ def land(
     lake_root: Path,
     run_id: str,
     now: datetime | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Land staged tables: history, then the catalog (commit), then curated copies.
+
+    ``force`` (reprocessing after a parser fix) lands a sha256 that is already there again:
+    its history file is rewritten with the new parse (``reprocessed``) and, when it is the
+    current version, so is curated/.
 
     Returns:
         A small dict: ``changed`` (any partition got a new current version), ``outcome`` per
@@ -276,7 +287,9 @@ def land(
         history_rel = partition_dir("history", dataset, macro, period) / f"{sha}.parquet"
         history_file = lake_root / history_rel
         outcome = _decide(versions, dataset, sha, delivered)
-        if outcome != "unchanged" and not history_file.exists():
+        if force and outcome == "unchanged":
+            outcome = "reprocessed"
+        if outcome != "unchanged" and (force or not history_file.exists()):
             table = _with_lineage(
                 pq.read_table(staged.path),
                 conf,
@@ -344,7 +357,14 @@ def land(
     versions = _partition_versions(lake_root, macro, period)
     for entry in datasets:
         # The history file is the exact version: copy it (atomically) as the current one.
-        _sync_curated(lake_root, entry["dataset"], macro, period, versions)
+        _sync_curated(
+            lake_root,
+            entry["dataset"],
+            macro,
+            period,
+            versions,
+            rewrite=entry["outcome"] == "reprocessed",
+        )
     return {
         "changed": any(d["changed"] for d in datasets),
         "datasets": datasets,
@@ -386,7 +406,7 @@ def _catalog_row(
             staged.original_columns if staged else [], ensure_ascii=False
         ),
         "outcome": outcome,
-        "changed": outcome == "new",
+        "changed": outcome in ("new", "reprocessed"),
         "raw_path": download["raw_path"],
         "curated_path": curated,
         "history_path": history,

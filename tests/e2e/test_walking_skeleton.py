@@ -110,6 +110,24 @@ def test_csv_and_xlsx_land_as_partitioned_parquet(
         }
         assert {g[5] for g in got} == {"Vazões Observadas - 26-04-2025 a 02-05-2025.xlsx"}
 
+    # The landing emitted the dataset's Asset event: the example downstream DAG ran on it.
+    derived = lake / "derived" / "carga_dessem_media_diaria" / "data.parquet"
+    deadline = time.monotonic() + 180
+    while not derived.exists():
+        assert time.monotonic() < deadline, "the Asset-scheduled example DAG never wrote its table"
+        time.sleep(1)
+    pairs = {(r["data"], r["submercado"]) for r in csv_expected.rows}
+    summary = con.execute(
+        "SELECT data, submercado, patamares FROM read_parquet(?)", [str(derived)]
+    ).fetchall()
+    assert {(d, s) for d, s, _ in summary} == pairs
+    events = stack.airflow_get(
+        "/api/v2/assets/events", source_dag_id="sintegre_generic", limit=100
+    ).json()["asset_events"]
+    uris = {e.get("uri") for e in events}
+    assert "sintegre-lake://curated/arquivos_de_previsao_de_carga_para_o_dessem" in uris
+    assert "sintegre-lake://curated/relatorio_de_acompanhamento_hidrologico__sul" in uris
+
     catalog = con.execute(
         "SELECT dataset, rows, changed FROM read_parquet(?, hive_partitioning = true) "
         "ORDER BY dataset",

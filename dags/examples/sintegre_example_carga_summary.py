@@ -1,0 +1,37 @@
+"""Example downstream DAG: runs whenever a new DESSEM load forecast lands in the lake.
+
+Scheduled on the dataset's Asset, which the generic DAG's ``land`` task emits (through the
+``sintegre-lake-landings`` alias) each time a landing changed something. Writes a small derived
+table, ``derived/carga_dessem_media_diaria/data.parquet``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from airflow.sdk import Asset, dag, task
+
+from sintegre.derived import LOAD_DATASET
+from sintegre.settings import load_settings
+
+LOAD_ASSET = Asset(name=f"sintegre.{LOAD_DATASET}", uri=f"sintegre-lake://curated/{LOAD_DATASET}")
+
+
+@dag(
+    dag_id="sintegre_example_carga_summary",
+    schedule=[LOAD_ASSET],
+    catchup=False,
+    tags=["sintegre", "example"],
+    doc_md=__doc__,
+)
+def sintegre_example_carga_summary() -> None:
+    @task(retries=1)
+    def summarise() -> str:
+        from sintegre.derived import daily_load_summary
+
+        return str(daily_load_summary(Path(load_settings().lake_uri)))
+
+    summarise()
+
+
+sintegre_example_carga_summary()

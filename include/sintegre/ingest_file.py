@@ -1,0 +1,318 @@
+"""Land a file someone downloaded from the SINtegre portal by hand.
+
+python -m sintegre.ingest_file PATH --nome "Acomph" --macro-processo "Programação da Operação" \\
+    --periodicidade 2025-04-29 [--periodicidade-final 2025-04-29] [--processo ...] \\
+    [--data-produto 29/04/2025] [--product-id 230]
+
+The file goes through the same parse and land steps as a webhook delivery, with a conf shaped
+like ``Notification.to_conf()``. It has no token, so its delivery instant is the ingestion time.
+Exit status: 0 landed, 1 the file cannot be read (the lake is left as it was), 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import uuid
+from datetime import date
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sintegre.download import sanitize_file_name
+from sintegre.notification import granularity_of
+from sintegre.pipeline import land_step, parse_step
+from sintegre.readers import ReaderError
+from sintegre.settings import Settings, load_settings
+from sintegre.slugs import slugify
+
+MANUAL_FLAG = "manual_ingest"
+_CHUNK_BYTES = 1 << 20
+
+
+class IngestError(ValueError):
+    """The file or the arguments cannot be ingested (the message says why)."""
+
+
+def file_sha256(path: Path) -> str:
+    """The hex sha256 of a file, read in chunks (product files reach hundreds of MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def manual_conf(
+    *,
+    sha256: str,
+    nome: str,
+    macro_processo: str,
+    periodicidade: date,
+    periodicidade_final: date | None = None,
+    processo: str | None = None,
+    data_produto: str | None = None,
+    product_id: int | None = None,
+) -> dict[str, Any]:
+    """A run conf with the keys of ``Notification.to_conf()`` for a file with no notification.
+
+    Args:
+        sha256: The file's sha256 (the id is derived from it, so a repeat gets the same id).
+        nome: The product name as the portal shows it.
+        macro_processo: The macro-process label as the portal shows it.
+        periodicidade: First day of the period (Brasília date).
+        periodicidade_final: Last day of the period; defaults to ``periodicidade``.
+        processo: The process label, when known.
+        data_produto: The product date label (``29/04/2025``), when known.
+        product_id: The portal's product id, when known.
+
+    Returns:
+        The conf dict the pipeline steps take.
+
+    Raises:
+        IngestError: An empty name or a period that ends before it starts.
+    """
+    nome, macro_processo = nome.strip(), macro_processo.strip()
+    if not nome or not macro_processo:
+        raise IngestError("--nome and --macro-processo must not be empty")
+    final = periodicidade_final or periodicidade
+    if final < periodicidade:
+        raise IngestError("--periodicidade-final is before --periodicidade")
+    notification_id = f"manual-{sha256[:20]}-{periodicidade.isoformat()}"
+    return {
+        "notification_id": notification_id,
+        "nome": nome,
+        "processo": processo,
+        "dataProduto": data_produto,
+        "macroProcesso": macro_processo,
+        # Naive Brasília time, the way ONS writes the period fields.
+        "periodicidade": f"{periodicidade.isoformat()}T00:00:00",
+        "periodicidadeFinal": f"{final.isoformat()}T23:59:59",
+        "url": None,
+        "product_id": product_id,
+        "dataset": slugify(nome, fallback="produto"),
+        "macroprocesso_slug": slugify(macro_processo, fallback="sem_macroprocesso"),
+        "periodicidade_date": periodicidade.isoformat(),
+        "periodicidade_final_date": final.isoformat(),
+        "granularity": granularity_of(periodicidade, final),
+        # No token: land dates the delivery at ingestion time, which is when it reached us.
+        "token_exp": None,
+        "token_nbf": None,
+        "token_url_claim": None,
+        "token_is_file": None,
+        "flags": [MANUAL_FLAG],
+    }
+
+
+def _missing_dirs(directory: Path, stop: Path) -> list[Path]:
+    """The directories from ``directory`` up to ``stop`` (included) that do not exist yet."""
+    missing: list[Path] = []
+    for candidate in (directory, *directory.parents):
+        if candidate.exists():
+            break
+        missing.append(candidate)
+        if candidate == stop:
+            break
+    return missing
+
+
+def copy_to_raw(
+    source: Path, *, lake_root: Path, dataset: str, period: str, sha256: str
+) -> tuple[dict[str, Any], list[Path]]:
+    """Copy a file into ``raw/<dataset>/<yyyy>/<mm>/<sha256>/<name>``, atomically.
+
+    Returns:
+        The download dict the steps take, and what this call created (the file first, then
+        new directories, deepest first) so a failed parse can take it back out.
+
+    Raises:
+        IngestError: The file changed while it was being copied.
+    """
+    name = sanitize_file_name(source.name)
+    relative = PurePosixPath("raw", dataset, period[:4], period[5:7], sha256, name)
+    target = lake_root / relative
+    created: list[Path] = []
+    if not target.exists():  # raw is content-addressed: the same bytes are already there
+        created = _missing_dirs(target.parent, lake_root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
+        digest = hashlib.sha256()
+        try:
+            with open(source, "rb") as src, open(tmp, "wb") as out:
+                for chunk in iter(lambda: src.read(_CHUNK_BYTES), b""):
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            # Hash what was copied, not only what was read first: the folder name is a promise.
+            if digest.hexdigest() != sha256:
+                raise IngestError(f"{source} changed while it was being copied; try again")
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            _remove(created)
+            raise
+        created.insert(0, target)
+    download = {
+        "raw_path": str(relative),
+        "sha256": sha256,
+        "file_name": name,
+        "size": target.stat().st_size,
+        "content_type": None,
+    }
+    return download, created
+
+
+def _remove(created: list[Path]) -> None:
+    """Take back files and (empty) directories this run created, deepest first."""
+    for path in created:
+        try:
+            if path.is_dir():
+                path.rmdir()
+            else:
+                path.unlink(missing_ok=True)
+        except OSError:
+            pass  # something else wrote there meanwhile: leave it
+
+
+def ingest_file(
+    source: Path,
+    *,
+    nome: str,
+    macro_processo: str,
+    periodicidade: date,
+    periodicidade_final: date | None = None,
+    processo: str | None = None,
+    data_produto: str | None = None,
+    product_id: int | None = None,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """Copy a local file into the raw zone, parse it and land it like a delivery.
+
+    Args:
+        source: The file as downloaded from the portal.
+        nome: The product name (``dataset`` is its slug).
+        macro_processo: The macro-process label.
+        periodicidade: First day of the period.
+        periodicidade_final: Last day of the period; defaults to ``periodicidade``.
+        processo: The process label, when known.
+        data_produto: The product date label, when known.
+        product_id: The portal's product id, when known.
+        settings: Where the lake is; read from the environment when omitted.
+
+    Returns:
+        ``conf``, ``download`` and ``landed`` (what ``land_step`` returned).
+
+    Raises:
+        IngestError: The file is missing or the arguments are invalid.
+        ReaderError: The file cannot be read; nothing is left in the lake.
+    """
+    settings = settings or load_settings()
+    source = Path(source)
+    if not source.is_file():
+        raise IngestError(f"{source} is not a file")
+    sha256 = file_sha256(source)
+    conf = manual_conf(
+        sha256=sha256,
+        nome=nome,
+        macro_processo=macro_processo,
+        periodicidade=periodicidade,
+        periodicidade_final=periodicidade_final,
+        processo=processo,
+        data_produto=data_produto,
+        product_id=product_id,
+    )
+    lake_root = Path(settings.lake_uri)
+    download, created = copy_to_raw(
+        source,
+        lake_root=lake_root,
+        dataset=conf["dataset"],
+        period=conf["periodicidade_date"],
+        sha256=sha256,
+    )
+    run_id = f"manual__{conf['notification_id']}"
+    try:
+        parsed = parse_step(download, run_id, settings)
+    except BaseException:
+        # Unlike a webhook delivery, the operator still holds the file: an unreadable one is
+        # taken back out so the lake looks as if nothing was tried.
+        _remove(created)
+        raise
+    landed = land_step(parsed, download, conf, run_id, settings)
+    return {"conf": conf, "download": download, "landed": landed}
+
+
+def summary_lines(result: dict[str, Any]) -> list[str]:
+    """One line per landed dataset: name, partition, rows and outcome."""
+    conf, landed = result["conf"], result["landed"]
+    period = conf["periodicidade_date"]
+    if not landed["datasets"]:  # a report (PDF) is kept raw only
+        return [f"{conf['dataset']} {period}: 0 rows, raw_only"]
+    return [
+        f"{entry['dataset']} {period}: {entry['rows']} rows, {entry['outcome']}"
+        for entry in landed["datasets"]
+    ]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sintegre.ingest_file",
+        description="Land a product file downloaded by hand from the SINtegre portal.",
+    )
+    parser.add_argument("path", type=Path, help="the downloaded file")
+    parser.add_argument("--nome", required=True, help='product name, e.g. "Acomph"')
+    parser.add_argument("--macro-processo", required=True, help="macro-process label")
+    parser.add_argument(
+        "--periodicidade",
+        required=True,
+        type=date.fromisoformat,
+        help="first day of the period (YYYY-MM-DD, Brasília)",
+    )
+    parser.add_argument(
+        "--periodicidade-final",
+        type=date.fromisoformat,
+        help="last day of the period (YYYY-MM-DD); defaults to --periodicidade",
+    )
+    parser.add_argument("--processo", help="process label")
+    parser.add_argument("--data-produto", help="product date label, e.g. 29/04/2025")
+    parser.add_argument("--product-id", type=int, help="portal product id, e.g. 230")
+    return parser
+
+
+def main(argv: list[str] | None = None, *, settings: Settings | None = None) -> int:
+    """Entry point.
+
+    Args:
+        argv: The arguments (``sys.argv[1:]`` when omitted).
+        settings: Where the lake is; read from the environment when omitted.
+
+    Returns:
+        0 when landed, 1 when the file cannot be read, 2 for invalid arguments.
+    """
+    args = _parser().parse_args(argv)
+    try:
+        result = ingest_file(
+            args.path,
+            nome=args.nome,
+            macro_processo=args.macro_processo,
+            periodicidade=args.periodicidade,
+            periodicidade_final=args.periodicidade_final,
+            processo=args.processo,
+            data_produto=args.data_produto,
+            product_id=args.product_id,
+            settings=settings,
+        )
+    except IngestError as exc:
+        print(f"ingest-file: {exc}", file=sys.stderr)
+        return 2
+    except ReaderError as exc:
+        print(f"ingest-file: cannot read {args.path}: {exc}; nothing was landed", file=sys.stderr)
+        return 1
+    for line in summary_lines(result):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,274 @@
+"""Re-parse raw files already in the lake, after a parser fix.
+
+:func:`plan` reads the catalog to list the raw files landed for one product over a range of
+periods; :func:`reprocess_item` parses one of them again and lands it. Items are small dicts
+(XCom-sized) so the ``sintegre_reprocess`` DAG can map one task over them.
+
+The raw file is not downloaded again (the token is long gone): it is read from ``raw/`` and its
+sha256 checked against the catalog. The landing keeps the original delivery instant (as
+``token_nbf``), so a reprocessed old version does not overtake a newer one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+import re
+import shutil
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from sintegre import lake
+from sintegre.pipeline import _staging_dir, land_step, parse_step
+from sintegre.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+REPROCESS_FLAG = "reprocess"
+DATASET_PATTERN = re.compile(r"^[a-z0-9_]+$")
+_CHUNK_BYTES = 1 << 20
+
+
+class ReprocessError(ValueError):
+    """An item cannot be reprocessed (its raw file is gone or no longer matches)."""
+
+
+def _partition_value(name: str, key: str) -> str | None:
+    prefix = f"{key}="
+    return name[len(prefix) :] if name.startswith(prefix) else None
+
+
+def _catalog_partitions(lake_root: Path, start: date, end: date) -> list[tuple[str, str, Path]]:
+    """``(macroprocesso_slug, periodicidade, folder)`` of the catalog partitions in range.
+
+    Partition values live in the path only, so the range is pruned on folder names before any
+    file is opened.
+    """
+    found: list[tuple[str, str, Path]] = []
+    for macro_dir in sorted((lake_root / "catalog" / "ingestions").glob("macroprocesso=*")):
+        macro = _partition_value(macro_dir.name, "macroprocesso")
+        for period_dir in sorted(macro_dir.glob("periodicidade=*")):
+            period = _partition_value(period_dir.name, "periodicidade")
+            try:
+                day = date.fromisoformat(period or "")
+            except ValueError:
+                log.warning("skipping a catalog folder that is not a date: %s", period_dir)
+                continue
+            if macro and period_dir.is_dir() and start <= day <= end:
+                found.append((macro, day.isoformat(), period_dir))
+    return found
+
+
+def _belongs_to(dataset: str | None, prefix: str) -> bool:
+    return dataset == prefix or (dataset or "").startswith(f"{prefix}__")
+
+
+def plan(lake_root: Path, dataset_prefix: str, start: date, end: date) -> list[dict[str, Any]]:
+    """List the raw files landed for one product whose period starts in ``[start, end]``.
+
+    Args:
+        lake_root: Local root of the lake.
+        dataset_prefix: The product's dataset (``acomph``); its per-table datasets
+            (``acomph__<table>``) are included.
+        start: First period date (inclusive).
+        end: Last period date (inclusive).
+
+    Returns:
+        One item per distinct raw file and partition, oldest delivery first. Each holds the
+        raw file (``raw_path``, ``sha256``, ``source_file``), the partition
+        (``macroprocesso_slug``, ``periodicidade``) and the conf fields the catalog keeps, from
+        the file's first landing there (the one that recorded its delivery).
+
+    Raises:
+        ValueError: A dataset that is not a slug, or ``end`` before ``start``.
+    """
+    if not DATASET_PATTERN.match(dataset_prefix):
+        raise ValueError(f"dataset must match {DATASET_PATTERN.pattern}: {dataset_prefix!r}")
+    if end < start:
+        raise ValueError(f"end ({end}) is before start ({start})")
+    first_landing: dict[tuple[str, str, str], dict[str, Any]] = {}
+    datasets: dict[tuple[str, str, str], set[str]] = {}
+    for macro, period, folder in _catalog_partitions(Path(lake_root), start, end):
+        for path in sorted(folder.glob("*.parquet")):
+            for row in pq.read_table(path).to_pylist():
+                if not row.get("raw_path") or not _belongs_to(row.get("dataset"), dataset_prefix):
+                    continue
+                key = (row["raw_path"], macro, period)
+                datasets.setdefault(key, set()).add(row["dataset"])
+                known = first_landing.get(key)
+                if known is None or row["ingested_at"] < known["ingested_at"]:
+                    first_landing[key] = row
+    items = [
+        _item(row, dataset_prefix, macro, period, sorted(datasets[(raw, macro, period)]))
+        for (raw, macro, period), row in first_landing.items()
+    ]
+    # Landing oldest first replays history in the order it happened.
+    items.sort(key=lambda i: (i["delivered_at"], i["ingested_at"], i["raw_path"]))
+    return items
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+def _item(
+    row: dict[str, Any], prefix: str, macro: str, period: str, datasets: list[str]
+) -> dict[str, Any]:
+    """A JSON-serialisable item (XCom): dates and instants as ISO strings."""
+    final = row.get("periodicidade_final")
+    return {
+        "dataset": prefix,
+        "datasets": datasets,
+        "raw_path": row["raw_path"],
+        "sha256": row["sha256"],
+        "source_file": row["source_file"],
+        "product": row.get("product"),
+        "product_id": row.get("product_id"),
+        "processo": row.get("processo"),
+        "macroprocesso_slug": macro,
+        "macroprocesso_label": row.get("macroprocesso_label"),
+        "data_produto": row.get("data_produto"),
+        "granularity": row.get("granularity"),
+        "periodicidade": period,
+        "periodicidade_final": final.isoformat() if final else period,
+        "notification_id": row.get("notification_id"),
+        "delivered_at": _iso(row["delivered_at"]),
+        "ingested_at": _iso(row["ingested_at"]),
+    }
+
+
+def conf_from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """The run conf for a planned item, shaped like ``Notification.to_conf()``."""
+    delivered = datetime.fromisoformat(item["delivered_at"])
+    return {
+        "notification_id": item["notification_id"],
+        "nome": item["product"],
+        "processo": item.get("processo"),
+        "dataProduto": item.get("data_produto"),
+        "macroProcesso": item["macroprocesso_label"],
+        "periodicidade": f"{item['periodicidade']}T00:00:00",
+        "periodicidadeFinal": f"{item['periodicidade_final']}T23:59:59",
+        "url": None,
+        "product_id": item.get("product_id"),
+        "dataset": item["dataset"],
+        "macroprocesso_slug": item["macroprocesso_slug"],
+        "periodicidade_date": item["periodicidade"],
+        "periodicidade_final_date": item["periodicidade_final"],
+        "granularity": item.get("granularity"),
+        # The original delivery instant: land orders versions by it, so replaying an old file
+        # cannot make it current over a newer delivery. (Whole seconds: nbf is an epoch.)
+        "token_nbf": int(delivered.timestamp()),
+        "token_exp": None,
+        "token_url_claim": None,
+        "token_is_file": None,
+        "flags": [REPROCESS_FLAG],
+        "reprocess_of": item["notification_id"],
+    }
+
+
+def verified_download(lake_root: Path, item: dict[str, Any]) -> dict[str, Any]:
+    """The download dict for an item's raw file, after checking it is the file catalogued.
+
+    Raises:
+        ReprocessError: The path leaves the raw zone, the file is gone, or its bytes changed.
+    """
+    raw_root = (lake_root / "raw").resolve()
+    path = (lake_root / item["raw_path"]).resolve()
+    if raw_root not in path.parents:
+        raise ReprocessError(f"{item['raw_path']} is not inside the raw zone")
+    if not path.is_file():
+        raise ReprocessError(f"the raw file {item['raw_path']} is missing; it cannot be re-parsed")
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK_BYTES), b""):
+            digest.update(chunk)
+    if digest.hexdigest() != item["sha256"]:
+        raise ReprocessError(
+            f"the raw file {item['raw_path']} no longer matches its catalogued sha256"
+        )
+    return {
+        "raw_path": item["raw_path"],
+        "sha256": item["sha256"],
+        "file_name": path.name,
+        "size": path.stat().st_size,
+        "content_type": None,
+    }
+
+
+def land_supports_force(land: Callable[..., Any] | None = None) -> bool:
+    """Whether ``lake.land`` takes ``force`` (re-land a sha already landed)."""
+    return "force" in inspect.signature(land or lake.land).parameters
+
+
+def reprocess_item(
+    item: dict[str, Any],
+    run_id: str,
+    settings: Settings | None = None,
+    *,
+    force: bool = True,
+) -> dict[str, Any]:
+    """Parse one planned raw file again and land it with its original delivery instant.
+
+    Args:
+        item: One element of :func:`plan`.
+        run_id: The run's id (lineage ``dag_run_id`` and the staging folder).
+        settings: Where the lake is; read from the environment when omitted.
+        force: Land even though this sha256 already landed, so a fixed parser's output
+            replaces the old one. Honoured only when ``lake.land`` takes ``force``; otherwise
+            the landing reports ``unchanged`` and ``forced`` is False in the result.
+
+    Returns:
+        What land returned, plus ``raw_path``, ``periodicidade`` and ``forced``.
+
+    Raises:
+        ReprocessError: The raw file is missing or no longer matches the catalog.
+        ReaderError: The (fixed) parser still cannot read the file.
+    """
+    settings = settings or load_settings()
+    lake_root = Path(settings.lake_uri)
+    download = verified_download(lake_root, item)
+    conf = conf_from_item(item)
+    parsed = parse_step(download, run_id, settings)
+    forced = force and land_supports_force()
+    if force and not forced:
+        log.warning(
+            "lake.land has no force parameter: %s re-lands as unchanged (same sha256)",
+            item["raw_path"],
+        )
+    if forced:
+        staged = [lake.StagedTable(**table) for table in parsed["tables"]]
+        try:
+            result = lake.land(
+                staged, conf, download, lake_root=lake_root, run_id=run_id, force=True
+            )
+        finally:
+            shutil.rmtree(_staging_dir(settings, run_id), ignore_errors=True)
+    else:
+        result = land_step(parsed, download, conf, run_id, settings)
+    log.info(
+        "reprocessed %s (%s): %s",
+        item["raw_path"],
+        item["periodicidade"],
+        ", ".join(f"{d['dataset']}={d['outcome']}" for d in result["datasets"]) or "raw only",
+    )
+    return {
+        **result,
+        "raw_path": item["raw_path"],
+        "periodicidade": item["periodicidade"],
+        "forced": forced,
+    }
+
+
+__all__ = [
+    "ReprocessError",
+    "conf_from_item",
+    "land_supports_force",
+    "plan",
+    "reprocess_item",
+    "verified_download",
+]
