@@ -24,9 +24,12 @@ Partition values live in the path only (hive style), never as file columns.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -271,6 +274,43 @@ def land(
         A small dict: ``changed`` (any partition got a new current version), ``outcome`` per
         dataset, ``rows`` and the catalog file.
     """
+    macro = conf["macroprocesso_slug"]
+    period = conf["periodicidade_date"]
+    # Two landings on one partition never interleave, whichever DAG or process runs them.
+    with _partition_lock(lake_root, macro, period):
+        return _land_locked(
+            staged_tables,
+            conf,
+            download,
+            lake_root=lake_root,
+            run_id=run_id,
+            now=now,
+            force=force,
+        )
+
+
+@contextlib.contextmanager
+def _partition_lock(lake_root: Path, macro: str, period: str) -> Iterator[None]:
+    lock_dir = lake_root / "_locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_dir / f"{macro}__{period}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _land_locked(
+    staged_tables: list[StagedTable],
+    conf: dict[str, Any],
+    download: dict[str, Any],
+    *,
+    lake_root: Path,
+    run_id: str,
+    now: datetime | None,
+    force: bool,
+) -> dict[str, Any]:
     ingested_at = now or datetime.now(UTC)
     delivered = delivered_at(conf, ingested_at)
     macro = conf["macroprocesso_slug"]

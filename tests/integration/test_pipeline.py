@@ -548,3 +548,50 @@ def test_rescued_copy_must_stay_inside_the_raw_zone(
         return  # refusing the conf is fine
     resolved = (lake / downloaded["raw_path"]).resolve()
     assert resolved.is_relative_to((lake / "raw").resolve())
+
+
+def test_rerun_of_an_old_run_reads_the_recorded_raw_file_after_the_token_died(
+    sim: SimulatorServer, settings: Settings, lake: Path, files: Path
+) -> None:
+    make_csv(files / "carga.csv", rows=24)
+    publication = publish(sim, files / "carga.csv", file_name="carga.csv")
+    conf = conf_for(publication)
+    first, _, _ = run_pipeline(conf, "run-1", settings)
+    requests_before = sim.request_count(publication)
+    # The token is dead now: a cleared task re-runs with the same conf, and must not download.
+    conf = {**conf, "token_exp": 1}
+    again, _, landed = run_pipeline(conf, "run-1", settings)
+    assert again["raw_path"] == first["raw_path"]
+    assert sim.request_count(publication) == requests_before
+    assert landed["datasets"][0]["outcome"] == "unchanged"
+
+
+def test_concurrent_landings_on_one_partition_are_serialised(
+    sim: SimulatorServer, settings: Settings, lake: Path, files: Path
+) -> None:
+    import threading
+
+    make_csv(files / "a" / "carga.csv", rows=10)
+    make_csv(files / "b" / "carga.csv", rows=12)
+    confs = [
+        conf_for(publish(sim, files / name / "carga.csv", file_name="carga.csv"))
+        for name in ("a", "b")
+    ]
+    errors: list[BaseException] = []
+
+    def run(conf: dict[str, Any], run_id: str) -> None:
+        try:
+            run_pipeline(conf, run_id, settings)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(c, f"run-{i}")) for i, c in enumerate(confs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    entries = catalog_rows(lake)
+    assert sorted(e["outcome"] for e in entries) in (["new", "new"], ["new", "older"])
+    history = history_dir(lake, "carga_dessem")
+    assert len(list(history.iterdir())) == 2
