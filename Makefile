@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 export PYTHONPATH := $(CURDIR)/include$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: install run test test-fast test-e2e lint bench clean-state
+.PHONY: install run test test-fast test-e2e lint bench lake ingest-file clean-state
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,16 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# DuckDB views over the lake: `make lake Q="SELECT * FROM datasets"`; without Q, interactive.
+lake: install
+	$(BIN)/python -m sintegre.lakeviews $(if $(Q),"$$Q")
+
+# Land a file downloaded by hand from the portal:
+# make ingest-file F=ACOMPH.xls ARGS='--nome "Acomph" --macro-processo "Programação da Operação" --periodicidade 2025-04-29'
+ingest-file: install
+	@test -n "$$F" || { echo "usage: make ingest-file F=path ARGS='--nome ... --macro-processo ... --periodicidade YYYY-MM-DD'" >&2; exit 2; }
+	$(BIN)/python -m sintegre.ingest_file "$$F" $(ARGS)
 
 clean-state:
 	rm -rf .state data/lake

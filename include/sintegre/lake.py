@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 
 #: Schema metadata keys of every landed file.
 SHA_METADATA_KEY = b"sintegre.source_sha256"
+VERSION_METADATA_KEY = b"sintegre.version"
 DELIVERED_METADATA_KEY = b"sintegre.delivered_at"
 CURATED_FILE_NAME = "data.parquet"
 #: ``exp - nbf`` of every ONS token seen: lets us date a delivery from ``exp`` alone.
@@ -57,6 +58,7 @@ LINEAGE_COLUMNS = (
     "src_file",
     "src_member",
     "src_sha256",
+    "src_version",
     "granularity",
     "periodicidade_final",
     "delivered_at",
@@ -80,6 +82,7 @@ CATALOG_SCHEMA = pa.schema(
         ("source_file", pa.string()),
         ("source_member", pa.string()),
         ("sha256", pa.string()),
+        ("version", pa.string()),  # the history file's stem: sha256, or sha256-r<time> (reprocess)
         ("rows", pa.int64()),
         ("original_columns", pa.string()),
         ("outcome", pa.string()),  # new | unchanged | older | raw_only
@@ -131,6 +134,12 @@ def _atomic_write(table: pa.Table, target: Path) -> None:
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, target)
+        # The rename itself must reach the disk: the catalog file is the commit point.
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -144,6 +153,12 @@ def _file_metadata(path: Path) -> dict[bytes, bytes]:
 def current_sha(curated_file: Path) -> str | None:
     """The source sha256 recorded in a curated file's metadata, or None."""
     value = _file_metadata(curated_file).get(SHA_METADATA_KEY)
+    return value.decode() if value else None
+
+
+def current_file_version(curated_file: Path) -> str | None:
+    """The version (history file stem) a curated file is a copy of, or None."""
+    value = _file_metadata(curated_file).get(VERSION_METADATA_KEY)
     return value.decode() if value else None
 
 
@@ -164,8 +179,12 @@ def _with_lineage(
     run_id: str,
     delivered: datetime,
     ingested_at: datetime,
+    version: str,
 ) -> pa.Table:
-    rename = {name: f"{name}_data" for name in table.column_names if name in LINEAGE_COLUMNS}
+    # Lineage and partition names are ours: a source column with such a name is kept as
+    # <name>_data (a file column named like a partition would be overwritten by the path).
+    reserved = {*LINEAGE_COLUMNS, "macroprocesso", "periodicidade"}
+    rename = {name: f"{name}_data" for name in table.column_names if name in reserved}
     if rename:
         table = table.rename_columns([rename.get(n, n) for n in table.column_names])
     rows = table.num_rows
@@ -184,6 +203,7 @@ def _with_lineage(
         "src_file": const(download["file_name"], pa.string()),
         "src_member": const(staged.source_member or None, pa.string()),
         "src_sha256": const(download["sha256"], pa.string()),
+        "src_version": const(version, pa.string()),
         "granularity": const(conf.get("granularity"), pa.string()),
         "periodicidade_final": const(final_date, pa.date32()),
         "delivered_at": const(delivered, pa.timestamp("us", tz="UTC")),
@@ -207,7 +227,8 @@ def _partition_versions(lake_root: Path, macro: str, period: str) -> list[dict[s
     rows: list[dict[str, Any]] = []
     for path in sorted(folder.glob("*.parquet")):
         table = pq.read_table(
-            path, columns=["dataset", "sha256", "outcome", "delivered_at", "ingested_at"]
+            path,
+            columns=["dataset", "sha256", "version", "outcome", "delivered_at", "ingested_at"],
         )
         rows += [r for r in table.to_pylist() if r["outcome"] in VERSION_OUTCOMES]
     return rows
@@ -219,11 +240,18 @@ def current_version(versions: list[dict[str, Any]], dataset: str) -> dict[str, A
     return max(mine, key=lambda v: (v["delivered_at"], v["ingested_at"])) if mine else None
 
 
-def _decide(versions: list[dict[str, Any]], dataset: str, sha: str, delivered: datetime) -> str:
+def _decide(
+    versions: list[dict[str, Any]], dataset: str, sha: str, delivered: datetime, curated: Path
+) -> str:
     """``unchanged`` (already landed), ``new`` (becomes current) or ``older`` (history only)."""
-    if any(v["dataset"] == dataset and v["sha256"] == sha for v in versions):
-        return "unchanged"
     current = current_version(versions, dataset)
+    if any(v["dataset"] == dataset and v["sha256"] == sha for v in versions):
+        # Committed but the writer died before curated/: this retry finishes the job (and
+        # announces it, which the dead run could not).
+        repair = current is not None and current["sha256"] == sha
+        if repair and current_file_version(curated) != current["version"]:
+            return "new"
+        return "unchanged"
     if current is not None and current["delivered_at"] > delivered:
         return "older"
     return "new"
@@ -235,20 +263,18 @@ def _sync_curated(
     macro: str,
     period: str,
     versions: list[dict[str, Any]],
-    *,
-    rewrite: bool = False,
 ) -> bool:
     """Make ``curated/`` hold the current version (repairs a crash after the commit)."""
     current = current_version(versions, dataset)
     if current is None:
         return False
     curated_file = lake_root / partition_dir("curated", dataset, macro, period) / CURATED_FILE_NAME
-    if current_sha(curated_file) == current["sha256"] and not rewrite:
+    if current_file_version(curated_file) == current["version"]:
         return False
     history_file = (
         lake_root
         / partition_dir("history", dataset, macro, period)
-        / f"{current['sha256']}.parquet"
+        / f"{current['version']}.parquet"
     )
     _atomic_write(pq.read_table(history_file), curated_file)
     return True
@@ -324,24 +350,38 @@ def _land_locked(
             _crash_point("between_datasets")
         dataset = dataset_name(conf["dataset"], staged.name)
         curated_rel = partition_dir("curated", dataset, macro, period) / CURATED_FILE_NAME
-        history_rel = partition_dir("history", dataset, macro, period) / f"{sha}.parquet"
-        history_file = lake_root / history_rel
-        outcome = _decide(versions, dataset, sha, delivered)
+        outcome = _decide(versions, dataset, sha, delivered, lake_root / curated_rel)
+        committed = [v for v in versions if v["dataset"] == dataset and v["sha256"] == sha]
         if force and outcome == "unchanged":
             outcome = "reprocessed"
-        if outcome != "unchanged" and (force or not history_file.exists()):
+        row_delivered = delivered
+        if outcome == "reprocessed":
+            # A new parse of the same bytes is a new version file: the one the catalog points
+            # at stays intact until this landing's catalog file commits. It keeps the
+            # delivery instant of the bytes it re-reads, so delivery order is unchanged.
+            version = f"{sha}-r{ingested_at:%Y%m%dT%H%M%S%f}"
+            row_delivered = max(v["delivered_at"] for v in committed)
+        elif committed:
+            version = max(committed, key=lambda v: v["ingested_at"])["version"]
+        else:
+            version = sha
+        history_rel = partition_dir("history", dataset, macro, period) / f"{version}.parquet"
+        history_file = lake_root / history_rel
+        if outcome != "unchanged" and not history_file.exists():
             table = _with_lineage(
                 pq.read_table(staged.path),
                 conf,
                 staged=staged,
                 download=download,
                 run_id=run_id,
-                delivered=delivered,
+                delivered=row_delivered,
                 ingested_at=ingested_at,
+                version=version,
             )
             metadata = dict(table.schema.metadata or {})
             metadata[SHA_METADATA_KEY] = sha.encode()
-            metadata[DELIVERED_METADATA_KEY] = delivered.isoformat().encode()
+            metadata[VERSION_METADATA_KEY] = version.encode()
+            metadata[DELIVERED_METADATA_KEY] = row_delivered.isoformat().encode()
             metadata[b"sintegre.original_columns"] = json.dumps(
                 staged.original_columns, ensure_ascii=False
             ).encode()
@@ -351,7 +391,7 @@ def _land_locked(
                 "dataset": dataset,
                 "rows": staged.rows,
                 "outcome": outcome,
-                "changed": outcome == "new",
+                "changed": outcome in ("new", "reprocessed"),
             }
         )
         catalog_rows.append(
@@ -361,11 +401,12 @@ def _land_locked(
                 staged,
                 dataset,
                 run_id,
-                delivered,
+                row_delivered,
                 ingested_at,
                 outcome,
                 curated=str(curated_rel),
                 history=str(history_rel),
+                version=version,
             )
         )
     if not staged_tables:
@@ -382,6 +423,7 @@ def _land_locked(
                 "raw_only",
                 curated=None,
                 history=None,
+                version=None,
             )
         )
     _crash_point("after_history")
@@ -403,7 +445,6 @@ def _land_locked(
             macro,
             period,
             versions,
-            rewrite=entry["outcome"] == "reprocessed",
         )
     return {
         "changed": any(d["changed"] for d in datasets),
@@ -425,6 +466,7 @@ def _catalog_row(
     *,
     curated: str | None,
     history: str | None,
+    version: str | None,
 ) -> dict[str, Any]:
     return {
         "ingestion_id": uuid.uuid4().hex,
@@ -441,6 +483,7 @@ def _catalog_row(
         "source_file": download["file_name"],
         "source_member": staged.source_member if staged else None,
         "sha256": download["sha256"],
+        "version": version,
         "rows": staged.rows if staged else 0,
         "original_columns": json.dumps(
             staged.original_columns if staged else [], ensure_ascii=False

@@ -150,40 +150,50 @@ def _current_sql(dataset: str) -> str:
     return f"""
         SELECT h.* FROM {history} AS h
         SEMI JOIN (
-            SELECT macroprocesso, periodicidade, sha256 FROM {quote_identifier(CATALOG_VIEW)}
+            SELECT macroprocesso, periodicidade, version FROM {quote_identifier(CATALOG_VIEW)}
             WHERE is_current AND dataset = {quote_literal(dataset)}
         ) AS c
         ON h.macroprocesso = c.macroprocesso
             AND h.periodicidade = c.periodicidade
-            AND h.src_sha256 = c.sha256
+            AND h.src_version = c.version
     """
 
 
 def _datasets_sql(datasets: Sequence[str]) -> str:
-    """The ``datasets`` view: one summary row per dataset (zero rows for an empty lake)."""
-    catalog = quote_identifier(CATALOG_VIEW)
-    versions = f"outcome IN ({', '.join(quote_literal(o) for o in VERSION_OUTCOMES)})"
-    selects = [
-        f"""
-        SELECT
-            {quote_literal(name)} AS name,
-            (SELECT count(*) FROM {catalog}
-                WHERE dataset = {quote_literal(name)} AND is_current) AS partitions,
-            (SELECT count(*) FROM {quote_identifier(name)}) AS current_rows,
-            (SELECT count(DISTINCT (macroprocesso, periodicidade, sha256)) FROM {catalog}
-                WHERE dataset = {quote_literal(name)} AND {versions}) AS versions,
-            (SELECT max(ingested_at) FROM {catalog}
-                WHERE dataset = {quote_literal(name)}) AS last_ingested_at
-        """
-        for name in datasets
-    ]
-    if not selects:
+    """The ``datasets`` view: one summary row per dataset, from one pass over the catalog.
+
+    ``current_rows`` is what the catalog records for the current versions (the row count of
+    each landed table), so the summary never scans the data files.
+    """
+    if not datasets:
         return (
             "SELECT CAST(NULL AS VARCHAR) AS name, CAST(NULL AS BIGINT) AS partitions, "
             "CAST(NULL AS BIGINT) AS current_rows, CAST(NULL AS BIGINT) AS versions, "
             "CAST(NULL AS TIMESTAMPTZ) AS last_ingested_at WHERE false"
         )
-    return " UNION ALL ".join(selects) + " ORDER BY name"
+    names = ", ".join(f"({quote_literal(name)})" for name in datasets)
+    versions = f"outcome IN ({', '.join(quote_literal(o) for o in VERSION_OUTCOMES)})"
+    return f"""
+        SELECT
+            n.name,
+            coalesce(c.partitions, 0) AS partitions,
+            coalesce(c.current_rows, 0) AS current_rows,
+            coalesce(c.versions, 0) AS versions,
+            c.last_ingested_at
+        FROM (VALUES {names}) AS n(name)
+        LEFT JOIN (
+            SELECT
+                dataset,
+                count(*) FILTER (WHERE is_current) AS partitions,
+                CAST(sum(rows) FILTER (WHERE is_current) AS BIGINT) AS current_rows,
+                count(DISTINCT (macroprocesso, periodicidade, sha256)) FILTER (WHERE {versions})
+                    AS versions,
+                max(ingested_at) AS last_ingested_at
+            FROM {quote_identifier(CATALOG_VIEW)}
+            GROUP BY dataset
+        ) AS c ON c.dataset = n.name
+        ORDER BY n.name
+    """
 
 
 def dataset_names(lake_root: Path | str) -> list[str]:

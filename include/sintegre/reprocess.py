@@ -30,6 +30,8 @@ from sintegre.settings import Settings, load_settings
 log = logging.getLogger(__name__)
 
 REPROCESS_FLAG = "reprocess"
+#: Landings that recorded a version (or a raw-only report): their delivery is the one to keep.
+_RECORDED_OUTCOMES = frozenset((*lake.VERSION_OUTCOMES, "raw_only"))
 DATASET_PATTERN = re.compile(r"^[a-z0-9_]+$")
 _CHUNK_BYTES = 1 << 20
 
@@ -82,7 +84,9 @@ def plan(lake_root: Path, dataset_prefix: str, start: date, end: date) -> list[d
         One item per distinct raw file and partition, oldest delivery first. Each holds the
         raw file (``raw_path``, ``sha256``, ``source_file``), the partition
         (``macroprocesso_slug``, ``periodicidade``) and the conf fields the catalog keeps, from
-        the file's first landing there (the one that recorded its delivery).
+        the file's first landing there that recorded a version (``new``, ``older``...). A raw
+        file whose landings were all ``unchanged`` (known bytes under another name) is left
+        out: the file that first brought those bytes is the one reprocessed.
 
     Raises:
         ValueError: A dataset that is not a slug, or ``end`` before ``start``.
@@ -100,16 +104,26 @@ def plan(lake_root: Path, dataset_prefix: str, start: date, end: date) -> list[d
                     continue
                 key = (row["raw_path"], macro, period)
                 datasets.setdefault(key, set()).add(row["dataset"])
+                if row.get("outcome") not in _RECORDED_OUTCOMES:
+                    continue
                 known = first_landing.get(key)
                 if known is None or row["ingested_at"] < known["ingested_at"]:
                     first_landing[key] = row
-    items = [
-        _item(row, dataset_prefix, macro, period, sorted(datasets[(raw, macro, period)]))
-        for (raw, macro, period), row in first_landing.items()
-    ]
+    skipped = set(datasets) - set(first_landing)
+    if skipped:
+        # Only "unchanged" landings: the same bytes came in under another name, and that
+        # file's item carries the delivery that made them a version. Replaying this one with
+        # its later delivery instant could make an old version current again.
+        log.info("skipping %d raw file(s) that only re-delivered known bytes", len(skipped))
     # Landing oldest first replays history in the order it happened.
-    items.sort(key=lambda i: (i["delivered_at"], i["ingested_at"], i["raw_path"]))
-    return items
+    ordered = sorted(
+        first_landing.items(),
+        key=lambda entry: (entry[1]["delivered_at"], entry[1]["ingested_at"], entry[0]),
+    )
+    return [
+        _item(row, dataset_prefix, macro, period, sorted(datasets[(raw, macro, period)]))
+        for (raw, macro, period), row in ordered
+    ]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -161,7 +175,9 @@ def conf_from_item(item: dict[str, Any]) -> dict[str, Any]:
         "periodicidade_final_date": item["periodicidade_final"],
         "granularity": item.get("granularity"),
         # The original delivery instant: land orders versions by it, so replaying an old file
-        # cannot make it current over a newer delivery. (Whole seconds: nbf is an epoch.)
+        # cannot make it current over a newer delivery. nbf drops the microseconds of a manual
+        # ingest; harmless, as the new row then sorts at or before the original row of the same
+        # sha256, which stays in the catalog and keeps its place.
         "token_nbf": int(delivered.timestamp()),
         "token_exp": None,
         "token_url_claim": None,
@@ -219,8 +235,9 @@ def reprocess_item(
         run_id: The run's id (lineage ``dag_run_id`` and the staging folder).
         settings: Where the lake is; read from the environment when omitted.
         force: Land even though this sha256 already landed, so a fixed parser's output
-            replaces the old one. Honoured only when ``lake.land`` takes ``force``; otherwise
-            the landing reports ``unchanged`` and ``forced`` is False in the result.
+            replaces the old one (outcome ``reprocessed``). Honoured only when ``lake.land``
+            takes ``force``; otherwise the landing reports ``unchanged`` and ``forced`` is
+            False in the result.
 
     Returns:
         What land returned, plus ``raw_path``, ``periodicidade`` and ``forced``.
