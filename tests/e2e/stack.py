@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,26 @@ from sintegre.settings import PROJECT_ROOT, load_settings
 PY = sys.executable
 #: Filled by the tests, printed at the end of the session (closing-note measurements).
 MEASUREMENTS: dict[str, Any] = {}
+
+
+def daily_notification(
+    publication: Any,
+    day: date,
+    *,
+    processo: str = "Drill",
+    macro_processo: str = "Programação da Operação",
+) -> dict[str, Any]:
+    """SINtegre's notification for a daily product of ``day`` (naive Brasília times)."""
+    from sintegre.simulator import build_notification
+
+    return build_notification(
+        publication,
+        processo=processo,
+        macro_processo=macro_processo,
+        data_produto=day.strftime("%d/%m/%Y"),
+        periodicidade=datetime(day.year, day.month, day.day, 0, 0, 0),
+        periodicidade_final=datetime(day.year, day.month, day.day, 23, 59, 59),
+    )
 
 
 def free_port() -> int:

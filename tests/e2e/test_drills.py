@@ -7,16 +7,16 @@ import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import requests
-from stack import MEASUREMENTS
+from stack import MEASUREMENTS, daily_notification
 
 from helpers import SUBSCRIBER_EMAIL
 from sintegre.fixtures import make_csv
-from sintegre.simulator import SimulatorServer, build_notification
+from sintegre.simulator import SimulatorServer
 
 DAG_ID = "sintegre_generic"
 
@@ -34,16 +34,7 @@ def _payloads(
             username=SUBSCRIBER_EMAIL,
             **publish,
         )
-        payloads.append(
-            build_notification(
-                publication,
-                processo="Drill",
-                macro_processo="Programação da Operação",
-                data_produto="29/04/2025",
-                periodicidade=datetime(2025, 4, 29, 0, 0, 0),
-                periodicidade_final=datetime(2025, 4, 29, 23, 59, 59),
-            )
-        )
+        payloads.append(daily_notification(publication, date(2025, 4, 29)))
     return payloads
 
 
@@ -124,14 +115,7 @@ def test_airflow_outage_then_token_rescue(stack, simulator, webhook, tmp_path: P
         username=SUBSCRIBER_EMAIL,
         lifetime=rescue_lifetime,
     )
-    rescue_payload = build_notification(
-        rescue_pub,
-        processo="Drill",
-        macro_processo="Programação da Operação",
-        data_produto="29/04/2025",
-        periodicidade=datetime(2025, 4, 29, 0, 0, 0),
-        periodicidade_final=datetime(2025, 4, 29, 23, 59, 59),
-    )
+    rescue_payload = daily_notification(rescue_pub, date(2025, 4, 29))
 
     stack.set_paused(DAG_ID, True)
     stack.stop_airflow()

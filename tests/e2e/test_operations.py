@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 
 import requests
+from stack import daily_notification
 
 from sintegre.fixtures import make_csv
-from sintegre.simulator import build_notification
 
 
 def test_freshness_dag_fires_for_a_product_made_late(stack, simulator, webhook, alerts, tmp_path):
@@ -17,13 +17,8 @@ def test_freshness_dag_fires_for_a_product_made_late(stack, simulator, webhook, 
     publication = simulator.publish(
         tmp_path / "acomph.csv", file_name="ACOMPH_28.04.2025.csv", product_id=230, nome="Acomph"
     )
-    payload = build_notification(
-        publication,
-        processo="Acompanhamento das Condições Hidroenergéticas",
-        macro_processo="Programação da Operação",
-        data_produto="28/04/2025",
-        periodicidade=datetime(2025, 4, 28, 0, 0, 0),
-        periodicidade_final=datetime(2025, 4, 28, 23, 59, 59),
+    payload = daily_notification(
+        publication, date(2025, 4, 28), processo="Acompanhamento das Condições Hidroenergéticas"
     )
     assert webhook.send(payload).status_code == 200
     # Judged on the evening of the 30th, the Acomph of the 30th (due ~11:50) never came.
@@ -52,14 +47,7 @@ def test_replay_of_a_failed_notification_ends_succeeded(stack, simulator, webhoo
         tmp_path / "replay.csv", file_name="Replay_2025-04-30.csv", product_id=9200, nome="Replay"
     )
     simulator.set_html_error(publication, times=1)  # ONS's error page once, then the file
-    payload = build_notification(
-        publication,
-        processo="Drill",
-        macro_processo="Programação da Operação",
-        data_produto="30/04/2025",
-        periodicidade=datetime(2025, 4, 30, 0, 0, 0),
-        periodicidade_final=datetime(2025, 4, 30, 23, 59, 59),
-    )
+    payload = daily_notification(publication, date(2025, 4, 30))
     notification_id = webhook.send(payload).json()["id"]
     failed = webhook.wait_for(notification_id, {"succeeded", "failed"})
     assert failed["status"] == "failed"
@@ -89,14 +77,7 @@ def test_replay_after_the_token_died_uses_the_raw_copy(stack, simulator, webhook
         nome="Late Replay",
         lifetime=40,
     )
-    payload = build_notification(
-        publication,
-        processo="Drill",
-        macro_processo="Programação da Operação",
-        data_produto="30/04/2025",
-        periodicidade=datetime(2025, 4, 30, 0, 0, 0),
-        periodicidade_final=datetime(2025, 4, 30, 23, 59, 59),
-    )
+    payload = daily_notification(publication, date(2025, 4, 30))
     notification_id = webhook.send(payload).json()["id"]
     first = webhook.wait_for(notification_id, {"succeeded", "failed"})
     assert first["status"] == "succeeded"

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
-from stack import MEASUREMENTS
+from stack import MEASUREMENTS, daily_notification
 
 from sintegre.fixtures import make_csv, make_xlsx
 from sintegre.simulator import SimulatorServer, build_notification
@@ -138,13 +138,8 @@ def test_csv_and_xlsx_land_as_partitioned_parquet(
 
 
 def _daily_payload(publication, day: int = 30) -> dict:
-    return build_notification(
-        publication,
-        processo="Previsão de carga para o DESSEM",
-        macro_processo="Programação da Operação",
-        data_produto=f"{day:02d}/04/2025",
-        periodicidade=datetime(2025, 4, day, 0, 0, 0),
-        periodicidade_final=datetime(2025, 4, day, 23, 59, 59),
+    return daily_notification(
+        publication, date(2025, 4, day), processo="Previsão de carga para o DESSEM"
     )
 
 
