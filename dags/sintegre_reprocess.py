@@ -16,6 +16,8 @@ from typing import Any
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from sintegre_assets import LANDINGS, dataset_asset  # plugins/: Airflow-side helpers
+
 
 @dag(
     dag_id="sintegre_reprocess",
@@ -54,18 +56,25 @@ def sintegre_reprocess() -> None:
 
     # Lands are never concurrent (across runs too): each one reads then rewrites its partition.
     # No retry: the same bytes through the same parser fail the same way.
-    @task(retries=0, max_active_tis_per_dag=1)
-    def reprocess(item: dict[str, Any]) -> dict[str, Any]:
-        """Parse one raw file again and land it."""
+    @task(retries=0, max_active_tis_per_dag=1, outlets=[LANDINGS])
+    def reprocess(item: dict[str, Any], *, outlet_events=None) -> dict[str, Any]:
+        """Parse one raw file again and land it; announce the datasets it changed."""
         from sintegre.readers import ReaderError
         from sintegre.reprocess import ReprocessError, reprocess_item
 
         try:
             # The plain run id: it is the lineage's dag_run_id, and the staging folder it names
             # is never shared because mapped instances run one at a time.
-            return reprocess_item(item, get_current_context()["run_id"])
+            result = reprocess_item(item, get_current_context()["run_id"])
         except (ReaderError, ReprocessError) as exc:
             raise AirflowFailException(str(exc)) from None
+        for entry in result.get("datasets", []):
+            if entry.get("changed"):
+                outlet_events[LANDINGS].add(
+                    dataset_asset(entry["dataset"]),
+                    extra={"periodicidade": item["periodicidade"], "reprocessed": True},
+                )
+        return result
 
     reprocess.expand(item=plan())
 

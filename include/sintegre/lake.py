@@ -392,6 +392,7 @@ def _land_locked(
                 "rows": staged.rows,
                 "outcome": outcome,
                 "changed": outcome in ("new", "reprocessed"),
+                "version": version,
             }
         )
         catalog_rows.append(
@@ -438,6 +439,13 @@ def _land_locked(
     _crash_point("after_catalog")
     versions = _partition_versions(lake_root, macro, period)
     for entry in datasets:
+        # Changed = this landing's version is now the current one (a reprocess of a superseded
+        # version rewrites history, not what readers see).
+        current = current_version(versions, entry["dataset"])
+        version = entry.pop("version")
+        entry["changed"] = bool(
+            entry["changed"] and current is not None and current["version"] == version
+        )
         # The history file is the exact version: copy it (atomically) as the current one.
         _sync_curated(
             lake_root,
