@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import io
 import json
 import logging
 import os
 import queue
+import ssl
 import subprocess
 import sys
 import threading
@@ -412,6 +414,184 @@ def test_html_error_limited_times(sim: SimulatorServer) -> None:
     assert second.content == XLS_BYTES
 
 
+def test_fault_404_then_file(sim: SimulatorServer) -> None:
+    pub = _publish(sim, "fault-404.xls")
+    sim.set_fault(pub, "404", times=1)
+
+    first = requests.get(pub.url, verify=sim.ca_path, timeout=10)
+    second = requests.get(pub.url, verify=sim.ca_path, timeout=10)
+
+    assert first.status_code == 404
+    assert first.headers["Content-Type"].startswith("text/plain")
+    assert "Content-Disposition" not in first.headers
+    assert XLS_BYTES not in first.content
+    assert second.status_code == 200
+    assert second.content == XLS_BYTES
+    assert sim.request_count(pub) == 2
+
+
+def test_fault_500_every_time_until_cleared(sim: SimulatorServer) -> None:
+    pub = _publish(sim, "fault-500.xls")
+    sim.set_fault(pub.url, "500")
+
+    statuses = [requests.get(pub.url, verify=sim.ca_path, timeout=10).status_code for _ in range(3)]
+    sim.clear_faults(pub)
+    after = requests.get(pub.url, verify=sim.ca_path, timeout=10)
+
+    assert statuses == [500, 500, 500]
+    assert after.status_code == 200
+    assert after.content == XLS_BYTES
+
+
+def test_fault_slow_waits_slow_seconds(tmp_path: Path) -> None:
+    with SimulatorServer(cert_dir=tmp_path, slow_seconds=1.0) as server:
+        assert server.slow_seconds == 1.0
+        pub = server.publish(XLS_BYTES, file_name="slow.xls", product_id=230, nome="Acomph")
+        server.set_fault(pub, "slow", times=2)
+
+        started = time.monotonic()
+        slow = requests.get(pub.url, verify=server.ca_path, timeout=10)
+        elapsed = time.monotonic() - started
+        # A client that gives up sooner times out; the server survives it.
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            requests.get(pub.url, verify=server.ca_path, timeout=0.3)
+        started = time.monotonic()
+        fast = requests.get(pub.url, verify=server.ca_path, timeout=10)
+        fast_elapsed = time.monotonic() - started
+
+    assert elapsed >= server.slow_seconds
+    assert slow.status_code == 200
+    assert slow.content == XLS_BYTES
+    assert fast.content == XLS_BYTES
+    assert fast_elapsed < server.slow_seconds
+
+
+def test_fault_slow_default_and_per_fault_seconds(sim: SimulatorServer) -> None:
+    assert sim.slow_seconds == 3.0  # the default
+    pub = _publish(sim, "slow-override.xls")
+    sim.set_fault(pub, "slow", times=1, seconds=0.5)
+
+    started = time.monotonic()
+    response = requests.get(pub.url, verify=sim.ca_path, timeout=10)
+
+    assert time.monotonic() - started >= 0.5
+    assert response.content == XLS_BYTES
+
+
+def test_fault_truncated_announces_full_length_sends_half(sim: SimulatorServer) -> None:
+    content = os.urandom(200_001)
+    pub = _publish(sim, "truncated.xlsx", content=content)
+    sim.set_fault(pub, "truncated", times=1)
+    context = ssl.create_default_context(cafile=str(sim.ca_path))
+    connection = http.client.HTTPSConnection("localhost", sim.port, context=context, timeout=10)
+    try:
+        connection.request("GET", pub.url.split(str(sim.port), 1)[1])
+        response = connection.getresponse()
+        announced = int(response.getheader("Content-Length", "0"))
+        # http.client keeps what did arrive in IncompleteRead.partial.
+        with pytest.raises(http.client.IncompleteRead) as excinfo:
+            response.read()
+    finally:
+        connection.close()
+    again = requests.get(pub.url, verify=sim.ca_path, timeout=10)
+
+    assert response.status == 200
+    assert announced == len(content)
+    assert excinfo.value.partial == content[: len(content) // 2]
+    assert again.content == content
+
+
+def test_fault_truncated_requests_notices(sim: SimulatorServer) -> None:
+    content = os.urandom(100_000)
+    pub = _publish(sim, "truncated-requests.xlsx", content=content)
+    sim.set_fault(pub, "truncated", times=1)
+
+    with requests.get(pub.url, verify=sim.ca_path, timeout=10, stream=True) as response:
+        assert response.headers["Content-Length"] == str(len(content))
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            b"".join(response.iter_content(8192))
+
+
+def test_fault_truncated_plain_get_raises_or_is_short(sim: SimulatorServer) -> None:
+    pub = _publish(sim, "truncated-plain.xls")
+    sim.set_fault(pub, "truncated")
+
+    try:
+        body: bytes | None = requests.get(pub.url, verify=sim.ca_path, timeout=10).content
+    except requests.exceptions.ChunkedEncodingError:
+        body = None
+
+    assert body is None or len(body) < len(XLS_BYTES)
+
+
+def test_fault_head_truncated_still_answers_headers(sim: SimulatorServer) -> None:
+    pub = _publish(sim, "truncated-head.xls")
+    sim.set_fault(pub, "truncated", times=1)
+
+    head = requests.head(pub.url, verify=sim.ca_path, timeout=10)
+
+    assert head.status_code == 200
+    assert head.headers["Content-Length"] == str(len(XLS_BYTES))
+
+
+def test_faults_queue_after_failures_and_before_html(sim: SimulatorServer) -> None:
+    pub = _publish(sim, "fault-order.xls")
+    sim.set_html_error(pub, times=1)
+    sim.set_failures(pub, [503])
+    sim.set_fault(pub, "404", times=1)
+    sim.set_fault(pub, "500", times=2)
+
+    answers = []
+    for _ in range(6):
+        response = requests.get(pub.url, verify=sim.ca_path, timeout=10)
+        answers.append("html" if response.content == HTML_ERROR_PAGE else response.status_code)
+
+    assert answers == [503, 404, 500, 500, "html", 200]
+
+
+def test_set_fault_rejects_bad_arguments(sim: SimulatorServer) -> None:
+    pub = _publish(sim, "fault-args.xls")
+    with pytest.raises(ValueError):
+        sim.set_fault(pub, "418")
+    with pytest.raises(ValueError):
+        sim.set_fault(pub, "404", seconds=1.0)
+    with pytest.raises(KeyError) as excinfo:
+        sim.set_fault("no-such-token", "404")
+    assert "no-such-token" not in str(excinfo.value)
+    sim.set_fault(pub, "500", times=0)  # nothing to do
+    assert requests.get(pub.url, verify=sim.ca_path, timeout=10).status_code == 200
+
+
+def test_traversal_disposition(sim: SimulatorServer) -> None:
+    pub = _publish(sim, "IPDO-30-04-2025.pdf", disposition="traversal")
+
+    response = requests.get(pub.url, verify=sim.ca_path, timeout=10)
+
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="../../etc/IPDO-30-04-2025.pdf"'
+    )
+    assert response.content == XLS_BYTES
+
+
+def test_reused_ca_survives_restarts(tmp_path: Path) -> None:
+    with SimulatorServer(cert_dir=tmp_path, reuse_ca=True) as first:
+        ca_pem = first.ca_path.read_bytes()
+    key = tmp_path / "sintegre-simulator-ca.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    trusted = tmp_path / "trusted-ca.pem"
+    trusted.write_bytes(ca_pem)
+
+    with SimulatorServer(cert_dir=tmp_path, reuse_ca=True) as second:
+        pub = second.publish(b"abc", file_name="a.txt", product_id=1, nome="a")
+        # A client configured with the first run's CA still trusts the second run.
+        assert requests.get(pub.url, verify=trusted, timeout=10).content == b"abc"
+    assert (tmp_path / "sintegre-simulator-ca.pem").read_bytes() == ca_pem
+
+    with SimulatorServer(cert_dir=tmp_path) as fresh:  # without reuse_ca: a new CA
+        assert fresh.ca_path.read_bytes() != ca_pem
+
+
 def test_token_never_logged(sim: SimulatorServer, caplog: pytest.LogCaptureFixture) -> None:
     pub = _publish(sim, "secret.xls")
     caplog.set_level(logging.DEBUG, logger="sintegre.simulator")
@@ -500,6 +680,33 @@ def test_build_notification_weekly_aware_dates_and_nome_override(sim: SimulatorS
     assert payload["dataProduto"] == "26/04/2025 - 02/05/2025"
     assert payload["periodicidade"] == "2025-04-26T00:00:00"
     assert payload["periodicidadeFinal"] == "2025-05-02T23:59:59"
+
+
+def test_build_notification_pascal_case(sim: SimulatorServer) -> None:
+    pub = _publish(sim, "ACOMPH_01.05.2025.xls")
+
+    payload = build_notification(
+        pub,
+        processo="P",
+        macro_processo="M",
+        data_produto="01/05/2025",
+        periodicidade=datetime(2025, 5, 1),
+        periodicidade_final=datetime(2025, 5, 1, 23, 59, 59),
+        pascal_case=True,
+    )
+
+    assert list(payload) == [
+        "Nome",
+        "Processo",
+        "DataProduto",
+        "MacroProcesso",
+        "Periodicidade",
+        "PeriodicidadeFinal",
+        "Uri",
+    ]
+    assert payload["Uri"] == pub.url
+    assert payload["Nome"] == "Acomph"
+    assert payload["PeriodicidadeFinal"] == "2025-05-01T23:59:59"
 
 
 class _Recorder(BaseHTTPRequestHandler):

@@ -14,6 +14,25 @@ from sintegre.simulator.server import BRASILIA, Publication
 
 AUTH_MODES = ("none", "basic", "token")
 _NAIVE_FORMAT = "%Y-%m-%dT%H:%M:%S"
+# The keys as SINtegre sends them, and as the ONS user guide spells them (``url`` is ``Uri``).
+CAMEL_CASE_KEYS = (
+    "nome",
+    "processo",
+    "dataProduto",
+    "macroProcesso",
+    "periodicidade",
+    "periodicidadeFinal",
+    "url",
+)
+PASCAL_CASE_KEYS = (
+    "Nome",
+    "Processo",
+    "DataProduto",
+    "MacroProcesso",
+    "Periodicidade",
+    "PeriodicidadeFinal",
+    "Uri",
+)
 
 
 def _naive_brasilia(moment: datetime) -> str:
@@ -32,6 +51,7 @@ def build_notification(
     periodicidade: datetime,
     periodicidade_final: datetime,
     nome: str | None = None,
+    pascal_case: bool = False,
 ) -> dict[str, Any]:
     """Assemble the JSON body SINtegre POSTs for a publication.
 
@@ -44,20 +64,25 @@ def build_notification(
         periodicidade: Start of the period (Brasília local time).
         periodicidade_final: End of the period (Brasília local time, usually 23:59:59).
         nome: ``nome``; defaults to the token's ``nomeProduto``.
+        pascal_case: Spell the keys as the ONS user guide does (:data:`PASCAL_CASE_KEYS`:
+            ``Nome``, ``Processo``, ``DataProduto``, ``MacroProcesso``, ``Periodicidade``,
+            ``PeriodicidadeFinal``, ``Uri``) instead of what SINtegre actually sends.
 
     Returns:
         The seven keys in ONS's order and spelling; aware datetimes are converted to
         Brasília time and all dates rendered naive as ``YYYY-MM-DDTHH:MM:SS``.
     """
-    return {
-        "nome": publication.claims["nomeProduto"] if nome is None else nome,
-        "processo": processo,
-        "dataProduto": data_produto,
-        "macroProcesso": macro_processo,
-        "periodicidade": _naive_brasilia(periodicidade),
-        "periodicidadeFinal": _naive_brasilia(periodicidade_final),
-        "url": publication.url,
-    }
+    values = (
+        publication.claims["nomeProduto"] if nome is None else nome,
+        processo,
+        data_produto,
+        macro_processo,
+        _naive_brasilia(periodicidade),
+        _naive_brasilia(periodicidade_final),
+        publication.url,
+    )
+    keys = PASCAL_CASE_KEYS if pascal_case else CAMEL_CASE_KEYS
+    return dict(zip(keys, values, strict=True))
 
 
 def send_notification(

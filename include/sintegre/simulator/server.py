@@ -3,7 +3,10 @@
 ``GET /ONS.Sintegre.Proxy/webhook?token=<jwt>`` answers like the real proxy: the file with
 its name in ``Content-Disposition`` while the token is valid, 401 for a token it cannot
 verify, 403 once it has expired. Tests can also inject transient failures and the HTML
-error page ONS sometimes serves with a 200.
+error page ONS sometimes serves with a 200, and faults on demand
+(:meth:`SimulatorServer.set_fault`): a 404 or 500, a slow answer, a body cut short with the full
+``Content-Length`` announced. The ``traversal`` Content-Disposition style sends
+``filename="../../etc/<name>"`` for receivers that must not trust the name.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import contextlib
 import io
 import logging
 import mimetypes
+import os
 import re
+import socket
 import ssl
 import tempfile
 import threading
@@ -44,7 +49,12 @@ logger = logging.getLogger("sintegre.simulator")
 
 WEBHOOK_PATH = "/ONS.Sintegre.Proxy/webhook"
 CA_FILE_NAME = "sintegre-simulator-ca.pem"
-DISPOSITIONS = ("rfc5987", "rfc2047", "plain", "none")
+# The CA's private key, kept only when the CA is meant to be reused across runs.
+CA_KEY_FILE_NAME = "sintegre-simulator-ca.key"
+DISPOSITIONS = ("rfc5987", "rfc2047", "plain", "none", "traversal")
+# Faults :meth:`SimulatorServer.set_fault` can inject.
+FAULT_KINDS = ("404", "500", "slow", "truncated")
+DEFAULT_SLOW_SECONDS = 3.0
 # Brasília has had no DST since 2019; a fixed offset avoids depending on tzdata.
 BRASILIA = timezone(timedelta(hours=-3), "BRT")
 
@@ -96,6 +106,15 @@ class Publication:
 
 
 @dataclass
+class _Fault:
+    """One injected fault (guarded by the server's lock)."""
+
+    kind: str
+    remaining: int  # -1 = every request
+    seconds: float | None = None  # "slow" only; None = the server's slow_seconds
+
+
+@dataclass
 class _Entry:
     """Server-side state of a publication (guarded by the server's lock)."""
 
@@ -103,8 +122,19 @@ class _Entry:
     content_type: str
     disposition: str
     failures: deque[int] = field(default_factory=deque)
+    faults: deque[_Fault] = field(default_factory=deque)
     html_errors: int = 0  # -1 = every request
     requests: int = 0
+
+
+@dataclass(frozen=True)
+class _Action:
+    """What the handler answers: the file, a status, the HTML page or a fault."""
+
+    kind: str  # "file", "status", "html", "slow", "truncated" or "unknown"
+    entry: _Entry | None = None
+    status: int = 200
+    seconds: float = 0.0
 
 
 def content_type_for(file_name: str) -> str:
@@ -142,7 +172,8 @@ def content_disposition(file_name: str, style: str) -> str | None:
         style: ``"rfc5987"`` (ASCII ``filename`` plus ``filename*=UTF-8''...``),
             ``"rfc2047"`` (``filename="=?utf-8?B?...?="``), ``"plain"`` (the raw name;
             non-ASCII names go out as UTF-8 bytes that clients decode as Latin-1) or
-            ``"none"``.
+            ``"none"``; ``"traversal"`` sends ``filename="../../etc/<name>"`` (raw, like
+            ``"plain"``), a hostile name a receiver must reduce to its last component.
 
     Returns:
         The header value as a ``str`` ready for ``send_header`` (which encodes Latin-1),
@@ -164,6 +195,9 @@ def content_disposition(file_name: str, style: str) -> str | None:
         # http.server encodes headers as Latin-1; smuggling the UTF-8 bytes through that
         # encoding puts raw UTF-8 on the wire, like servers that ignore header encoding.
         return f'attachment; filename="{escaped}"'.encode().decode("latin-1")
+    if style == "traversal":
+        escaped = file_name.replace("\\", "\\\\").replace('"', '\\"')
+        return f'attachment; filename="../../etc/{escaped}"'.encode().decode("latin-1")
     raise ValueError(f"unknown disposition style {style!r}; expected one of {DISPOSITIONS}")
 
 
@@ -264,11 +298,13 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             )
             return
         action = owner._next_action(token)
-        if action is None:
+        if action.kind == "unknown" or action.entry is None:
             self._send_text(HTTPStatus.UNAUTHORIZED, "Token inválido.", send_body=send_body)
-        elif isinstance(action, int):
-            self._send_text(HTTPStatus(action), HTTPStatus(action).phrase, send_body=send_body)
-        elif action == "html":
+        elif action.kind == "status":
+            status = HTTPStatus(action.status)
+            text = "Arquivo não encontrado." if status == HTTPStatus.NOT_FOUND else status.phrase
+            self._send_text(status, text, send_body=send_body)
+        elif action.kind == "html":
             self._send_bytes(
                 HTTPStatus.OK,
                 HTML_ERROR_PAGE,
@@ -277,7 +313,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                 send_body=send_body,
             )
         else:
-            entry: _Entry = action
+            entry = action.entry
+            if action.kind == "slow":
+                time.sleep(action.seconds)
             disposition = content_disposition(entry.publication.file_name, entry.disposition)
             self._send_bytes(
                 HTTPStatus.OK,
@@ -285,6 +323,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                 entry.content_type,
                 disposition,
                 send_body=send_body,
+                truncate=action.kind == "truncated",
             )
 
     def _send_text(self, status: HTTPStatus, text: str, *, send_body: bool) -> None:
@@ -300,6 +339,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         disposition: str | None,
         *,
         send_body: bool,
+        truncate: bool = False,
     ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -310,10 +350,17 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if send_body:
             view = memoryview(body)
+            if truncate:
+                # The full Content-Length was announced; half the bytes, then hang up.
+                view = view[: len(view) // 2]
             # Chunked writes so large files stream instead of being copied in one go.
             for start in range(0, len(view), _CHUNK):
                 self.wfile.write(view[start : start + _CHUNK])
         self.wfile.flush()
+        if truncate and send_body:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Log method, path and status; never the query string, which holds the token."""
@@ -342,7 +389,8 @@ class SimulatorServer:
         port: Bound port (the real one once started, even when 0 was requested).
         secret: HS256 key used to mint and verify tokens.
         base_url: ``https://<host>:<port>`` (``localhost`` when bound to all interfaces).
-        ca_path: PEM of the throw-away CA that signed the server certificate.
+        ca_path: PEM of the CA that signed the server certificate.
+        slow_seconds: How long a ``"slow"`` fault waits before answering.
     """
 
     def __init__(
@@ -352,6 +400,8 @@ class SimulatorServer:
         port: int = 0,
         cert_dir: Path | None = None,
         secret: str = DEFAULT_SECRET,
+        reuse_ca: bool = False,
+        slow_seconds: float = DEFAULT_SLOW_SECONDS,
     ) -> None:
         """Prepare the server; nothing listens until :meth:`start`.
 
@@ -360,10 +410,17 @@ class SimulatorServer:
             port: TCP port; 0 picks a free one.
             cert_dir: Where to write the CA PEM; a temporary directory when ``None``.
             secret: HS256 key for tokens.
+            reuse_ca: Keep the CA across runs: load it from ``cert_dir`` when its PEM and
+                key (``sintegre-simulator-ca.key``, mode 0600) are there, else create and
+                save both, so a receiver told to trust the CA keeps trusting it. Without it
+                every start makes a new throw-away CA (and writes only its certificate).
+            slow_seconds: Default delay of the ``"slow"`` fault.
         """
         self.host = host
         self.port = port
         self.secret = secret
+        self.slow_seconds = float(slow_seconds)
+        self._reuse_ca = reuse_ca
         self._cert_dir = Path(cert_dir) if cert_dir is not None else None
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self._httpd: _TLSThreadingServer | None = None
@@ -396,10 +453,9 @@ class SimulatorServer:
             self._cert_dir = Path(self._tempdir.name)
         self._cert_dir.mkdir(parents=True, exist_ok=True)
 
-        ca = trustme.CA(organization_name="SINtegre Simulator CA")
-        server_cert = ca.issue_cert("localhost", "127.0.0.1")
         self.ca_path = self._cert_dir / CA_FILE_NAME
-        ca.cert_pem.write_to_path(str(self.ca_path))
+        ca = self._load_or_create_ca()
+        server_cert = ca.issue_cert("localhost", "127.0.0.1")
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         server_cert.configure_cert(context)
@@ -417,6 +473,28 @@ class SimulatorServer:
         self._thread.start()
         logger.info("SINtegre simulator listening on %s", self.base_url)
         return self
+
+    def _load_or_create_ca(self) -> trustme.CA:
+        """The CA that signs the server certificate; see ``reuse_ca``."""
+        assert self._cert_dir is not None
+        key_path = self._cert_dir / CA_KEY_FILE_NAME
+        if self._reuse_ca and self.ca_path.is_file() and key_path.is_file():
+            try:
+                ca = trustme.CA.from_pem(self.ca_path.read_bytes(), key_path.read_bytes())
+            except ValueError as exc:
+                logger.warning("cannot reuse the CA in %s (%s); making a new one", key_path, exc)
+            else:
+                logger.info("reusing the CA in %s", self.ca_path)
+                return ca
+        ca = trustme.CA(organization_name="SINtegre Simulator CA")
+        if self._reuse_ca:
+            # Created 0600 from the start: the key lets anyone impersonate any host to
+            # whoever trusts this CA.
+            fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(ca.private_key_pem.bytes())
+        ca.cert_pem.write_to_path(str(self.ca_path))
+        return ca
 
     def stop(self) -> None:
         """Stop serving and release the port (idempotent)."""
@@ -547,6 +625,58 @@ class SimulatorServer:
         with self._lock:
             self._entry(token_or_url).html_errors = -1 if times is None else max(0, times)
 
+    def set_fault(
+        self,
+        token_or_url: str | Publication,
+        kind: str,
+        times: int | None = None,
+        *,
+        seconds: float | None = None,
+    ) -> None:
+        """Make requests for a publication fail (or misbehave) in a chosen way.
+
+        Kinds: ``"404"`` and ``"500"`` answer that status with a short text body; ``"slow"``
+        waits ``seconds`` (default :attr:`slow_seconds`) before answering with the file;
+        ``"truncated"`` announces the full ``Content-Length``, sends half the bytes and
+        closes the connection. Faults queue up in the order they are set, after any
+        :meth:`set_failures` statuses and before :meth:`set_html_error` pages; a fault set
+        with ``times=None`` stays at the head of the queue for good (until
+        :meth:`clear_faults`).
+
+        Args:
+            token_or_url: The publication's token or webhook URL (or the Publication).
+            kind: One of :data:`FAULT_KINDS`.
+            times: How many requests get the fault; ``None`` for every request from now on.
+            seconds: ``"slow"`` only: the delay for this fault.
+
+        Raises:
+            KeyError: Unknown publication.
+            ValueError: Unknown kind, or ``seconds`` given for another kind or negative.
+        """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; expected one of {FAULT_KINDS}")
+        if seconds is not None and (kind != "slow" or seconds < 0):
+            raise ValueError("seconds applies to the 'slow' fault only and must be >= 0")
+        with self._lock:
+            entry = self._entry(token_or_url)
+            if times is None or times > 0:
+                entry.faults.append(_Fault(kind, -1 if times is None else int(times), seconds))
+
+    def clear_faults(self, token_or_url: str | Publication) -> None:
+        """Serve the file again: drop queued failures, faults and HTML errors.
+
+        Args:
+            token_or_url: The publication's token or webhook URL (or the Publication).
+
+        Raises:
+            KeyError: Unknown publication.
+        """
+        with self._lock:
+            entry = self._entry(token_or_url)
+            entry.failures.clear()
+            entry.faults.clear()
+            entry.html_errors = 0
+
     def request_count(self, token_or_url: str | Publication) -> int:
         """Number of requests that carried this publication's (authentic) token.
 
@@ -571,17 +701,27 @@ class SimulatorServer:
             if token in self._entries:
                 self._counts[token] = self._counts.get(token, 0) + 1
 
-    def _next_action(self, token: str) -> _Entry | int | str | None:
-        """Count the request and decide the answer: entry (file), status, "html" or None."""
+    def _next_action(self, token: str) -> _Action:
+        """Count the request and decide the answer (the file unless something is queued)."""
         with self._lock:
             entry = self._entries.get(token)
             if entry is None:
-                return None
+                return _Action("unknown")
             self._counts[token] = self._counts.get(token, 0) + 1
             if entry.failures:
-                return entry.failures.popleft()
+                return _Action("status", entry, status=entry.failures.popleft())
+            if entry.faults:
+                fault = entry.faults[0]
+                if fault.remaining > 0:
+                    fault.remaining -= 1
+                    if fault.remaining == 0:
+                        entry.faults.popleft()
+                if fault.kind in ("404", "500"):
+                    return _Action("status", entry, status=int(fault.kind))
+                seconds = self.slow_seconds if fault.seconds is None else fault.seconds
+                return _Action(fault.kind, entry, seconds=seconds)
             if entry.html_errors:
                 if entry.html_errors > 0:
                     entry.html_errors -= 1
-                return "html"
-            return entry
+                return _Action("html", entry)
+            return _Action("file", entry)
