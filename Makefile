@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 export PYTHONPATH := $(CURDIR)/include$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: install run test test-fast test-e2e lint bench lake ingest-file clean-state
+
+.PHONY: demo install run test test-fast test-e2e lint bench lake ingest-file clean-state
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +34,10 @@ test-e2e: install
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# With `SINTEGRE_DEMO=1 make run` up in another terminal.
+demo: install
+	$(BIN)/python -m sintegre.demo
 
 bench: install
 	$(BIN)/python -m bench

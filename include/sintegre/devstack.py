@@ -190,6 +190,20 @@ def main() -> int:
             ),
         }
     )
+    demo = settings.demo
+    if demo:
+        # The one demo setting: downloads from the local simulator (https://localhost, its CA).
+        from sintegre.demo import ensure_simulator_ca
+
+        bundle = str(ensure_simulator_ca(settings))
+        hosts = ",".join(dict.fromkeys([*settings.allowed_download_hosts, "localhost"]))
+        base_env.update(
+            {
+                "SINTEGRE_ALLOWED_DOWNLOAD_HOSTS": hosts,
+                "REQUESTS_CA_BUNDLE": bundle,
+                "SSL_CERT_FILE": bundle,
+            }
+        )
     airflow_env = airflow_environment(
         settings, airflow_home=state / "airflow", password=airflow_password, base=base_env
     )
@@ -234,7 +248,12 @@ def main() -> int:
         f"  Airflow UI:          {settings.airflow_url}   user {settings.airflow_user} / "
         f"password {airflow_password}\n"
         f"  Lake:                {settings.lake_uri}\n"
-        f"  Logs:                {log_dir}/{{receiver,forwarder,airflow}}.log\n",
+        f"  Logs:                {log_dir}/{{receiver,forwarder,airflow}}.log\n"
+        + (
+            "  Demo mode:           the local simulator is a download source: `make demo`\n"
+            if demo
+            else ""
+        ),
         flush=True,
     )
     airflow_ready_reported = False

@@ -66,6 +66,7 @@ class Settings:
     alert_webhook_url: str | None
     alert_email_to: str | None
     freshness_schedule: str
+    demo: bool
 
     @property
     def webhook_base_url(self) -> str:
@@ -130,6 +131,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         alert_webhook_url=env.get("SINTEGRE_ALERT_WEBHOOK_URL") or None,
         alert_email_to=env.get("SINTEGRE_ALERT_EMAIL_TO") or None,
         freshness_schedule=env.get("SINTEGRE_FRESHNESS_SCHEDULE", "*/30 * * * *"),
+        demo=env.get("SINTEGRE_DEMO", "").strip().lower() in {"1", "true", "yes"},
     )
 
 
