@@ -238,7 +238,7 @@ class Forwarder:
         # The land task says whether the content changed since the last landed version.
         with contextlib.suppress(AirflowUnavailable, AirflowRejected):
             landed = self.client.xcom(row["dag_id"], row["dag_run_id"], "land")
-            if isinstance(landed, dict) and landed.get("changed") is False:
+            if isinstance(landed, dict) and landed.get("unchanged") is True:
                 return "unchanged"
         return status
 

@@ -456,6 +456,8 @@ def _land_locked(
         )
     return {
         "changed": any(d["changed"] for d in datasets),
+        # Nothing new at all: every table was already landed (a raw-only PDF is not that).
+        "unchanged": bool(datasets) and all(d["outcome"] == "unchanged" for d in datasets),
         "datasets": datasets,
         "rows": sum(d["rows"] for d in datasets),
         "catalog_file": str(catalog_file.relative_to(lake_root)),
