@@ -437,7 +437,8 @@ def _land_locked(
     )
     _atomic_write(pa.Table.from_pylist(catalog_rows, schema=CATALOG_SCHEMA), catalog_file)
     _crash_point("after_catalog")
-    versions = _partition_versions(lake_root, macro, period)
+    # The partition's versions now: what was read before, plus what this landing committed.
+    versions += [row for row in catalog_rows if row["outcome"] in VERSION_OUTCOMES]
     for entry in datasets:
         # Changed = this landing's version is now the current one (a reprocess of a superseded
         # version rewrites history, not what readers see).
