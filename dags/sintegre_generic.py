@@ -64,13 +64,10 @@ def sintegre_generic() -> None:
     @task(retries=3, retry_delay=RETRY_DELAY, retry_exponential_backoff=True)
     def download() -> dict[str, Any]:
         """Stream the file into the raw zone (retried: networks and ONS hiccup)."""
-        from airflow.sdk.log import mask_secret
-
         from sintegre.download import DownloadError
         from sintegre.pipeline import ConfError, download_step
 
         conf = _conf()
-        mask_secret(conf["url"])
         try:
             return download_step(conf)
         except ConfError as exc:

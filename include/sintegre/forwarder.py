@@ -85,6 +85,9 @@ class Forwarder:
         for row in self.inbox.due("received", now=now):
             current = time.time() if now is None else now
             conf = json.loads(row["conf"])
+            # Airflow keeps the conf and shows it in its UI: the bearer token stays in the
+            # inbox, and the download step reads it from there (pipeline.download_step).
+            conf["url"] = redact(conf["url"])
             if row.get("raw_path"):
                 conf["raw_path"] = row["raw_path"]
             try:

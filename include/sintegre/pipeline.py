@@ -18,7 +18,9 @@ import pyarrow.parquet as pq
 
 from sintegre import lake
 from sintegre.download import DownloadError, download_to_raw, sanitize_file_name
+from sintegre.inbox import Inbox
 from sintegre.readers import ReaderError, read_product_file
+from sintegre.redact import REDACTED
 from sintegre.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,27 @@ def check_conf(conf: dict[str, Any]) -> None:
 def _staging_dir(settings: Settings, run_id: str) -> Path:
     safe = sanitize_file_name(run_id, fallback="run")
     return Path(settings.lake_uri) / "_staging" / safe
+
+
+def _with_download_url(conf: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The conf with its real download URL: the forwarder sends Airflow a redacted one.
+
+    The token is a bearer credential for a day; Airflow stores every conf and shows it in its
+    UI, so only the inbox keeps it, and the download reads it back from there.
+    """
+    if REDACTED not in conf["url"]:
+        return conf
+    inbox = Inbox(settings.inbox_url, synchronous=settings.inbox_synchronous)
+    try:
+        row = inbox.get(conf["notification_id"])
+    finally:
+        inbox.dispose()
+    if row is None:
+        raise ConfError(
+            f"notification {conf['notification_id']} is not in the inbox "
+            f"({settings.inbox_url.split('://')[0]}): its download URL cannot be read"
+        )
+    return {**conf, "url": json.loads(row["conf"])["url"]}
 
 
 def _verified_rescued_copy(lake_root: Path, raw_path: str | None) -> dict[str, Any] | None:
@@ -96,7 +119,7 @@ def download_step(conf: dict[str, Any], settings: Settings | None = None) -> dic
         log.info("using the file already downloaded for this delivery: %s", recorded["raw_path"])
         return recorded
     result = download_to_raw(
-        conf,
+        _with_download_url(conf, settings),
         lake_root=lake_root,
         allowed_hosts=settings.allowed_download_hosts,
         verify=settings.tls_verify,
