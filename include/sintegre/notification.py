@@ -124,6 +124,11 @@ class Notification:
         }
 
 
+def notification_id_of(body: bytes) -> str:
+    """The receiver's id for a body: its sha256, shortened (a byte-identical repeat shares it)."""
+    return hashlib.sha256(body).hexdigest()[:24]
+
+
 def _deeper_than(value: Any, limit: int) -> bool:
     """Whether JSON nests deeper than ``limit`` (iterative: no recursion on hostile input)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
@@ -434,7 +439,7 @@ def normalize(
     digest = hashlib.sha256(body).hexdigest()
     start_date, end_date = start.date(), end.date()
     return Notification(
-        id=digest[:24],
+        id=notification_id_of(body),
         body_sha256=digest,
         nome=nome,
         processo=processo,

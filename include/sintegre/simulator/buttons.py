@@ -20,7 +20,6 @@ receiver gives the same body, so a line printed here can be found in the receive
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -37,9 +36,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+from sintegre.notification import notification_id_of
 from sintegre.products import load_catalog
 from sintegre.simulator.samples import SAMPLE_PRODUCT_IDS, Sample, sample_products
-from sintegre.simulator.sender import AUTH_MODES, build_notification, send_notification
+from sintegre.simulator.sender import (
+    AUTH_MODES,
+    build_notification,
+    notification_body,
+    send_notification,
+)
 from sintegre.simulator.server import BRASILIA, Publication, SimulatorServer
 
 __all__ = [
@@ -395,8 +400,8 @@ def _post(
         nome=sample.nome,
         pascal_case=pascal_case,
     )
-    # The same serialisation send_notification uses for a dict, so the id matches the body.
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # Serialised once, here, so the id printed is the receiver's id for these exact bytes.
+    body = notification_body(payload)
     if gate is not None:
         gate.wait()
     sent_at = datetime.now(BRASILIA)
@@ -424,7 +429,7 @@ def _post(
         product_id=sample.product_id,
         nome=sample.nome,
         data_produto=sample.data_produto,
-        notification_id=hashlib.sha256(body).hexdigest()[:24],
+        notification_id=notification_id_of(body),
         sent_at=sent_at,
         status=status,
         error=error,

@@ -85,6 +85,11 @@ def build_notification(
     return dict(zip(keys, values, strict=True))
 
 
+def notification_body(payload: dict[str, Any]) -> bytes:
+    """Serialise like SINtegre: compact UTF-8 JSON, accents as raw UTF-8 (not escaped)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 def send_notification(
     webhook_url: str,
     payload: dict[str, Any] | bytes,
@@ -131,10 +136,7 @@ def send_notification(
         if not token:
             raise ValueError("auth='token' needs token")
         headers["Authorization"] = token
-    if isinstance(payload, (bytes, bytearray)):
-        body = bytes(payload)
-    else:
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    body = bytes(payload) if isinstance(payload, (bytes, bytearray)) else notification_body(payload)
     # trust_env=False: a ~/.netrc entry would otherwise overwrite (or add) the
     # Authorization header, and the point is to send exactly what ONS would.
     with requests.Session() as session:
