@@ -22,6 +22,9 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from sintegre.readers.spec import TableSpec, table_spec_from_mapping
+from sintegre.slugs import slugify
+
 BRASILIA = ZoneInfo("America/Sao_Paulo")
 DEFAULT_PATH = Path(__file__).with_name("products.yaml")
 
@@ -44,7 +47,7 @@ _REQUIRED_KEYS = frozenset(
         "dataset",
     }
 )
-_OPTIONAL_KEYS = frozenset({"aliases"})
+_OPTIONAL_KEYS = frozenset({"aliases", "tables", "doc"})
 _ARRIVAL_REQUIRED = frozenset({"start", "end", "margin_minutes"})
 _ARRIVAL_OPTIONAL = frozenset({"day_offset", "weekdays", "month_day_range", "confidence"})
 
@@ -102,6 +105,10 @@ class Product:
         arrival: The usual notification window.
         dag_id: The product's Airflow DAG id (stored, so a rename does not move it).
         dataset: The product's lake dataset name (stored, for the same reason).
+        tables: The product's tables: which leaves of a delivery (ZIP members, sheets) land
+            in which stable table, how to read them and the columns expected. Empty: the
+            generic readers decide and :func:`sintegre.readers.assemble` names the tables.
+        doc: Free text for the DAG's documentation (what analysts should know).
     """
 
     id: int
@@ -116,6 +123,45 @@ class Product:
     arrival: ArrivalWindow
     dag_id: str
     dataset: str
+    tables: tuple[TableSpec, ...] = ()
+    doc: str = ""
+
+    @property
+    def tags(self) -> list[str]:
+        """Airflow tags: the macroprocesso and granularity, to filter the DAG list."""
+        return [slugify(self.macro_processo, fallback="macroprocesso"), self.granularity]
+
+    def doc_md(self) -> str:
+        """Markdown for the DAG's documentation, written from the catalog entry."""
+        lines = [
+            f"# {self.name}",
+            "",
+            f"- **Product id**: {self.id} (routes by the token's `/Produtos/{self.id}/`)",
+            f"- **Processo / macroProcesso**: {self.processo} / {self.macro_processo}",
+            f"- **Granularity**: {self.granularity}; usual arrival {self.arrival.start:%H:%M}"
+            f"–{self.arrival.end:%H:%M} Brasília (+{self.arrival.margin_minutes} min grace)",
+            f"- **File**: `{self.file_pattern}` ({self.format}): {self.content}",
+            f"- **Lake dataset**: `{self.dataset}` (tables `{self.dataset}__<table>`)",
+        ]
+        if self.aliases:
+            lines.append("- **Also spelled**: " + "; ".join(f"`{a}`" for a in self.aliases))
+        if self.doc:
+            lines += ["", self.doc.strip()]
+        if self.tables:
+            lines += ["", "## Tables", ""]
+            for table in self.tables:
+                title = table.name or "(the file itself)"
+                how = (
+                    "kept raw, not parsed"
+                    if table.raw
+                    else ", ".join(
+                        f"`{c.name}`" + (f" ({c.unit})" if c.unit else "") for c in table.columns
+                    )
+                )
+                lines.append(
+                    f"- **{title}** ← `{'`, `'.join(table.match)}`: {how or 'columns as read'}"
+                )
+        return "\n".join(lines)
 
 
 def normalise_name(name: str) -> str:
@@ -315,6 +361,19 @@ def _parse_product(entry: Any, where: str) -> Product:
     if not isinstance(entry["arrival"], dict):
         raise ValueError(f"{where}: arrival must be a mapping")
     arrival = _parse_arrival(entry["arrival"], granularity, f"{where}: arrival")
+    raw_tables = entry.get("tables") or []
+    if not isinstance(raw_tables, list):
+        raise ValueError(f"{where}: tables must be a list")
+    tables = tuple(
+        table_spec_from_mapping(raw, f"{where}: tables[{index}]")
+        for index, raw in enumerate(raw_tables)
+    )
+    names = [table.name for table in tables if not table.raw]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{where}: table names must be unique, got {names}")
+    doc = entry.get("doc") or ""
+    if not isinstance(doc, str):
+        raise ValueError(f"{where}: doc must be text")
 
     return Product(
         id=product_id,
@@ -329,6 +388,8 @@ def _parse_product(entry: Any, where: str) -> Product:
         arrival=arrival,
         dag_id=dag_id,
         dataset=dataset,
+        tables=tables,
+        doc=doc,
     )
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import zipfile
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pytest
 from openpyxl import Workbook
 
@@ -35,17 +36,38 @@ from sintegre.readers import (
     UnsupportedFormatError,
     read_product_file,
 )
+from sintegre.readers.assemble import SOURCE_COLUMNS
 
 
 def schema_types(parsed: ParsedTable) -> dict[str, str]:
     return {field.name: str(field.type) for field in parsed.table.schema}
 
 
+def file_columns(parsed: ParsedTable) -> ParsedTable:
+    """The table without the columns the assembly adds (where a row came from)."""
+    keep = [c for c in parsed.table.column_names if c not in SOURCE_COLUMNS]
+    originals = [
+        o
+        for c, o in zip(parsed.table.column_names, parsed.original_columns, strict=True)
+        if c in keep
+    ]
+    return ParsedTable(parsed.name, parsed.table.select(keep), parsed.source_member, originals)
+
+
 def assert_table(parsed: ParsedTable, expected: ExpectedTable) -> None:
+    parsed = file_columns(parsed)
     assert parsed.table.column_names == expected.columns
     assert parsed.original_columns == expected.original_columns
     assert schema_types(parsed) == expected.types
     assert parsed.table.to_pylist() == expected.rows
+
+
+def rows_from(parsed: ParsedTable, member: str) -> ParsedTable:
+    """The rows of a merged table that came from one member or sheet."""
+    mask = pc.equal(parsed.table["source_member"], member)
+    return ParsedTable(
+        parsed.name, parsed.table.filter(mask), member, list(parsed.original_columns)
+    )
 
 
 def read_one(path: Path, file_name: str | None = None) -> ParsedTable:
@@ -316,24 +338,28 @@ def test_xlsx_with_title_row_and_two_sheets(tmp_path: Path) -> None:
 
     tables = read_product_file(path)
 
-    assert [t.name for t in tables] == ["sudeste", "sul"]
-    assert [t.source_member for t in tables] == ["Sudeste", "Sul"]
-    for parsed, sheet in zip(tables, ["Sudeste", "Sul"], strict=True):
-        assert parsed.table.column_names == VAZAO_COLUMNS
-        assert parsed.original_columns == VAZAO_HEADERS
-        assert schema_types(parsed) == {
+    # Two sheets of one layout (one per subsystem) are ONE table; the sheet is a column.
+    assert [t.name for t in tables] == [""]
+    merged = tables[0]
+    assert merged.table.column_names == [*VAZAO_COLUMNS, "source_member", "sheet"]
+    assert merged.original_columns == [*VAZAO_HEADERS, "", ""]
+    for sheet in ["Sudeste", "Sul"]:
+        part = file_columns(rows_from(merged, sheet))
+        assert schema_types(part) == {
             "data": "date32[day]",
             "posto": "int64",
             "vazao_natural_m3_s": "double",
             "vazao_incremental_m3_s": "double",
         }
-        assert_table(parsed, expected[sheet])
-    assert tables[0].table.slice(0, 1).to_pylist() == [
+        assert_table(part, expected[sheet])
+    assert merged.table.slice(0, 1).to_pylist() == [
         {
             "data": dt.date(2024, 1, 1),
             "posto": 6,
             "vazao_natural_m3_s": 1500.3,
             "vazao_incremental_m3_s": 300.1,
+            "source_member": "Sudeste",
+            "sheet": "Sudeste",
         }
     ]
 
@@ -346,6 +372,7 @@ def test_xlsx_single_sheet_several_title_rows(tmp_path: Path) -> None:
 
     assert parsed.name == ""
     assert parsed.source_member == "Paraná"
+    assert set(parsed.table["sheet"].to_pylist()) == {"Paraná"}
     assert_table(parsed, expected["Paraná"])
 
 
@@ -366,6 +393,8 @@ def test_xlsx_cells_typing_empty_sheet_and_footnote(tmp_path: Path) -> None:
     parsed = read_one(path)  # the empty sheet is skipped, so one table named ""
 
     assert parsed.name == "" and parsed.source_member == "Dados"
+    assert parsed.table["sheet"].to_pylist() == ["Dados", "Dados"]
+    parsed = file_columns(parsed)
     assert schema_types(parsed) == {
         "instante": "timestamp[us]",
         "usina": "string",
@@ -424,15 +453,12 @@ def test_zip_of_csv_and_xlsx(tmp_path: Path) -> None:
 
     tables = read_product_file(path)
 
-    assert [t.name for t in tables] == ["carga_prevista", "vazoes_sudeste", "vazoes_sul"]
-    assert [t.source_member for t in tables] == [
-        "Blocos/Carga Prevista.csv",
-        "Blocos/Vazões.xlsx/Sudeste",
-        "Blocos/Vazões.xlsx/Sul",
-    ]
+    # The workbook's two sheets share a layout: one table named after the workbook.
+    assert [t.name for t in tables] == ["carga_prevista", "vazoes"]
+    assert [t.source_member for t in tables] == ["Blocos/Carga Prevista.csv", "Blocos/Vazões.xlsx"]
     assert_table(tables[0], csv_expected)
-    assert_table(tables[1], xlsx_expected["Sudeste"])
-    assert_table(tables[2], xlsx_expected["Sul"])
+    assert_table(rows_from(tables[1], "Blocos/Vazões.xlsx/Sudeste"), xlsx_expected["Sudeste"])
+    assert_table(rows_from(tables[1], "Blocos/Vazões.xlsx/Sul"), xlsx_expected["Sul"])
 
 
 def test_zip_inside_zip(tmp_path: Path) -> None:
@@ -446,7 +472,8 @@ def test_zip_inside_zip(tmp_path: Path) -> None:
 
     tables = read_product_file(path)
 
-    assert [t.name for t in tables] == ["furnas", "psat_01032024"]
+    # Dates in member names never make new tables: "psat_01032024" is "psat" every day.
+    assert [t.name for t in tables] == ["furnas", "psat"]
     assert [t.source_member for t in tables] == [
         "Modelos_20240301.zip/Modelos/FURNAS.txt",
         "psat_01032024.txt",
@@ -479,7 +506,17 @@ def test_zip_repeated_member_stems_get_suffixes(tmp_path: Path) -> None:
         },
     )
 
-    assert [t.name for t in read_product_file(path)] == ["carga", "carga_2", "carga_3"]
+    # Same layout, same stable name: one table, the folder kept in source_member.
+    (table,) = read_product_file(path)
+    assert table.name == ""
+    assert table.table["source_member"].to_pylist() == [
+        "semana1/carga.csv",
+        "semana1/carga.csv",
+        "semana2/carga.csv",
+        "semana2/carga.csv",
+        "semana3/Carga.txt",
+        "semana3/Carga.txt",
+    ]
 
 
 def test_zip_member_names_in_cp850_are_decoded(tmp_path: Path) -> None:
@@ -541,7 +578,7 @@ def test_unsupported_zip_member_is_skipped(tmp_path: Path) -> None:
     tables = read_product_file(path)
 
     assert [(t.name, t.source_member) for t in tables] == [("", "dados.csv")]
-    assert tables[0].table.to_pylist() == [{"x": 1, "y": 2}]
+    assert tables[0].table.to_pylist() == [{"x": 1, "y": 2, "source_member": "dados.csv"}]
 
 
 def test_damaged_zip_is_a_parse_error(tmp_path: Path) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 __all__ = ["ParsedTable", "dedupe_names"]
 
@@ -24,12 +26,28 @@ class ParsedTable:
             sheet of a workbook inside a ZIP.
         original_columns: The headers exactly as written in the file, in the order of
             ``table.column_names``; ``""`` where the file has no header for that column.
+        path: When set, the rows live in this Parquet file (a streamed big file) and
+            ``table`` is an empty table with the final schema.
+        sheet: The sheet name when the table comes from a workbook sheet.
+        drift: How the columns differ from the catalog's expected columns
+            (``{"missing": [...], "unexpected": [...]}``), ``None`` when they match or
+            nothing is expected.
     """
 
     name: str
     table: pa.Table
     source_member: str = ""
     original_columns: list[str] = field(default_factory=list)
+    path: Path | None = None
+    sheet: str = ""
+    drift: dict[str, list[str]] | None = None
+
+    @property
+    def num_rows(self) -> int:
+        """Rows of the table, read from the Parquet footer for a streamed table."""
+        if self.path is None:
+            return self.table.num_rows
+        return pq.ParquetFile(self.path).metadata.num_rows
 
 
 def dedupe_names(tables: Sequence[ParsedTable]) -> list[ParsedTable]:
@@ -49,6 +67,6 @@ def dedupe_names(tables: Sequence[ParsedTable]) -> list[ParsedTable]:
             name, counter = f"{table.name}_{counter}", counter + 1
         used.add(name)
         if name != table.name:
-            table = ParsedTable(name, table.table, table.source_member, table.original_columns)
+            table = replace(table, name=name)
         result.append(table)
     return result
