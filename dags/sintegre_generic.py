@@ -1,118 +1,14 @@
-"""One generic DAG for every SINtegre product: download → parse → land.
+"""Generic ingestion for products the catalog does not know: download → parse → land.
 
-Thin on purpose: every step lives in ``sintegre.pipeline`` (no Airflow there). Triggered by
-the receiver's forwarder through the REST API with the normalised notification as ``conf``.
+Catalogued products have a DAG each (``sintegre__<slug>``, from ``dags/sintegre_products.py``).
+This one takes everything else, so a product ONS starts publishing tomorrow still lands: the
+generic readers decide the tables, and the dataset is ``produto_<id>`` (the token's product id)
+or the name's slug. Triggered by the receiver's forwarder with the notification as ``conf``.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+# Airflow parses a file only if it mentions both "airflow" and "dag" (DAG discovery safe mode).
+from sintegre_ingest import build_ingest_dag  # plugins/: the shared DAG shape
 
-from airflow.sdk import Param, dag, get_current_context, task
-from airflow.sdk.exceptions import AirflowFailException
-
-from sintegre.settings import load_settings
-from sintegre_assets import LANDINGS, dataset_asset  # plugins/: Airflow-side helpers
-
-# Reading the environment is not I/O; tests shorten the delay through it.
-RETRY_DELAY = timedelta(seconds=load_settings().task_retry_delay_seconds)
-
-
-_TEXT = {"type": "string", "minLength": 1}
-_DATE = {"type": "string", "format": "date"}
-
-
-def _conf() -> dict[str, Any]:
-    return dict(get_current_context()["params"])
-
-
-@dag(
-    dag_id="sintegre_generic",
-    schedule=None,
-    catchup=False,
-    max_active_runs=4,
-    tags=["sintegre", "ons"],
-    doc_md=__doc__,
-    default_args={"owner": "data-engineering"},
-    params={
-        "notification_id": Param(type="string", minLength=1, description="Receiver's id"),
-        "nome": Param(type="string", minLength=1, description="Product name as sent"),
-        "processo": Param(None, type=["null", "string"]),
-        "dataProduto": Param(None, type=["null", "string"]),
-        "macroProcesso": Param(type="string", minLength=1),
-        "periodicidade": Param(type="string", minLength=1),
-        "periodicidadeFinal": Param(type="string", minLength=1),
-        "url": Param(type="string", pattern="^https://", description="SINtegre proxy URL"),
-        "product_id": Param(None, type=["null", "integer"]),
-        "dataset": Param(type="string", pattern="^[a-z0-9_]+$"),
-        "macroprocesso_slug": Param(type="string", pattern="^[a-z0-9_]+$"),
-        "periodicidade_date": Param(type="string", format="date"),
-        "periodicidade_final_date": Param(type="string", format="date"),
-        "granularity": Param("other", enum=["daily", "weekly", "monthly", "other"]),
-        "token_exp": Param(None, type=["null", "integer"]),
-        "token_nbf": Param(None, type=["null", "integer"], description="Delivery instant"),
-        "token_url_claim": Param(None, type=["null", "string"]),
-        "token_is_file": Param(None, type=["null", "boolean"]),
-        "flags": Param([], type="array", items={"type": "string"}),
-        "raw_path": Param(
-            None, type=["null", "string"], description="Copy rescued by the forwarder"
-        ),
-    },
-)
-def sintegre_generic() -> None:
-    @task(retries=3, retry_delay=RETRY_DELAY, retry_exponential_backoff=True)
-    def download() -> dict[str, Any]:
-        """Stream the file into the raw zone (retried: networks and ONS hiccup)."""
-        from sintegre.download import DownloadError
-        from sintegre.pipeline import ConfError, download_step
-
-        conf = _conf()
-        try:
-            return download_step(conf)
-        except ConfError as exc:
-            raise AirflowFailException(str(exc)) from None
-        except DownloadError as exc:
-            if exc.retryable:
-                raise RuntimeError(str(exc)) from None
-            # An expired or refused token will not come back by retrying.
-            raise AirflowFailException(str(exc)) from None
-
-    @task(retries=0)
-    def parse(downloaded: dict[str, Any]) -> dict[str, Any]:
-        """Read the file into typed tables (no retry: the same bytes fail the same way)."""
-        from sintegre.pipeline import ReaderError, parse_step
-
-        try:
-            return parse_step(downloaded, get_current_context()["run_id"])
-        except ReaderError as exc:
-            raise AirflowFailException(str(exc)) from None
-
-    # One landing at a time per DAG: two runs never write the same partition together.
-    @task(retries=2, retry_delay=RETRY_DELAY, max_active_tis_per_dag=1, outlets=[LANDINGS])
-    def land(
-        parsed: dict[str, Any], downloaded: dict[str, Any], *, outlet_events=None
-    ) -> dict[str, Any]:
-        """Commit the new version (history, catalog, curated) and announce what changed."""
-        from sintegre.pipeline import land_step
-
-        conf = _conf()
-        result = land_step(parsed, downloaded, conf, get_current_context()["run_id"])
-        changed = [d for d in result["datasets"] if d["changed"]]
-        for entry in changed:
-            outlet_events[LANDINGS].add(
-                dataset_asset(entry["dataset"]),
-                extra={
-                    "periodicidade": conf["periodicidade_date"],
-                    "macroprocesso": conf["macroprocesso_slug"],
-                    "rows": entry["rows"],
-                    "sha256": downloaded["sha256"],
-                },
-            )
-        return result
-
-    downloaded = download()
-    land(parse(downloaded), downloaded)
-
-
-sintegre_generic()
+build_ingest_dag("sintegre_generic", catalog_product_id=None, doc_md=__doc__, tags=["generic"])

@@ -374,7 +374,8 @@ ODD_BUT_VALID = [
         _escaped_accents,
         {
             "product": "Previsão de Geração Eólica",
-            "dataset": "previsao_de_geracao_eolica",
+            # The token says product 230: the catalog routes by id, whatever the name.
+            "dataset": "acomph",
             "macroprocesso": "Programação da Operação",
         },
         (),

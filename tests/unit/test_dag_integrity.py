@@ -75,3 +75,20 @@ def test_dag_files_import_only_the_task_sdk():
             ):
                 allowed = ("airflow.sdk", "airflow.providers")  # the SDK; providers' notifiers
                 assert node.module.startswith(allowed), f"{path.name}: {node.module}"
+
+
+def test_every_catalogued_product_has_its_own_dag(dagbag):
+    from sintegre.products import load_catalog
+
+    for product in load_catalog().products:
+        dag = dagbag.dags[product.dag_id]
+        assert type(dag.timetable).__name__ == "NullTimetable"
+        assert [t.task_id for t in dag.tasks] == ["download", "parse", "land"]
+        assert {"sintegre", product.granularity, product.tags[0]} <= set(dag.tags)
+        assert f"Product id**: {product.id}" in dag.doc_md
+        assert set(dag.params) == set(dagbag.dags["sintegre_generic"].params)
+    acomph = dagbag.dags["sintegre__acomph"]
+    assert sorted(acomph.tags) == sorted(
+        ["sintegre", "ons", "programacao_da_operacao", "daily"]
+    )
+    assert "# Acomph" in acomph.doc_md

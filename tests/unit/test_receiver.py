@@ -33,7 +33,7 @@ def test_accepts_a_valid_notification_and_stores_it_before_answering(post, app):
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "received"
-    assert body["dag_id"] == "sintegre_generic"
+    assert body["dag_id"] == "sintegre__acomph"  # routed by the token's product id (230)
     assert RUN_ID.match(body["dag_run_id"])
     assert body["dag_run_id"].startswith("sintegre__acomph__2025-04-29__")
     inbox: Inbox = app.extensions["sintegre"]["inbox"]
@@ -188,7 +188,7 @@ def test_inspection_api_shows_the_normalised_notification_without_secrets(client
     assert view["product"] == "Previsões de carga mensal e por patamar - NEWAVE"
     assert view["product_id"] == 229
     assert view["dataset"] == "previsoes_de_carga_mensal_e_por_patamar_newave"
-    assert view["dag_id"] == "sintegre_generic"
+    assert view["dag_id"] == "sintegre__previsoes_de_carga_mensal_e_por_patamar_newave"
     assert view["dag_run_id"].startswith(
         "sintegre__previsoes_de_carga_mensal_e_por_patamar_newave__2025-08-01__"
     )

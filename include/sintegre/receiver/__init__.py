@@ -13,7 +13,6 @@ import hmac
 import logging
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import requests
@@ -25,6 +24,7 @@ from sintegre.notification import BRASILIA, NotificationError, normalize
 from sintegre.receiver.integrations import Integration, load_integrations
 from sintegre.receiver.metrics import render_metrics
 from sintegre.redact import install_redaction, redact
+from sintegre.routing import route
 from sintegre.settings import Settings, load_settings
 
 log = logging.getLogger("sintegre.receiver")
@@ -193,6 +193,8 @@ def create_app(
             extra = {"field": exc.field} if exc.field else {}
             reason = f"invalid_{exc.field}" if exc.field else "unreadable_body"
             return refuse(integration, exc.status, reason, str(exc), **extra)
+        routed = route(notification, settings.dag_id)
+        notification = routed.notification
         expected = config.expects(notification.product_id, notification.nome)
         if not expected:
             notification = dataclasses.replace(
@@ -203,7 +205,7 @@ def create_app(
                 notification,
                 integration=integration,
                 body=body,
-                dag_id=settings.dag_id,
+                dag_id=routed.dag_id,
                 expected=expected,
             )
         except InboxRefused as exc:
@@ -234,7 +236,7 @@ def create_app(
             {
                 "id": stored.id,
                 "status": stored.status,
-                "dag_id": settings.dag_id,
+                "dag_id": routed.dag_id,
                 "dag_run_id": notification.dag_run_id(),
                 "flags": list(notification.flags),
             }
@@ -354,9 +356,16 @@ def create_app(
     @app.get("/lake/<dataset>")
     def dataset_page(dataset: str) -> tuple[Response, int]:
         require_admin()
-        root = Path(settings.lake_uri) / "curated"
-        matches = sorted(p for p in root.glob(f"{dataset}*/**/*.parquet"))
-        files = [str(p.relative_to(Path(settings.lake_uri))) for p in matches]
+        from sintegre.storage import open_store  # pyarrow: only when the page is asked for
+
+        # The lake may be local or on S3: list through the store, name files by their key.
+        store = open_store(settings.lake_uri, settings)
+        files = [
+            key
+            for key in store.list("curated", ".parquet")
+            if key.split("/")[1].startswith(dataset)
+        ]
+        root = store.uri_for("curated")
         query = (
             f"SELECT * FROM read_parquet('{root}/{dataset}/**/*.parquet', hive_partitioning=true)"
         )

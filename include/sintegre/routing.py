@@ -1,0 +1,69 @@
+"""Which DAG handles a notification, and under which lake dataset it lands.
+
+The receiver and the generated DAGs read the same catalog (``products.yaml``): a catalogued
+product goes to its own DAG (``sintegre__<slug>``) and dataset, so each product's history is
+on its own in the Airflow UI; anything else still lands, through the generic DAG.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sintegre.notification import Notification
+from sintegre.products import Catalog, Product, load_catalog
+from sintegre.slugs import slugify
+
+__all__ = ["Route", "route", "uncatalogued_dataset"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    """Where a notification goes.
+
+    Attributes:
+        dag_id: The DAG to trigger.
+        notification: The notification with its lake ``dataset`` set.
+        product: The catalog entry, ``None`` for an uncatalogued product.
+    """
+
+    dag_id: str
+    notification: Notification
+    product: Product | None
+
+
+def uncatalogued_dataset(product_id: int | None, nome: str) -> str:
+    """Dataset of a product the catalog does not know.
+
+    The token's product id is stable while display names change, so it names the dataset when
+    there is one (``produto_812``); otherwise the name's slug.
+    """
+    if product_id is not None:
+        return f"produto_{product_id}"
+    return slugify(nome, fallback="produto")
+
+
+def route(
+    notification: Notification, generic_dag_id: str, catalog: Catalog | None = None
+) -> Route:
+    """Route a notification by the catalog: product id first, then normalised name.
+
+    Args:
+        notification: The validated notification.
+        generic_dag_id: The DAG for uncatalogued products (``SINTEGRE_DAG_ID``).
+        catalog: The catalog; the packaged one when omitted.
+
+    Returns:
+        The route.
+    """
+    catalog = catalog or load_catalog()
+    product = catalog.lookup(notification.product_id, notification.nome)
+    if product is None:
+        dataset = uncatalogued_dataset(notification.product_id, notification.nome)
+        return Route(generic_dag_id, dataclasses.replace(notification, dataset=dataset), None)
+    routed = dataclasses.replace(
+        notification,
+        dataset=product.dataset,
+        # The token may lack a product claim while the name matched: keep the catalog's id.
+        product_id=notification.product_id or product.id,
+    )
+    return Route(product.dag_id, routed, product)

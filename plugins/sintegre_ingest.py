@@ -1,0 +1,141 @@
+"""The ingestion DAG shape (download → parse → land), built once per product and once generic.
+
+Airflow-side only: the steps live in ``sintegre.pipeline``. ``dags/sintegre_generic.py`` builds
+the DAG for products the catalog does not know; ``dags/sintegre_products.py`` builds one DAG
+per catalogued product, so each product's runs, failures and durations are on their own in
+the Airflow UI, and its parse spec (``products.yaml``) is applied.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import DAG, Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from sintegre.settings import load_settings
+from sintegre_assets import LANDINGS, dataset_asset
+
+# Reading the environment is not I/O; tests shorten the delay through it.
+RETRY_DELAY = timedelta(seconds=load_settings().task_retry_delay_seconds)
+
+
+def _params() -> dict[str, Param]:
+    return {
+        "notification_id": Param(type="string", minLength=1, description="Receiver's id"),
+        "nome": Param(type="string", minLength=1, description="Product name as sent"),
+        "processo": Param(None, type=["null", "string"]),
+        "dataProduto": Param(None, type=["null", "string"]),
+        "macroProcesso": Param(type="string", minLength=1),
+        "periodicidade": Param(type="string", minLength=1),
+        "periodicidadeFinal": Param(type="string", minLength=1),
+        "url": Param(type="string", pattern="^https://", description="SINtegre proxy URL"),
+        "product_id": Param(None, type=["null", "integer"]),
+        "dataset": Param(type="string", pattern="^[a-z0-9_]+$"),
+        "macroprocesso_slug": Param(type="string", pattern="^[a-z0-9_]+$"),
+        "periodicidade_date": Param(type="string", format="date"),
+        "periodicidade_final_date": Param(type="string", format="date"),
+        "granularity": Param("other", enum=["daily", "weekly", "monthly", "other"]),
+        "token_exp": Param(None, type=["null", "integer"]),
+        "token_nbf": Param(None, type=["null", "integer"], description="Delivery instant"),
+        "token_url_claim": Param(None, type=["null", "string"]),
+        "token_is_file": Param(None, type=["null", "boolean"]),
+        "flags": Param([], type="array", items={"type": "string"}),
+        "raw_path": Param(
+            None, type=["null", "string"], description="Copy rescued by the forwarder"
+        ),
+    }
+
+
+def _conf() -> dict[str, Any]:
+    return dict(get_current_context()["params"])
+
+
+def build_ingest_dag(
+    dag_id: str,
+    *,
+    catalog_product_id: int | None,
+    doc_md: str,
+    tags: list[str],
+) -> DAG:
+    """Build one download → parse → land DAG.
+
+    Args:
+        dag_id: ``sintegre_generic`` or a catalogued product's ``sintegre__<slug>``.
+        catalog_product_id: The catalog entry whose tables and parse spec the parse step
+            applies; ``None`` for the generic DAG (generic readers only).
+        doc_md: The DAG's documentation (from the catalog for product DAGs).
+        tags: UI tags (macroprocesso and granularity for product DAGs).
+
+    Returns:
+        The DAG.
+    """
+
+    @dag(
+        dag_id=dag_id,
+        schedule=None,
+        catchup=False,
+        max_active_runs=4,
+        tags=["sintegre", "ons", *tags],
+        doc_md=doc_md,
+        default_args={"owner": "data-engineering"},
+        params=_params(),
+    )
+    def ingest() -> None:
+        @task(retries=3, retry_delay=RETRY_DELAY, retry_exponential_backoff=True)
+        def download() -> dict[str, Any]:
+            """Stream the file into the raw zone (retried: networks and ONS hiccup)."""
+            from sintegre.download import DownloadError
+            from sintegre.pipeline import ConfError, download_step
+
+            try:
+                return download_step(_conf())
+            except ConfError as exc:
+                raise AirflowFailException(str(exc)) from None
+            except DownloadError as exc:
+                if exc.retryable:
+                    raise RuntimeError(str(exc)) from None
+                # An expired or refused token will not come back by retrying.
+                raise AirflowFailException(str(exc)) from None
+
+        @task(retries=0)
+        def parse(downloaded: dict[str, Any]) -> dict[str, Any]:
+            """Read the file into typed tables (no retry: the same bytes fail the same way)."""
+            from sintegre.pipeline import ReaderError, parse_step
+
+            try:
+                return parse_step(
+                    downloaded,
+                    get_current_context()["run_id"],
+                    product_id=catalog_product_id,
+                )
+            except ReaderError as exc:
+                raise AirflowFailException(str(exc)) from None
+
+        # One landing at a time per DAG: two runs never write the same partition together.
+        @task(retries=2, retry_delay=RETRY_DELAY, max_active_tis_per_dag=1, outlets=[LANDINGS])
+        def land(
+            parsed: dict[str, Any], downloaded: dict[str, Any], *, outlet_events=None
+        ) -> dict[str, Any]:
+            """Commit the new version (history, catalog, curated) and announce what changed."""
+            from sintegre.pipeline import land_step
+
+            conf = _conf()
+            result = land_step(parsed, downloaded, conf, get_current_context()["run_id"])
+            for entry in (d for d in result["datasets"] if d["changed"]):
+                outlet_events[LANDINGS].add(
+                    dataset_asset(entry["dataset"]),
+                    extra={
+                        "periodicidade": conf["periodicidade_date"],
+                        "macroprocesso": conf["macroprocesso_slug"],
+                        "rows": entry["rows"],
+                        "sha256": downloaded["sha256"],
+                    },
+                )
+            return result
+
+        downloaded = download()
+        land(parse(downloaded), downloaded)
+
+    return ingest()

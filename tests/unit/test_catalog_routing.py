@@ -1,0 +1,165 @@
+"""Catalog table specs, stable table names and routing by the catalog."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+
+import pyarrow as pa
+import pytest
+
+from helpers import make_payload, ons_url
+from sintegre.notification import normalize
+from sintegre.products import load_catalog
+from sintegre.readers.assemble import assemble, stable_name
+from sintegre.readers.model import ParsedTable
+from sintegre.readers.spec import TableSpec, table_spec_from_mapping
+from sintegre.routing import route
+
+
+@pytest.mark.parametrize(
+    ("raw", "stable"),
+    [
+        ("Carga_Mensal_11_2026_SE", "carga_mensal_se"),
+        ("RV2_PMO_Agosto_2025_carga_semanal", "pmo_carga_semanal"),
+        ("Diária_6", "diaria"),
+        ("psat_01032024", "psat"),
+        ("Março", ""),
+        ("CargaDESSEM_SE", "cargadessem_se"),
+    ],
+)
+def test_stable_name_drops_dates_numbers_and_months(raw: str, stable: str) -> None:
+    assert stable_name(raw) == stable
+
+
+def _leaf(member: str, columns: dict[str, list], sheet: str = "") -> ParsedTable:
+    table = pa.table(columns)
+    return ParsedTable("", table, member, [c.upper() for c in table.column_names], sheet=sheet)
+
+
+def test_catalogued_leaves_of_one_layout_land_in_one_table_with_extracted_columns() -> None:
+    spec = table_spec_from_mapping(
+        {
+            "name": "carga",
+            "match": ["*.csv"],
+            "extract": r"_(?P<subsistema>[A-Z]+)\.csv$",
+            "columns": [{"name": "data", "type": "date"}, {"name": "carga", "unit": "MWmed"}],
+        },
+        "test",
+    )
+    leaves = [
+        _leaf("Blocos/Carga_SE.csv", {"data": [date(2025, 1, 1)], "carga": [100]}),
+        _leaf("Blocos/Carga_NE.csv", {"data": [date(2025, 1, 1)], "carga": [50.5]}),
+    ]
+
+    (table,) = assemble(leaves, [spec], file_name="Blocos_2025-01-01.zip")
+
+    assert table.name == "carga"
+    assert table.drift is None
+    assert table.table.schema.field("carga").type == pa.float64()  # int + float → float
+    assert table.table.to_pylist() == [
+        {
+            "data": date(2025, 1, 1),
+            "carga": 100.0,
+            "source_member": "Blocos/Carga_SE.csv",
+            "subsistema": "SE",
+        },
+        {
+            "data": date(2025, 1, 1),
+            "carga": 50.5,
+            "source_member": "Blocos/Carga_NE.csv",
+            "subsistema": "NE",
+        },
+    ]
+    assert table.source_member == "Blocos"
+    assert table.original_columns == ["DATA", "CARGA", "", ""]
+
+
+def test_schema_drift_is_reported_not_refused() -> None:
+    spec = table_spec_from_mapping(
+        {"name": "", "match": ["*.csv"], "columns": [{"name": "data"}, {"name": "carga"}]}, "t"
+    )
+    (table,) = assemble([_leaf("", {"data": [1], "carga_mwmed": [2]})], [spec], file_name="x.csv")
+    assert table.drift == {"missing": ["carga"], "unexpected": ["carga_mwmed"]}
+    assert table.table.num_rows == 1
+
+
+def test_mixed_types_across_leaves_become_text_without_losing_values() -> None:
+    leaves = [
+        _leaf("a/x_1.csv", {"codigo": [1]}),
+        _leaf("a/x_2.csv", {"codigo": ["0012"]}),
+    ]
+    (table,) = assemble(leaves, [], file_name="a.zip")
+    assert table.table["codigo"].to_pylist() == ["1", "0012"]
+
+
+def test_sheets_of_one_layout_are_one_generic_table_others_stay_apart() -> None:
+    leaves = [
+        _leaf("Grande", {"data": [1], "vazao": [2.0]}, sheet="Grande"),
+        _leaf("Paranaíba", {"data": [3], "vazao": [4.0]}, sheet="Paranaíba"),
+        _leaf("Notas", {"nota": ["x"]}, sheet="Notas"),
+    ]
+    tables = assemble(leaves, [], file_name="ACOMPH_01.01.2025.xls")
+    assert [t.name for t in tables] == ["table", "notas"]
+    assert tables[0].table["sheet"].to_pylist() == ["Grande", "Paranaíba"]
+
+
+def test_bad_specs_are_refused_with_the_place_named() -> None:
+    with pytest.raises(ValueError, match=r"here \(table 'x'\).*unknown key\(s\) delimitr"):
+        table_spec_from_mapping({"name": "x", "match": ["*"], "parse": {"delimitr": ";"}}, "here")
+    with pytest.raises(ValueError, match="named groups"):
+        table_spec_from_mapping({"name": "x", "match": ["*"], "extract": "(\\d+)"}, "here")
+    with pytest.raises(ValueError, match="match needs"):
+        table_spec_from_mapping({"name": "x", "match": []}, "here")
+    spec = table_spec_from_mapping(
+        {
+            "name": "dat",
+            "match": ["*.dat"],
+            "parse": {
+                "delimiter": "whitespace",
+                "fixed_width": [{"name": "codigo", "start": 0, "end": 6}],
+                "wide": {"block_width": 8, "key_column": "posto"},
+                "text_columns": ["codigo"],
+            },
+        },
+        "here",
+    )
+    assert spec.parse.delimiter == " " and spec.parse.wide.block_width == 8
+    assert isinstance(spec, TableSpec) and spec.matches("ECMWF/BACIA.DAT")
+
+
+def _notification(product_id: int, nome: str):
+    body = json.dumps(make_payload(nome=nome, url=ons_url(product_id=product_id))).encode()
+    return normalize(body, allowed_hosts=("apps08.ons.org.br",))
+
+
+@pytest.mark.parametrize(
+    ("product_id", "nome", "dag_id", "dataset"),
+    [
+        (230, "Acomph", "sintegre__acomph", "acomph"),
+        # The id wins over a renamed display name.
+        (230, "Acomph (novo nome)", "sintegre__acomph", "acomph"),
+        # No id known, the name (en dash, trailing dot) still routes.
+        (
+            9999,
+            "Precipitação por Satélite – ONS.",
+            "sintegre__precipitacao_por_satelite",
+            "precipitacao_por_satelite",
+        ),
+        (9999, "Produto novo da ONS", "sintegre_generic", "produto_9999"),
+    ],
+)
+def test_route_by_id_then_name_else_generic(product_id, nome, dag_id, dataset) -> None:
+    routed = route(_notification(product_id, nome), "sintegre_generic")
+    assert routed.dag_id == dag_id
+    assert routed.notification.dataset == dataset
+    assert re.fullmatch(
+        rf"sintegre__{dataset}__\d{{4}}-\d\d-\d\d__[0-9a-f]{{12}}", routed.notification.dag_run_id()
+    )
+    assert (routed.product is None) == (dag_id == "sintegre_generic")
+
+
+def test_catalog_products_carry_table_specs_that_load() -> None:
+    catalog = load_catalog()
+    assert all(isinstance(t, TableSpec) for p in catalog.products for t in p.tables)
