@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from sintegre.notification import NotificationError, check_download_url
@@ -33,6 +34,7 @@ from sintegre.redact import install_redaction, redact
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1 << 20
+_HTML_HEAD_BYTES = 8192
 _UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
 
 
@@ -145,9 +147,102 @@ def _session(retries: int) -> requests.Session:
     return session
 
 
-def _looks_like_html(head: bytes) -> bool:
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return text.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
+def _refuse_html(head: bytes) -> None:
+    """Raise when the body starts like an HTML page (ONS error and login pages come as 200)."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not text.startswith(b"<"):
+        return
+    # Imported here: the readers pull in pyarrow, which the download does not otherwise need.
+    from sintegre.readers.detect import html_title, is_html
+
+    if not (is_html(head) or text.lower().startswith((b"<head", b"<body"))):
+        return
+    title = html_title(head)
+    hint = f' (page title: "{title}")' if title else ""
+    raise DownloadError(
+        f"the server sent an HTML page instead of the product file{hint} "
+        "(usually an ONS error or login page); nothing was stored"
+    )
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """Whether a requests/urllib3 error (possibly wrapped in retries) is a timeout."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, TimeoutError | requests.exceptions.Timeout | ReadTimeoutError):
+            return True
+        pending.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+    return False
+
+
+def _check_status(status: int, retries: int) -> None:
+    """Refuse anything but 200 with a message an operator can act on."""
+    if status == 200:
+        return
+    if status == 403:
+        raise DownloadError(
+            "SINtegre refused the download (403): the link's token has expired or was revoked; "
+            "resend the product from SINtegre (Reenviar) to get a fresh link"
+        )
+    if status == 404:
+        # Not retried: on the proxy a 404 means the link points at a file that is gone
+        # (replaced by a newer version or expired), and asking again gets the same answer.
+        raise DownloadError(
+            "SINtegre answered 404: the product file is no longer there (the link expired or "
+            "the file was replaced); resend the product from SINtegre (Reenviar)"
+        )
+    tried = f" after {retries} retries" if status >= 500 or status == 429 else ""
+    raise DownloadError(f"SINtegre answered HTTP {status}{tried}", retryable=status >= 500)
+
+
+def _stream_body(
+    response: requests.Response, fd: int, file_name: str, expected: str | None, timeout: float
+) -> tuple[str, int]:
+    """Write the body to ``fd`` and return its sha256 and size; raise if it is not whole."""
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            first = True
+            for chunk in response.iter_content(CHUNK_BYTES):
+                if first and not file_name.lower().endswith((".html", ".htm")):
+                    _refuse_html(chunk[:_HTML_HEAD_BYTES])
+                first = False
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    except requests.RequestException as exc:
+        if _is_timeout(exc):
+            raise DownloadError(
+                f"the download stalled after {size} bytes (no data for {timeout:g} s); "
+                "nothing was stored",
+                retryable=True,
+            ) from None
+        of = f" of {expected}" if expected and expected.isdigit() else ""
+        raise DownloadError(
+            f"the download was cut short: the connection closed after {size}{of} bytes "
+            f"({type(exc).__name__}); nothing was stored",
+            retryable=True,
+        ) from None
+    encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
+    # With a Content-Encoding, Content-Length counts the encoded bytes, not the decoded ones
+    # written here; urllib3 still checks the raw length and raises above when it falls short.
+    if expected and expected.isdigit() and not encoded and int(expected) != size:
+        raise DownloadError(
+            f"the download was cut short: {size} of {expected} bytes; nothing was stored",
+            retryable=True,
+        )
+    if size == 0:
+        raise DownloadError("SINtegre sent an empty file (0 bytes); nothing was stored")
+    return digest.hexdigest(), size
 
 
 def download_to_raw(
@@ -195,81 +290,52 @@ def download_to_raw(
 
     incoming = lake_root / "raw" / "_incoming"
     incoming.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    size = 0
+    host = urlsplit(url).hostname
     session = _session(retries)
     try:
         response = session.get(url, stream=True, timeout=timeout, verify=verify)
     except requests.exceptions.SSLError:
         raise DownloadError(
-            f"TLS verification failed for {urlsplit(url).hostname}; the certificate is not "
+            f"TLS verification failed for {host}; the certificate is not "
             "trusted (set REQUESTS_CA_BUNDLE / SSL_CERT_FILE for a private CA)"
         ) from None
     except requests.RequestException as exc:
-        raise DownloadError(
-            f"cannot reach {urlsplit(url).hostname}: {type(exc).__name__}", retryable=True
-        ) from None
-    with response:
-        status = response.status_code
-        if status == 403:
+        if _is_timeout(exc):
             raise DownloadError(
-                "SINtegre refused the download (403): the link's token has expired or was revoked"
-            )
-        if status == 404:
-            raise DownloadError("SINtegre answered 404: the product file is no longer there")
-        if status != 200:
-            tried = f" after {retries} retries" if status >= 500 or status == 429 else ""
-            raise DownloadError(f"SINtegre answered HTTP {status}{tried}", retryable=status >= 500)
+                f"{host} did not answer within {timeout:g} s (read timeout, {retries} retries): "
+                "the proxy is stalled or overloaded; try again later",
+                retryable=True,
+            ) from None
+        raise DownloadError(f"cannot reach {host}: {type(exc).__name__}", retryable=True) from None
+    with response:
+        _check_status(response.status_code, retries)
         name = file_name_from_content_disposition(response.headers.get("Content-Disposition"))
         file_name = sanitize_file_name(name or fallback_file_name(conf))
-        fd, tmp_name = tempfile.mkstemp(dir=incoming, suffix=".part")
+        expected = response.headers.get("Content-Length")
+        # The body goes to a temporary file in the raw zone (same file system, so the final
+        # rename is atomic) and is renamed only once complete and hashed; on any failure,
+        # whatever the cause, the temporary file is removed: raw never holds a partial file.
+        fd, tmp_name = tempfile.mkstemp(dir=incoming, prefix=".download-", suffix=".part")
         tmp_path = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as out:
-                first = True
-                for chunk in response.iter_content(CHUNK_BYTES):
-                    if (
-                        first
-                        and _looks_like_html(chunk[:512])
-                        and not file_name.lower().endswith((".html", ".htm"))
-                    ):
-                        raise DownloadError(
-                            "the server sent an HTML page instead of the product file "
-                            "(usually an ONS error or login page); nothing was stored"
-                        )
-                    first = False
-                    digest.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            expected = response.headers.get("Content-Length")
-            if expected and expected.isdigit() and int(expected) != size:
-                raise DownloadError(
-                    f"the download was cut short: {size} of {expected} bytes", retryable=True
-                )
-            if size == 0:
-                raise DownloadError("SINtegre sent an empty file")
-        except requests.RequestException as exc:
+            sha, size = _stream_body(response, fd, file_name, expected, timeout)
+            period = str(conf.get("periodicidade_date") or "0000-00-00")
+            relative = PurePosixPath(
+                "raw",
+                str(conf.get("dataset") or "produto"),
+                period[:4],
+                period[5:7],
+                sha,
+                file_name,
+            )
+            final = lake_root / relative
+            final.parent.mkdir(parents=True, exist_ok=True)
+            if not final.exists():
+                os.replace(tmp_path, final)
+            # else: the same bytes are already there (raw is content-addressed).
+        finally:
             tmp_path.unlink(missing_ok=True)
-            raise DownloadError(
-                f"the download broke off after {size} bytes: {type(exc).__name__}", retryable=True
-            ) from None
-        except BaseException:
-            tmp_path.unlink(missing_ok=True)
-            raise
 
-    sha = digest.hexdigest()
-    period = str(conf.get("periodicidade_date") or "0000-00-00")
-    relative = PurePosixPath(
-        "raw", str(conf.get("dataset") or "produto"), period[:4], period[5:7], sha, file_name
-    )
-    final = lake_root / relative
-    final.parent.mkdir(parents=True, exist_ok=True)
-    if final.exists():
-        tmp_path.unlink()  # the same bytes are already there: raw is content-addressed
-    else:
-        os.replace(tmp_path, final)
     log.info("downloaded %s (%d bytes, sha256 %s) into %s", file_name, size, sha[:12], relative)
     return DownloadResult(
         raw_path=str(relative),

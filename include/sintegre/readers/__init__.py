@@ -22,7 +22,13 @@ from pathlib import Path, PurePosixPath
 from sintegre.readers.archive import read_zip
 from sintegre.readers.assemble import assemble
 from sintegre.readers.delimited import read_delimited
-from sintegre.readers.detect import HEAD_BYTES, FileKind, detect_format, html_title
+from sintegre.readers.detect import (
+    HEAD_BYTES,
+    FileKind,
+    detect_format,
+    empty_file_error,
+    html_title,
+)
 from sintegre.readers.errors import ParseError, ReaderError, UnsupportedFormatError
 from sintegre.readers.excel import read_workbook
 from sintegre.readers.model import ParsedTable
@@ -104,9 +110,10 @@ def _read_any(
     if spec is not None and spec.raw:
         context.raw_members.append(match_path)
         return FileKind.UNSUPPORTED, []
-    _refuse_empty(path, label)
     detection = detect_format(path, file_name)
     kind = detection.kind
+    if kind is FileKind.EMPTY:
+        raise empty_file_error(label, detection)
     if kind is FileKind.ZIP:
         prefix = "" if inside is None else f"{inside}/"
 
@@ -148,19 +155,6 @@ def _read_any(
         f"{label}: unsupported format: the content is {detection.description} ({extension}); "
         "the readers handle CSV/TXT, XLSX/XLS/ODS, ZIP and PDF"
     )
-
-
-def _refuse_empty(path: Path, label: str) -> None:
-    size = path.stat().st_size
-    if size == 0:
-        raise ParseError(f"{label}: the file is empty (0 bytes) where a product file was expected")
-    if size <= HEAD_BYTES:
-        with path.open("rb") as handle:
-            if not handle.read().strip(b" \t\r\n\x00"):
-                raise ParseError(
-                    f"{label}: the file is empty (only blanks, {size} bytes) where a product "
-                    "file was expected"
-                )
 
 
 def _read_text(path: Path, label: str, parse: ParseSpec | None, context: _Context) -> ParsedTable:

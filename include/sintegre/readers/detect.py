@@ -4,6 +4,10 @@ The extension SINtegre puts on a download is not reliable: CSVs arrive named ``.
 expired sessions return an HTML login page under the product's name, and ZIPs may hold
 workbooks, text files or further ZIPs. So the content's magic bytes decide first and the
 extension is only a hint for the cases the bytes leave open.
+
+Order of the checks: empty (0 bytes, or only whitespace/BOM) -> ZIP family (workbook,
+OpenDocument spreadsheet, other Office file, plain archive) -> OLE2 (legacy ``.xls``) ->
+PDF -> HTML page -> known binaries -> text.
 """
 
 from __future__ import annotations
@@ -14,7 +18,17 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-__all__ = ["Detection", "FileKind", "detect_format", "html_title", "looks_binary"]
+from sintegre.readers.errors import ParseError
+
+__all__ = [
+    "Detection",
+    "FileKind",
+    "detect_format",
+    "empty_file_error",
+    "html_title",
+    "is_blank",
+    "looks_binary",
+]
 
 HEAD_BYTES = 8192
 
@@ -41,6 +55,7 @@ _OLE_NON_SPREADSHEET = {
     ".ppt": "a PowerPoint file",
     ".msg": "an Outlook message",
 }
+_WHITESPACE = b" \t\r\n\x0b\x0c"
 TEXT_EXTENSIONS = frozenset({".csv", ".txt", ".dat", ".prn", ".tsv", ".psv", ".rv0", ".rv1"})
 
 _HTML_START = re.compile(
@@ -58,6 +73,7 @@ class FileKind(enum.Enum):
     PDF = "pdf"
     HTML = "html"
     TEXT = "text"
+    EMPTY = "empty"  # 0 bytes, or nothing but whitespace: the dispatcher raises ParseError
     UNSUPPORTED = "unsupported"
 
 
@@ -67,7 +83,8 @@ class Detection:
 
     Attributes:
         kind: The detected kind.
-        description: For unsupported files, what the file seems to be (for messages).
+        description: For unsupported files, what the file seems to be; for empty files,
+            ``"0 bytes"`` or ``"<n> bytes of whitespace"`` (for messages).
     """
 
     kind: FileKind
@@ -88,6 +105,10 @@ def detect_format(path: Path, file_name: str) -> Detection:
         head = handle.read(HEAD_BYTES)
     extension = PurePosixPath(file_name).suffix.lower()
 
+    if not head:
+        return Detection(FileKind.EMPTY, "0 bytes")
+    if is_blank(path, head):
+        return Detection(FileKind.EMPTY, f"{path.stat().st_size} bytes of whitespace")
     if head.startswith(_ZIP_MAGICS):
         return _classify_zip(path)
     if head.startswith(_OLE_MAGIC):
@@ -106,6 +127,49 @@ def detect_format(path: Path, file_name: str) -> Detection:
     if looks_binary(head) and extension not in TEXT_EXTENSIONS:
         return Detection(FileKind.UNSUPPORTED, "an unrecognised binary file")
     return Detection(FileKind.TEXT)
+
+
+def empty_file_error(label: str, detection: Detection | None = None) -> ParseError:
+    """The error for a download that holds nothing (the dispatcher raises it).
+
+    Args:
+        label: File description, e.g. ``'"IPDO-01-03-2024.pdf"'``.
+        detection: The :data:`FileKind.EMPTY` detection, whose description says
+            ``0 bytes`` or how many bytes of whitespace there were.
+
+    Returns:
+        A :class:`ParseError` saying the file is empty where a product file was expected.
+    """
+    size = detection.description if detection and detection.description else "0 bytes"
+    return ParseError(
+        f"{label}: the file is empty ({size}) where a product file was expected; "
+        "SINtegre published or served an empty file: ask ONS to resend the product"
+    )
+
+
+def is_blank(path: Path, head: bytes) -> bool:
+    """Tell whether a file holds nothing but whitespace (after an optional byte-order mark).
+
+    Args:
+        path: The file, read further when ``head`` is all whitespace and the file is longer.
+        head: Its first bytes.
+
+    Returns:
+        True for whitespace-only content (UTF-16/32 NUL padding included); False for a
+        0-byte ``head`` only when the file is not empty either.
+    """
+    wide = head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff"))
+    blank = _WHITESPACE + (b"\x00" if wide else b"")
+    if _strip_bom(head).strip(blank):
+        return False
+    if len(head) < HEAD_BYTES:
+        return True
+    with path.open("rb") as handle:
+        handle.seek(len(head))
+        while chunk := handle.read(1 << 20):
+            if chunk.strip(blank):
+                return False
+    return True
 
 
 def is_html(head: bytes) -> bool:
@@ -171,11 +235,20 @@ def _classify_zip(path: Path) -> Detection:
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
-            mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError):
+            mimetype = b""
+            if "mimetype" in names:
+                # Read 100 bytes, never the whole member: a hostile "mimetype" can be a bomb.
+                with archive.open("mimetype") as member:
+                    mimetype = member.read(100)
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, ValueError, NotImplementedError):
         # Let the ZIP reader produce the detailed "damaged archive" message.
         return Detection(FileKind.ZIP)
+    office = "[Content_Types].xml" in names
     if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+        return Detection(FileKind.WORKBOOK)
+    if office and any(name.startswith("xl/") for name in names):
+        # An XLSX missing its workbook part is a damaged spreadsheet, not an archive of
+        # XML "text" files: the workbook reader says so.
         return Detection(FileKind.WORKBOOK)
     if mimetype.startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
         return Detection(FileKind.WORKBOOK)
