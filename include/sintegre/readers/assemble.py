@@ -225,7 +225,7 @@ def _merge(name: str, members: list[_Leaf], work_dir: Path | None) -> ParsedTabl
         return _merge_streamed(name, members, extras, work_dir, originals, source_member, drift)
 
     tables = [_with_constants(item.parsed.table, extras(item)) for item in members]
-    table = _concat(tables)
+    table = _widen_to_catalog(_concat(tables), spec)
     return ParsedTable(
         name=name,
         table=table,
@@ -266,11 +266,36 @@ def _drift(
     if spec is None or not spec.columns:
         return None
     expected = [column.name for column in spec.columns]
-    missing = [column for column in expected if column not in columns]
+    missing = [column for column in expected if column not in columns and column not in added]
     unexpected = [c for c in columns if c not in expected and c not in added]
     if not missing and not unexpected:
         return None
     return {"missing": missing, "unexpected": unexpected}
+
+
+_CATALOG_TYPES = {"float": pa.float64(), "string": pa.string()}
+
+
+def _widen_to_catalog(table: pa.Table, spec: TableSpec | None) -> pa.Table:
+    """Cast columns to the catalog's type where that loses nothing (int → float, any → text).
+
+    A day whose values are all whole numbers would otherwise land ``int64`` where the other
+    days landed ``double``, and readers of several partitions would see two schemas.
+    """
+    if spec is None:
+        return table
+    for column in spec.columns:
+        target = _CATALOG_TYPES.get(column.type or "")
+        if target is None or column.name not in table.column_names:
+            continue
+        current = table[column.name].type
+        widen = (
+            pa.types.is_string(target) or pa.types.is_integer(current) or pa.types.is_null(current)
+        )
+        if current != target and widen:
+            index = table.column_names.index(column.name)
+            table = table.set_column(index, column.name, _cast(table[column.name], target))
+    return table
 
 
 def _with_constants(table: pa.Table, extra: dict[str, str | None]) -> pa.Table:

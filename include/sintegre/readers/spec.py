@@ -32,7 +32,15 @@ __all__ = [
 ]
 
 DecimalConvention = Literal["auto", "comma", "point"]
-DELIMITER_NAMES = {";": ";", ",": ",", "|": "|", "tab": "\t", "\t": "\t", "whitespace": " "}
+DELIMITER_NAMES = {
+    ";": ";",
+    ",": ",",
+    "|": "|",
+    "tab": "\t",
+    "\t": "\t",
+    "whitespace": " ",
+    " ": " ",
+}
 
 
 @dataclass(frozen=True)
