@@ -1,0 +1,17 @@
+# The EMBEDDED mode in one container (docker-compose.embedded.yaml): Airflow standalone on
+# SQLite + receiver + forwarder, exactly what `make run` starts. The production shape is the
+# Dockerfile at the repository root (docker-compose.yaml).
+FROM python:3.11-slim
+WORKDIR /opt/sintegre
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY include/ include/
+COPY dags/ dags/
+COPY plugins/ plugins/
+ENV PYTHONPATH=/opt/sintegre/include \
+    SINTEGRE_PROJECT_ROOT=/opt/sintegre \
+    SINTEGRE_STATE_DIR=/var/lib/sintegre/state \
+    LAKE_URI=/var/lib/sintegre/lake \
+    RECEIVER_HOST=0.0.0.0
+EXPOSE 8000 8080
+CMD ["python", "-m", "sintegre.devstack"]
