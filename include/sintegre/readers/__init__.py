@@ -159,7 +159,7 @@ def _read_any(
 
 def _read_text(path: Path, label: str, parse: ParseSpec | None, context: _Context) -> ParsedTable:
     big = path.stat().st_size > STREAM_THRESHOLD_BYTES
-    if big and context.work_dir is not None and not (parse and parse.fixed_width):
+    if big and context.work_dir is not None:
         from sintegre.readers.streaming import stream_delimited_to_parquet
 
         context.work_dir.mkdir(parents=True, exist_ok=True)

@@ -21,13 +21,19 @@ import pyarrow.compute as pc
 from sintegre.slugs import slugify
 
 __all__ = [
+    "STRING_TYPE",
     "DecimalStyle",
+    "TextType",
+    "TextTypeMismatch",
+    "TextTypeTracker",
     "build_table",
     "cell_to_text",
     "column_names",
+    "convert_text_column",
     "infer_python_column",
     "infer_text_column",
     "looks_like_data",
+    "normalize_text",
 ]
 
 DecimalStyle = Literal["comma", "point", "auto"]
@@ -38,6 +44,8 @@ TIMESTAMP_TYPE = pa.timestamp("us")
 _NULL_STRING = pa.scalar(None, pa.string())
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _PRECHECK_ROWS = 1000
+_DICTIONARY_MIN_ROWS = 50_000
+_DICTIONARY_PROBE_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -146,34 +154,295 @@ def build_table(headers: Sequence[str], columns: Sequence[pa.Array]) -> pa.Table
     return pa.Table.from_arrays(list(columns), names=column_names(headers))
 
 
-def infer_text_column(values: pa.Array | Sequence[str | None], decimal: DecimalStyle) -> pa.Array:
+def normalize_text(values: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> pa.Array:
+    """Trim text cells and turn empty ones into nulls (the first step of typing).
+
+    Args:
+        values: Raw cells, as an Arrow string array or a sequence of strings.
+
+    Returns:
+        A string array without surrounding whitespace, ``null`` where the cell was blank.
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    array = values if isinstance(values, pa.Array) else pa.array(values, type=pa.string())
+    if array.type != pa.string():
+        array = array.cast(pa.string())
+    array = pc.utf8_trim_whitespace(array)
+    return pc.if_else(pc.equal(array, ""), _NULL_STRING, array)
+
+
+@dataclass(frozen=True)
+class _Temporal:
+    pattern: str
+    target: pa.DataType
+    brazilian: bool
+
+
+_TEMPORALS = (
+    _Temporal(_BR_DATE, pa.date32(), True),
+    _Temporal(_ISO_DATE, pa.date32(), False),
+    _Temporal(_BR_DATETIME, TIMESTAMP_TYPE, True),
+    _Temporal(_ISO_DATETIME, TIMESTAMP_TYPE, False),
+    _Temporal(_ISO_DATETIME_TZ, pa.timestamp("us", tz="UTC"), False),
+)
+# Portuguese and English words; "S"/"N" alone are booleans only when a column holds both
+# letters and nothing else, because "S" and "N" are also the Sul and Norte subsystem codes.
+_TRUE_WORDS = ("sim", "true", "verdadeiro")
+_BOOL_WORDS = pa.array([*_TRUE_WORDS, "não", "nao", "false", "falso"])
+_TRUE_VALUES = pa.array([*_TRUE_WORDS, "s"])
+_LETTERS = pa.array(["s", "n"])
+
+
+@dataclass(frozen=True)
+class TextType:
+    """How a column of text cells is converted (the outcome of type inference).
+
+    Attributes:
+        kind: ``string``, ``int``, ``float``, ``temporal`` or ``bool``.
+        dialect: Number notation, for ``int`` and ``float``.
+        temporal: Date/date-time notation, for ``temporal``.
+        tentative: For ``string``: the column looked like text only for lack of evidence
+            (no values at all, or only ``S`` or only ``N``), so more rows may change it.
+    """
+
+    kind: Literal["string", "int", "float", "temporal", "bool"]
+    dialect: _NumberDialect | None = None
+    temporal: _Temporal | None = None
+    tentative: bool = False
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        """The Arrow type of converted columns."""
+        if self.kind == "int":
+            return pa.int64()
+        if self.kind == "float":
+            return pa.float64()
+        if self.kind == "bool":
+            return pa.bool_()
+        if self.kind == "temporal":
+            assert self.temporal is not None
+            return self.temporal.target
+        return pa.string()
+
+
+STRING_TYPE = TextType("string")
+"""Text kept as is (``text_columns`` and columns that are not numbers, dates or booleans)."""
+
+
+class TextTypeMismatch(ValueError):
+    """A batch of cells does not fit the type decided for its column."""
+
+
+class TextTypeTracker:
+    """Type inference over a column seen in batches (one batch for small files).
+
+    Every candidate type is a property that must hold for *every* value (matches a
+    pattern, survives a cast), so a column's type over a whole file is decided by
+    narrowing the candidates batch by batch; the decision equals the one made on the
+    whole column at once. Candidates, in order: integers then numbers for each number
+    dialect of the file's decimal style, then the first date/date-time notation all
+    values match (text if one of them is an impossible date), then booleans.
+    """
+
+    def __init__(self, decimal: DecimalStyle, *, booleans: bool = False) -> None:
+        """Start with every candidate possible.
+
+        Args:
+            decimal: How numbers are written in this file.
+            booleans: Infer booleans (text files); spreadsheet cells keep ``true``/``false``
+                as text.
+        """
+        self._dialects = _DIALECTS[decimal]
+        # Per dialect: every value is a number, an integer, castable to int64, to double.
+        self._number = [[True, True, True, True] for _ in self._dialects]
+        self._temporal_match = [True] * len(_TEMPORALS)
+        self._temporal_cast = [True] * len(_TEMPORALS)
+        self._bool_words = booleans
+        self._bool_letters = booleans
+        self._letters: set[str] = set()
+        self.has_values = False
+        self._converted: dict[TextType, pa.Array] = {}
+
+    def update(self, values: pa.Array, *, exhaustive: bool = True) -> None:
+        """Narrow the candidates with one batch of normalised cells.
+
+        Args:
+            values: Cells from :func:`normalize_text`.
+            exhaustive: Evaluate every remaining candidate (needed when more batches
+                follow); False stops at the first candidate that holds, for a one-shot
+                decision.
+        """
+        self._converted = {}
+        present = values.drop_null()
+        if len(present) == 0:
+            return
+        self.has_values = True
+        for flags, dialect in zip(self._number, self._dialects, strict=True):
+            if flags[0] and not _all_match(present, dialect.number):
+                flags[:] = [False, False, False, False]
+            if not flags[0]:
+                continue
+            plain = _strip_number(values, dialect)
+            if flags[1] and not _all_match(present, dialect.integer):
+                flags[1] = False
+            if flags[1] and flags[2]:
+                flags[2] = self._try(TextType("int", dialect), plain, pa.int64())
+                if flags[2] and not exhaustive:
+                    return
+            if flags[3]:
+                flags[3] = self._try(
+                    TextType("float", dialect), _point_decimal(plain, dialect), pa.float64()
+                )
+                if flags[3] and not exhaustive:
+                    return
+        for index, temporal in enumerate(_TEMPORALS):
+            if not self._temporal_match[index]:
+                continue
+            if not _all_match(present, temporal.pattern):
+                self._temporal_match[index] = False
+                continue
+            if self._temporal_cast[index]:
+                iso = _br_to_iso(values, present) if temporal.brazilian else values
+                kind = TextType("temporal", temporal=temporal)
+                self._temporal_cast[index] = self._try(kind, iso, temporal.target)
+            if not exhaustive:
+                return  # the first notation every value matches decides
+        if self._bool_words or self._bool_letters:
+            folded = pc.utf8_lower(present)
+            if self._bool_words:
+                self._bool_words = bool(pc.all(pc.is_in(folded, value_set=_BOOL_WORDS)).as_py())
+            if self._bool_letters:
+                self._bool_letters = bool(pc.all(pc.is_in(folded, value_set=_LETTERS)).as_py())
+                if self._bool_letters:
+                    self._letters.update(pc.unique(folded).to_pylist())
+
+    def decision(self) -> TextType:
+        """The type every value seen so far fits.
+
+        Returns:
+            The first candidate that held for every batch.
+        """
+        if not self.has_values:
+            return TextType("string", tentative=True)
+        for flags, dialect in zip(self._number, self._dialects, strict=True):
+            number, integer, int_cast, float_cast = flags
+            if number and integer and int_cast:
+                return TextType("int", dialect)
+            if number and float_cast:
+                return TextType("float", dialect)
+        for index, temporal in enumerate(_TEMPORALS):
+            if self._temporal_match[index]:
+                if self._temporal_cast[index]:
+                    return TextType("temporal", temporal=temporal)
+                return STRING_TYPE  # an impossible date such as 31/04: keep the text
+        if self._bool_words:
+            return TextType("bool")
+        if self._bool_letters:
+            return (
+                TextType("bool")
+                if self._letters == {"s", "n"}
+                else TextType("string", tentative=True)
+            )
+        return STRING_TYPE
+
+    def converted(self, text_type: TextType) -> pa.Array | None:
+        """The last batch already converted to ``text_type`` while deciding, if any."""
+        return self._converted.get(text_type)
+
+    def _try(self, text_type: TextType, values: pa.Array, target: pa.DataType) -> bool:
+        try:
+            self._converted[text_type] = pc.cast(values, target)
+        except pa.ArrowInvalid:
+            return False
+        return True
+
+
+def convert_text_column(values: pa.Array, text_type: TextType) -> pa.Array:
+    """Convert normalised cells to a decided type, refusing any value that does not fit.
+
+    Args:
+        values: Cells from :func:`normalize_text`.
+        text_type: The column's type (from :class:`TextTypeTracker`).
+
+    Returns:
+        The typed array (nulls where cells were blank).
+
+    Raises:
+        TextTypeMismatch: A value is not of that type (nothing is silently nulled).
+    """
+    if text_type.kind == "string":
+        return values
+    if len(values) >= _DICTIONARY_MIN_ROWS and _repetitive(values):
+        # Dates, codes and flags repeat: convert each distinct text once, then spread.
+        encoded = pc.dictionary_encode(values)
+        typed = _convert(encoded.dictionary, text_type)
+        return pc.take(typed, encoded.indices)
+    return _convert(values, text_type)
+
+
+def _repetitive(values: pa.Array) -> bool:
+    head = values.slice(0, _DICTIONARY_PROBE_ROWS)
+    return pc.count_distinct(head).as_py() * 8 < len(head)
+
+
+def _convert(values: pa.Array, text_type: TextType) -> pa.Array:
+    present = values.drop_null()
+    if len(present) == 0:
+        return pa.nulls(len(values), type=text_type.arrow_type)
+    try:
+        if text_type.kind in ("int", "float"):
+            dialect = text_type.dialect
+            assert dialect is not None
+            if text_type.kind == "int":
+                _require(present, dialect.integer)
+                return pc.cast(_strip_number(values, dialect), pa.int64())
+            _require(present, dialect.number)
+            plain = _point_decimal(_strip_number(values, dialect), dialect)
+            return pc.cast(plain, pa.float64())
+        if text_type.kind == "temporal":
+            temporal = text_type.temporal
+            assert temporal is not None
+            _require(present, temporal.pattern)
+            iso = _br_to_iso(values, present) if temporal.brazilian else values
+            return pc.cast(iso, temporal.target)
+        folded = pc.utf8_lower(values)
+        allowed = pa.concat_arrays([_BOOL_WORDS, _LETTERS])
+        if not pc.all(pc.is_in(folded.drop_null(), value_set=allowed)).as_py():
+            raise TextTypeMismatch("a value is not a boolean")
+        flags = pc.is_in(folded, value_set=_TRUE_VALUES)
+        return pc.if_else(pc.is_valid(folded), flags, pa.scalar(None, pa.bool_()))
+    except pa.ArrowInvalid as error:
+        raise TextTypeMismatch(str(error)) from error
+
+
+def infer_text_column(
+    values: pa.Array | Sequence[str | None], decimal: DecimalStyle, *, booleans: bool = False
+) -> pa.Array:
     """Type a column of text values.
 
     Values are trimmed and empty strings become null. The column becomes ``int64`` when
     every value is an integer, ``double`` when every value is a number, ``date32`` for
     ``dd/mm/yyyy`` / ``yyyy-mm-dd``, ``timestamp[us]`` for date-times (``timestamp[us,
-    tz=UTC]`` when every value carries an offset) and stays ``string`` otherwise,
-    including when it is entirely empty. Booleans are never inferred.
+    tz=UTC]`` when every value carries an offset), ``bool`` (only with ``booleans``) when
+    every value is ``sim``/``não``/``true``/``false`` or the column holds exactly the
+    letters ``S`` and ``N``, and stays ``string`` otherwise, including when it is
+    entirely empty or a single value does not fit (no value is ever lost).
 
     Args:
         values: The raw cells, as an Arrow string array or a sequence of strings.
         decimal: How numbers are written in this file.
+        booleans: Infer booleans (text files do; spreadsheet cells do not).
 
     Returns:
         The typed Arrow array.
     """
-    array = values if isinstance(values, pa.Array) else pa.array(values, type=pa.string())
-    array = pc.utf8_trim_whitespace(array)
-    array = pc.if_else(pc.equal(array, ""), _NULL_STRING, array)
-    present = array.drop_null()
-    if len(present) == 0:
-        return array
-    for dialect in _DIALECTS[decimal]:
-        typed = _as_number(array, present, dialect)
-        if typed is not None:
-            return typed
-    typed = _as_temporal(array, present)
-    return typed if typed is not None else array
+    array = normalize_text(values)
+    tracker = TextTypeTracker(decimal, booleans=booleans)
+    tracker.update(array, exhaustive=False)
+    text_type = tracker.decision()
+    cached = tracker.converted(text_type)
+    return cached if cached is not None else convert_text_column(array, text_type)
 
 
 def infer_python_column(values: Sequence[object], decimal: DecimalStyle = "auto") -> pa.Array:
@@ -263,23 +532,24 @@ def _all_match(present: pa.Array, pattern: str) -> bool:
     return bool(pc.all(pc.match_substring_regex(present, pattern)).as_py())
 
 
-def _as_number(array: pa.Array, present: pa.Array, dialect: _NumberDialect) -> pa.Array | None:
-    if not _all_match(present, dialect.number):
-        return None
-    plain = pc.replace_substring_regex(array, r"^\+", "")
+def _strip_number(values: pa.Array, dialect: _NumberDialect) -> pa.Array:
+    plain = values
+    if pc.any(pc.starts_with(values, "+")).as_py():
+        plain = pc.replace_substring_regex(values, r"^\+", "")
     if dialect.thousands:
         plain = pc.replace_substring(plain, dialect.thousands, "")
-    if _all_match(present, dialect.integer):
-        try:
-            return pc.cast(plain, pa.int64())
-        except pa.ArrowInvalid:
-            pass  # beyond int64: fall through to double
+    return plain
+
+
+def _point_decimal(plain: pa.Array, dialect: _NumberDialect) -> pa.Array:
     if dialect.decimal != ".":
-        plain = pc.replace_substring(plain, dialect.decimal, ".")
-    try:
-        return pc.cast(plain, pa.float64())
-    except pa.ArrowInvalid:
-        return None
+        return pc.replace_substring(plain, dialect.decimal, ".")
+    return plain
+
+
+def _require(present: pa.Array, pattern: str) -> None:
+    if not pc.all(pc.match_substring_regex(present, pattern)).as_py():
+        raise TextTypeMismatch(f"a value does not match {pattern}")
 
 
 def _br_to_iso(array: pa.Array, present: pa.Array) -> pa.Array:
@@ -290,22 +560,3 @@ def _br_to_iso(array: pa.Array, present: pa.Array) -> pa.Array:
         array = pc.replace_substring_regex(array, r"^(\d\d)/(\d)/", r"\1/0\2/")
         array = pc.replace_substring_regex(array, r"[ T](\d):", r" 0\1:")
     return pc.replace_substring_regex(array, r"^(\d\d)/(\d\d)/(\d{4})", r"\3-\2-\1")
-
-
-def _as_temporal(array: pa.Array, present: pa.Array) -> pa.Array | None:
-    candidates: list[tuple[str, pa.DataType, bool]] = [
-        (_BR_DATE, pa.date32(), True),
-        (_ISO_DATE, pa.date32(), False),
-        (_BR_DATETIME, TIMESTAMP_TYPE, True),
-        (_ISO_DATETIME, TIMESTAMP_TYPE, False),
-        (_ISO_DATETIME_TZ, pa.timestamp("us", tz="UTC"), False),
-    ]
-    for pattern, target, brazilian in candidates:
-        if not _all_match(present, pattern):
-            continue
-        iso = _br_to_iso(array, present) if brazilian else array
-        try:
-            return pc.cast(iso, target)
-        except pa.ArrowInvalid:
-            return None  # an impossible date such as 31/04: keep the text
-    return None

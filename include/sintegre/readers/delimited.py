@@ -3,77 +3,251 @@
 ONS text files come in a handful of shapes: ``;``-separated latin-1 files with decimal
 commas (most of SINtegre), ``,``-separated UTF-8 exports, ``|`` files without a header
 and whitespace-aligned TXT files such as the ``psat_ddmmyyyy.txt`` precipitation files
-(basin code, latitude, longitude, millimetres, no header).
+(basin name, latitude, longitude, millimetres, no header). Fixed-width ``.dat`` files are
+read by :mod:`sintegre.readers.fixedwidth` when the catalog gives their layout.
+
+Everything is guessed unless the catalog's :class:`~sintegre.readers.spec.ParseSpec` says
+otherwise; :mod:`sintegre.readers.streaming` applies the same rules to files too big to
+hold in memory, through the helpers shared here (:func:`detect_encoding`,
+:func:`find_layout`, :func:`select_columns`).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import encodings.cp1252
 import io
+import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-import charset_normalizer
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from sintegre.readers.columns import DecimalStyle, build_table, infer_text_column, looks_like_data
+from sintegre.readers.columns import (
+    DecimalStyle,
+    column_names,
+    infer_text_column,
+    looks_like_data,
+    normalize_text,
+)
 from sintegre.readers.detect import HEAD_BYTES, looks_binary
 from sintegre.readers.errors import ParseError, UnsupportedFormatError
 from sintegre.readers.model import ParsedTable
+from sintegre.readers.spec import DELIMITER_NAMES, ParseSpec
 
-__all__ = ["WHITESPACE", "decode_text", "read_delimited", "sniff_delimiter"]
+__all__ = [
+    "LENIENT_CP1252",
+    "WHITESPACE",
+    "TextLayout",
+    "decode_text",
+    "detect_encoding",
+    "find_layout",
+    "read_delimited",
+    "resolve_encoding",
+    "select_columns",
+    "sniff_delimiter",
+]
 
 WHITESPACE = " "
 """Pseudo-delimiter for files aligned with runs of spaces."""
+
+LENIENT_CP1252 = "sintegre-cp1252"
+"""cp1252 that decodes its five undefined bytes as latin-1 instead of failing."""
 
 _DELIMITERS = (";", ",", "|", "\t")
 _SAMPLE_LINES = 50
 _SAMPLE_CHARS = 256 * 1024
 _MIN_CONSISTENCY = 0.6
 _MAX_TITLE_ROWS = 10
-
-# Encodings charset-normalizer may choose from. Left unrestricted it labels latin-1
-# Portuguese as cp1250 or cp1006 and turns "Observação" into "Observaçăo"; these are the
-# encodings Brazilian files actually use (cp850 = DOS-era exports, UTF-16 = Excel
-# "Unicode text").
-_CANDIDATE_ENCODINGS = ["utf_8", "utf_16", "utf_32", "cp1252", "latin_1", "cp850"]
+_SCORE_BYTES = 100_000
 
 _STYLE_BY_DELIMITER: dict[str, DecimalStyle] = {";": "comma", ",": "point"}
 
+# Byte-order marks, longest first (UTF-32 LE starts like UTF-16 LE). Excel's "Unicode
+# text" export is UTF-16 with a BOM; without a BOM only UTF-8 and cp1252 are considered.
+_BOM_CODECS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+# Letters of Portuguese text: the single-byte code page that decodes more of the file's
+# non-ASCII bytes into them wins. cp1252 (= latin-1 for letters) is what ONS writes;
+# cp850 appears in DOS-era exports, where "ç" is 0x87 ("‡" in cp1252).
+_PORTUGUESE_LETTERS = frozenset("áàâãéêíóôõúüçÁÀÂÃÉÊÍÓÔÕÚÜÇ")
+_SINGLE_BYTE_CANDIDATES = ("cp1252", "cp850")
+_CP1252_ALIASES = frozenset({"cp1252", "windows-1252", "windows1252", "1252"})
 
-def decode_text(data: bytes, label: str) -> str:
-    """Decode a text file the way ONS files need.
 
-    Strict UTF-8 (with or without BOM) first, because it never decodes non-UTF-8 text by
-    accident; then charset-normalizer among plausible Brazilian encodings; then latin-1,
-    which ONS uses inside its ZIPs and which decodes any byte.
+def _lenient_cp1252_codec() -> codecs.CodecInfo:
+    # cp1252 leaves 0x81, 0x8D, 0x8F, 0x90 and 0x9D undefined; a stray one must not make a
+    # whole ONS file unreadable, so they decode as their latin-1 code points. cp1252 only
+    # differs from latin-1 in 0x80-0x9F, so decoding is latin-1 (CPython's fastest codec)
+    # plus a translation of those 32 characters when a chunk has any.
+    table = "".join(
+        chr(index) if char == "\ufffe" else char
+        for index, char in enumerate(encodings.cp1252.decoding_table)
+    )
+    encoding_table = codecs.charmap_build(table)
+    c1 = {index: table[index] for index in range(0x80, 0xA0) if table[index] != chr(index)}
+    has_c1 = re.compile(b"[\x80-\x9f]").search
+
+    def decode(data: bytes, errors: str = "strict") -> tuple[str, int]:
+        text = bytes(data).decode("latin-1")
+        return (text.translate(c1) if has_c1(data) else text), len(data)
+
+    def encode(text: str, errors: str = "strict") -> tuple[bytes, int]:
+        return codecs.charmap_encode(text, errors, encoding_table)
+
+    class IncrementalEncoder(codecs.IncrementalEncoder):
+        def encode(self, text: str, final: bool = False) -> bytes:
+            return encode(text, self.errors)[0]
+
+    class IncrementalDecoder(codecs.IncrementalDecoder):
+        def decode(self, data: bytes, final: bool = False) -> str:  # type: ignore[override]
+            return decode(data, self.errors)[0]
+
+    class StreamWriter(codecs.StreamWriter):
+        def encode(self, text: str, errors: str = "strict") -> tuple[bytes, int]:
+            return encode(text, errors)
+
+    class StreamReader(codecs.StreamReader):
+        def decode(self, data: bytes, errors: str = "strict") -> tuple[str, int]:
+            return decode(data, errors)
+
+    return codecs.CodecInfo(
+        name=LENIENT_CP1252,
+        encode=encode,
+        decode=decode,
+        incrementalencoder=IncrementalEncoder,
+        incrementaldecoder=IncrementalDecoder,
+        streamreader=StreamReader,
+        streamwriter=StreamWriter,
+    )
+
+
+_LENIENT_INFO = _lenient_cp1252_codec()
+
+
+def _search_codec(name: str) -> codecs.CodecInfo | None:
+    return _LENIENT_INFO if name in (LENIENT_CP1252, LENIENT_CP1252.replace("-", "_")) else None
+
+
+codecs.register(_search_codec)
+
+
+@dataclass(frozen=True)
+class TextLayout:
+    """Where the table is in a text file and how its rows split.
+
+    Attributes:
+        delimiter: Field separator, :data:`WHITESPACE`, or None for one column per line.
+        decimal: Number notation of the file.
+        headers: Original header texts (``""`` where none), possibly shorter than the rows.
+        first_data: ``(lines before it, fields)`` of the first data row, or None when the
+            file has no data rows.
+        whitespace_width: Fields per line of a whitespace-aligned file (the sample's mode).
+    """
+
+    delimiter: str | None
+    decimal: DecimalStyle
+    headers: list[str]
+    first_data: tuple[int, list[str]] | None
+    whitespace_width: int = 0
+
+
+def resolve_encoding(name: str) -> str:
+    """Map an encoding named in the catalog to the codec the readers use.
 
     Args:
-        data: The whole file.
-        label: File description for error messages.
+        name: Any Python codec name; ``cp1252`` and its aliases become the lenient cp1252.
 
     Returns:
-        The text, without a byte-order mark.
+        The codec name.
+    """
+    return LENIENT_CP1252 if name.strip().lower() in _CP1252_ALIASES else name
+
+
+def detect_encoding(data: bytes, label: str, *, complete: bool = True) -> str:
+    """Pick the encoding of a text file from its bytes (all of them, or a head).
+
+    A byte-order mark decides first (UTF-8, UTF-16, UTF-32); then strict UTF-8, which
+    never accepts non-UTF-8 text by accident; then cp1252 (what "latin-1" means in ONS
+    files), or cp850 when it decodes the accented bytes into more Portuguese letters.
+
+    Args:
+        data: The file's bytes, or its first bytes when ``complete`` is False.
+        label: File description for error messages.
+        complete: False when ``data`` is a head: a multi-byte UTF-8 sequence cut at its
+            end is not held against UTF-8.
+
+    Returns:
+        A codec name for :func:`bytes.decode` and :func:`open`.
 
     Raises:
-        UnsupportedFormatError: The bytes are binary, not text in any encoding.
+        UnsupportedFormatError: The bytes are binary, not text.
     """
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    match = charset_normalizer.from_bytes(data, cp_isolation=_CANDIDATE_ENCODINGS).best()
-    if match is not None:
-        return str(match).lstrip("\ufeff")
+    for bom, codec in _BOM_CODECS:
+        if data.startswith(bom):
+            return codec
     if looks_binary(data[:HEAD_BYTES]):
         raise UnsupportedFormatError(
             f"{label}: the file is binary and not a format the readers know "
             "(expected CSV/TXT, XLSX/XLS, ZIP or PDF)"
         )
-    return data.decode("latin-1")
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=complete)
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "utf-8"
+    high = data.translate(None, bytes(range(128)))[:_SCORE_BYTES]
+    scores = {
+        codec: sum(1 for char in high.decode(codec, "replace") if char in _PORTUGUESE_LETTERS)
+        for codec in _SINGLE_BYTE_CANDIDATES
+    }
+    best = max(_SINGLE_BYTE_CANDIDATES, key=lambda codec: (scores[codec], codec == "cp1252"))
+    return LENIENT_CP1252 if best == "cp1252" else best
+
+
+def decode_text(data: bytes, label: str, encoding: str | None = None) -> str:
+    """Decode a text file the way ONS files need.
+
+    Args:
+        data: The whole file.
+        label: File description for error messages.
+        encoding: The catalog's encoding; None to detect (see :func:`detect_encoding`).
+
+    Returns:
+        The text, without a byte-order mark.
+
+    Raises:
+        ParseError: The bytes are not valid in the catalog's encoding.
+        UnsupportedFormatError: The bytes are binary, not text in any encoding.
+    """
+    wide = encoding is not None and encoding.lower().replace("_", "-").startswith(
+        ("utf-16", "utf-32")
+    )
+    if encoding and not wide and looks_binary(data[:HEAD_BYTES]):
+        raise UnsupportedFormatError(f"{label}: the file is binary, not {encoding} text")
+    codec = resolve_encoding(encoding) if encoding else detect_encoding(data, label)
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError as error:
+        raise ParseError(
+            f"{label}: the text is not valid {encoding or codec} "
+            f"(byte {error.start}: {error.reason}); check the encoding in the catalog"
+        ) from error
+    except LookupError as error:
+        raise ParseError(f"{label}: unknown text encoding {encoding!r} in the catalog") from error
+    return text.lstrip("\ufeff")
 
 
 def sniff_delimiter(lines: list[str]) -> str | None:
@@ -111,67 +285,180 @@ def sniff_delimiter(lines: list[str]) -> str | None:
     return None  # free text with the odd comma: one column beats a shredded table
 
 
-def read_delimited(path: Path, label: str) -> ParsedTable:
+def read_delimited(path: Path, label: str, spec: ParseSpec | None = None) -> ParsedTable:
     """Read a CSV/TXT file into one typed table.
 
     Args:
         path: The file on disk.
         label: File description for error messages.
+        spec: The catalog's overrides (encoding, delimiter, decimal, header, column names,
+            skipped rows, header keyword, text columns, fixed-width layout); None to guess.
 
     Returns:
         The table, with ``name=""`` and ``source_member=""`` (callers fill them in).
 
     Raises:
-        ParseError: The file is empty.
+        ParseError: The file is empty, has no header where the catalog says, or is not
+            valid in the catalog's encoding.
         UnsupportedFormatError: The file is binary.
     """
-    text = decode_text(path.read_bytes(), label)
+    spec = spec or ParseSpec()
+    if spec.fixed_width:
+        from sintegre.readers.fixedwidth import read_fixed_width
+
+        return read_fixed_width(path, label, spec)
+    text = decode_text(path.read_bytes(), label, spec.encoding)
     if not text.strip():
         raise ParseError(f"{label}: the file is empty (no header and no data)")
     try:
-        return _parse_text(text, label)
+        return _parse_text(text, label, spec)
     except csv.Error as error:  # NUL bytes, fields over the csv module's size limit
         raise ParseError(f"{label}: the text is not a readable CSV/TXT table ({error})") from error
 
 
-def _parse_text(text: str, label: str) -> ParsedTable:
-    sample = _first_lines(text, _SAMPLE_LINES)
-    delimiter = sniff_delimiter(sample)
-    style = _STYLE_BY_DELIMITER.get(delimiter or "", "auto")
+def find_layout(
+    text: str, label: str, spec: ParseSpec
+) -> tuple[TextLayout, Iterator[tuple[int, list[str]]]]:
+    """Find the delimiter, the header and the first data row of a text.
 
-    rows = _numbered_rows(text, delimiter, sample)
+    Args:
+        text: The decoded file (or, for streaming, its first megabytes cut at a line end).
+        label: File description for error messages.
+        spec: The catalog's overrides.
+
+    Returns:
+        The layout and an iterator over the data rows after the first one, as
+        ``(lines before the row, fields)``.
+
+    Raises:
+        ParseError: No rows, or the catalog's header keyword is on no row.
+    """
+    sample = _first_lines(_drop_lines(text, spec.skip_rows or 0), _SAMPLE_LINES)
+    delimiter = _spec_delimiter(spec) if spec.delimiter else sniff_delimiter(sample)
+    decimal: DecimalStyle = (
+        spec.decimal if spec.decimal != "auto" else _STYLE_BY_DELIMITER.get(delimiter or "", "auto")
+    )
+    width = _mode([len(line.split()) for line in sample])[0] if delimiter == WHITESPACE else 0
+    rows = _numbered_rows(text, delimiter, width)
+    if spec.skip_rows:
+        skip = spec.skip_rows
+        rows = (row for row in rows if row[0] >= skip)
     first = next(rows, None)
     if first is None:
         raise ParseError(f"{label}: the file has no rows")
-    if delimiter is not None:
+    if spec.header_keyword:
+        first = _keyword_row(first, rows, spec.header_keyword, label)
+    elif spec.skip_rows is None and delimiter is not None:
         first = _skip_title_rows(first, rows)
     lookahead = next(rows, None)
-    if _has_header(first[1], None if lookahead is None else lookahead[1]):
-        headers = [cell.strip() for cell in first[1]]
-        pending = [] if lookahead is None else [lookahead]
+    if spec.header is None and not spec.header_keyword:
+        has_header = _has_header(first[1], None if lookahead is None else lookahead[1])
     else:
-        headers = [""] * len(first[1])
-        pending = [first] if lookahead is None else [first, lookahead]
+        has_header = spec.header is not False
+    pending = [row for row in (first, lookahead) if row is not None]
+    headers: list[str] = []
+    if has_header:
+        block = [pending.pop(0)[1]]
+        while len(block) < max(spec.header_rows, 1):
+            extra = pending.pop(0) if pending else next(rows, None)
+            if extra is None:
+                break
+            block.append(extra[1])
+        headers = _join_header_rows(block)
+        if not pending:
+            nxt = next(rows, None)
+            pending = [] if nxt is None else [nxt]
+    first_data = pending[0] if pending else None
+    layout = TextLayout(delimiter, decimal, headers, first_data, width)
+    return layout, _chain(pending[1:], rows)
 
+
+def select_columns(
+    headers: list[str], has_values: list[bool], spec: ParseSpec
+) -> tuple[list[int], list[str], list[bool]]:
+    """Decide which columns a table keeps, their names and which stay text.
+
+    A column is kept when it has a header, a catalog name or any value (a trailing ``;``
+    makes an empty, unnamed column). Names are the catalog's ``column_names`` where given,
+    else the slugged headers (``col_<n>`` when empty), made unique.
+
+    Args:
+        headers: Original headers, one per column (``""`` for none).
+        has_values: Whether each column holds any non-blank cell.
+        spec: The catalog's overrides.
+
+    Returns:
+        Kept column indexes, their output names and, per kept column, whether it must
+        stay text (``text_columns``, matched by output name or original header).
+    """
+    given = list(spec.column_names)
+    keep = [
+        index
+        for index, (header, filled) in enumerate(zip(headers, has_values, strict=True))
+        if header or index < len(given) or filled
+    ]
+    labels = [given[index] if index < len(given) else headers[index] for index in keep]
+    names = column_names(labels)
+    wanted = {name.strip().casefold() for name in spec.text_columns}
+    text = [
+        name.casefold() in wanted or headers[index].strip().casefold() in wanted
+        for name, index in zip(names, keep, strict=True)
+    ]
+    return keep, names, text
+
+
+def _parse_text(text: str, label: str, spec: ParseSpec) -> ParsedTable:
+    layout, rest = find_layout(text, label, spec)
+    headers = list(layout.headers)
+    pending = [] if layout.first_data is None else [layout.first_data]
     columns: list[pa.Array] | None = None
-    if delimiter not in (None, WHITESPACE) and pending:
-        assert delimiter is not None
-        columns = _arrow_columns(text, delimiter, pending[0], len(headers), sample)
+    if layout.delimiter not in (None, WHITESPACE) and pending:
+        assert layout.delimiter is not None
+        sample = _first_lines(text[_offset_of_line(text, pending[0][0]) :], _SAMPLE_LINES)
+        columns = _arrow_columns(text, layout.delimiter, pending[0], len(headers), sample)
     if columns is None:
         columns = [
             pa.array(values, type=pa.string())
-            for values in _collect_columns(headers, (row for _, row in _chain(pending, rows)))
+            for values in _collect_columns(len(headers), (row for _, row in _chain(pending, rest)))
         ]
-    headers = headers + [""] * (len(columns) - len(headers))
-    keep = [
-        index
-        for index, (header, values) in enumerate(zip(headers, columns, strict=True))
-        if header or _has_values(values)
+    width = max(len(columns), len(headers))
+    headers = headers + [""] * (width - len(headers))
+    rows = len(columns[0]) if columns else 0
+    columns = columns + [pa.nulls(rows, pa.string())] * (width - len(columns))
+    normalized = [normalize_text(column) for column in columns]
+    has_values = [column.null_count < len(column) for column in normalized]
+    keep, names, as_text = select_columns(headers, has_values, spec)
+    typed = [
+        normalized[index]
+        if text_only
+        else infer_text_column(normalized[index], layout.decimal, booleans=True)
+        for index, text_only in zip(keep, as_text, strict=True)
     ]
-    original = [headers[index] for index in keep]
-    typed = [infer_text_column(columns[index], style) for index in keep]
-    table = build_table(original, typed)
-    return ParsedTable(name="", table=table, source_member="", original_columns=original)
+    table = pa.Table.from_arrays(typed, names=names)
+    return ParsedTable(
+        name="", table=table, source_member="", original_columns=[headers[i] for i in keep]
+    )
+
+
+def _spec_delimiter(spec: ParseSpec) -> str | None:
+    assert spec.delimiter is not None
+    name = spec.delimiter
+    if name in DELIMITER_NAMES.values():
+        return name  # ";", ",", "|", tab, or " " for runs of whitespace
+    delimiter = DELIMITER_NAMES.get(name.strip().lower())
+    if delimiter is None:
+        raise ParseError(f"unknown delimiter {spec.delimiter!r} in the catalog")
+    return delimiter
+
+
+def _offset_of_line(text: str, line: int) -> int:
+    offset = 0
+    for _ in range(line):
+        found = text.find("\n", offset)
+        if found < 0:
+            return len(text)
+        offset = found + 1
+    return offset
 
 
 def _arrow_columns(
@@ -205,17 +492,19 @@ def _arrow_columns(
     padded_first = first_row + [""] * (width - len(first_row))
     if table.num_rows == 0 or [column[0].as_py() for column in table.columns] != padded_first:
         return None  # the two parsers disagree on where the data starts: trust csv
-    filled = [pc.not_equal(pc.utf8_trim_whitespace(column), "") for column in table.columns]
-    keep = filled[0]
-    for mask in filled[1:]:
-        keep = pc.or_(keep, mask)
-    table = table.filter(keep)  # rows such as ";;;;" carry nothing
+    table = table.filter(filled_rows(table.columns))  # rows such as ";;;;" carry nothing
     return [column.combine_chunks() for column in table.columns]
 
 
-def _has_values(values: pa.Array) -> bool:
-    trimmed = pc.utf8_trim_whitespace(values.drop_null())
-    return bool(pc.any(pc.not_equal(trimmed, "")).as_py())
+def filled_rows(columns: list[pa.ChunkedArray] | list[pa.Array]) -> pa.Array:
+    """Mask of the rows with at least one non-blank cell."""
+    keep = None
+    for column in columns:
+        filled = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(column), ""), False)
+        keep = filled if keep is None else pc.or_(keep, filled)
+        if pc.all(keep).as_py():
+            break  # usually the first column (a date, a code) is filled on every row
+    return keep
 
 
 def _mode(counts: list[int]) -> tuple[int, float]:
@@ -223,6 +512,10 @@ def _mode(counts: list[int]) -> tuple[int, float]:
         return 0, 0.0
     value, frequency = Counter(counts).most_common(1)[0]
     return value, frequency / len(counts)
+
+
+def _drop_lines(text: str, count: int) -> str:
+    return text[_offset_of_line(text, count) :] if count else text
 
 
 def _first_lines(text: str, limit: int) -> list[str]:
@@ -233,17 +526,14 @@ def _first_lines(text: str, limit: int) -> list[str]:
     return [line for line in lines if line.strip()][:limit]
 
 
-def _numbered_rows(
-    text: str, delimiter: str | None, sample: list[str]
-) -> Iterator[tuple[int, list[str]]]:
+def _numbered_rows(text: str, delimiter: str | None, width: int) -> Iterator[tuple[int, list[str]]]:
     """Yield ``(lines before the row, fields)`` for every non-blank row."""
     if delimiter is None or delimiter == WHITESPACE:
-        width, _ = _mode([len(line.split()) for line in sample])
         for number, line in enumerate(io.StringIO(text)):
             if line.strip():
                 yield (
                     number,
-                    [line.rstrip("\r\n")] if delimiter is None else _split_whitespace(line, width),
+                    [line.rstrip("\r\n")] if delimiter is None else split_whitespace(line, width),
                 )
         return
     # newline="" keeps CRLF inside quoted fields intact; the csv module handles line ends.
@@ -255,10 +545,19 @@ def _numbered_rows(
         before = reader.line_num
 
 
-def _split_whitespace(line: str, width: int) -> list[str]:
+def split_whitespace(line: str, width: int) -> list[str]:
+    """Split a whitespace-aligned line into ``width`` fields.
+
+    Args:
+        line: One line of the file.
+        width: The usual number of fields per line.
+
+    Returns:
+        The fields; extra leading tokens are joined into the first field, because basin
+        names carry spaces ("Sao Francisco -9.4 -40.5 12.0") and the numbers are at the end.
+    """
     tokens = line.split()
     if len(tokens) > width > 0:
-        # Names with spaces ("Sao Francisco -9.4 -40.5 12.0"): the numbers are at the end.
         extra = len(tokens) - width + 1
         tokens = [" ".join(tokens[:extra]), *tokens[extra:]]
     return tokens
@@ -286,6 +585,42 @@ def _skip_title_rows(
     return first
 
 
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
+
+
+def _keyword_row(
+    first: tuple[int, list[str]],
+    rows: Iterator[tuple[int, list[str]]],
+    keyword: str,
+    label: str,
+) -> tuple[int, list[str]]:
+    wanted = _fold(keyword)
+    current: tuple[int, list[str]] | None = first
+    while current is not None:
+        if any(wanted in _fold(cell) for cell in current[1]):
+            return current
+        current = next(rows, None)
+    raise ParseError(f'{label}: no header row contains "{keyword}" (the catalog\'s header keyword)')
+
+
+def _join_header_rows(block: list[list[str]]) -> list[str]:
+    if len(block) == 1:
+        return [cell.strip() for cell in block[0]]
+    width = max(len(row) for row in block)
+    filled: list[list[str]] = []
+    for depth, row in enumerate(block):
+        cells = [cell.strip() for cell in row] + [""] * (width - len(row))
+        if depth < len(block) - 1:
+            # Upper header rows label a group of columns once (merged cells in the source
+            # sheet): carry each label right until the next one.
+            for index in range(1, width):
+                cells[index] = cells[index] or cells[index - 1]
+        filled.append(cells)
+    return [" ".join(part for part in column if part) for column in zip(*filled, strict=True)]
+
+
 def _has_header(first: list[str], second: list[str] | None) -> bool:
     filled = [cell.strip() for cell in first if cell.strip()]
     data_like = [looks_like_data(cell) for cell in filled]
@@ -304,8 +639,8 @@ def _has_header(first: list[str], second: list[str] | None) -> bool:
     )
 
 
-def _collect_columns(headers: list[str], rows: Iterable[list[str]]) -> list[list[str | None]]:
-    columns: list[list[str | None]] = [[] for _ in headers]
+def _collect_columns(width: int, rows: Iterable[list[str]]) -> list[list[str | None]]:
+    columns: list[list[str | None]] = [[] for _ in range(width)]
     for count, row in enumerate(rows):
         if len(row) > len(columns):
             # Ragged rows (typically a trailing ';' on data lines only) widen the table;
