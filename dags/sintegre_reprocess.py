@@ -10,7 +10,6 @@ Thin on purpose: the logic lives in ``sintegre.reprocess`` (no Airflow there).
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from airflow.sdk import Param, dag, get_current_context, task
@@ -44,12 +43,14 @@ def sintegre_reprocess() -> None:
         from sintegre.settings import load_settings
 
         params = get_current_context()["params"]
+        settings = load_settings()
         try:
             return plan_items(
-                Path(load_settings().lake_uri),
+                settings.lake_uri,
                 params["dataset"],
                 date.fromisoformat(params["start"]),
                 date.fromisoformat(params["end"]),
+                settings=settings,
             )
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from None

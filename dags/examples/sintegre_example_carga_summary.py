@@ -2,12 +2,10 @@
 
 Scheduled on the dataset's Asset, which the generic DAG's ``land`` task emits (through the
 ``sintegre-lake-landings`` alias) each time a landing changed something. Writes a small derived
-table, ``derived/carga_dessem_media_diaria/data.parquet``.
+table, ``derived/carga_dessem_media_diaria/data.parquet``, in the lake (local or S3).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from airflow.sdk import Asset, dag, task
 
@@ -29,7 +27,8 @@ def sintegre_example_carga_summary() -> None:
     def summarise() -> str:
         from sintegre.derived import daily_load_summary
 
-        return str(daily_load_summary(Path(load_settings().lake_uri)))
+        settings = load_settings()
+        return daily_load_summary(settings.lake_uri, settings=settings)
 
     summarise()
 

@@ -2,37 +2,50 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
+
+from sintegre.lakeviews import quote_literal
+from sintegre.storage import LakeStore, open_store
+
+if TYPE_CHECKING:
+    from sintegre.settings import Settings
 
 LOAD_DATASET = "arquivos_de_previsao_de_carga_para_o_dessem"
 SUMMARY_DATASET = "carga_dessem_media_diaria"
 
 
-def daily_load_summary(lake_root: Path) -> Path:
+def daily_load_summary(
+    lake_root: Path | str | LakeStore, *, settings: Settings | None = None
+) -> str:
     """Mean forecast load per day and submarket over the current DESSEM load rows.
 
+    Args:
+        lake_root: The lake: a local path, ``s3://bucket/prefix`` or a store.
+        settings: S3 endpoint and credentials of an ``s3://`` lake; from the environment when
+            omitted.
+
     Returns:
-        The written file, ``derived/carga_dessem_media_diaria/data.parquet`` (replaced
-        atomically: written aside, then renamed over).
+        Where the table was written, ``derived/carga_dessem_media_diaria/data.parquet`` under
+        the lake (a local path or an ``s3://`` URL), replaced atomically: written aside, then
+        renamed over (local) or uploaded in one PUT (S3).
     """
-    source = lake_root / "curated" / LOAD_DATASET / "**" / "*.parquet"
-    target = lake_root / "derived" / SUMMARY_DATASET / "data.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{uuid.uuid4().hex}.tmp.parquet")
-    with duckdb.connect() as con:
+    store = open_store(lake_root, settings)
+    source = f"{store.uri_for(LakeStore.join('curated', LOAD_DATASET))}/**/*.parquet"
+    key = LakeStore.join("derived", SUMMARY_DATASET, "data.parquet")
+    with store.atomic_path(key) as tmp, duckdb.connect() as con:
+        store.register_with_duckdb(con)
         con.execute(
             f"""
             COPY (
                 SELECT data, submercado, round(avg(carga_mwmed), 2) AS carga_media_mwmed,
                        count(*) AS patamares, max(ingested_at) AS atualizado_em
-                FROM read_parquet('{source}', hive_partitioning = true, union_by_name = true)
+                FROM read_parquet({quote_literal(source)}, hive_partitioning = true,
+                                  union_by_name = true)
                 GROUP BY ALL ORDER BY ALL
-            ) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)
+            ) TO {quote_literal(str(tmp))} (FORMAT parquet, COMPRESSION zstd)
             """
         )
-    os.replace(tmp, target)
-    return target
+    return store.uri_for(key)

@@ -208,7 +208,7 @@ class Forwarder:
                 "next_attempt_at": current + self.poll_seconds,
             }
             if state in FINAL_RUN_STATES:
-                values["status"] = self._final_status(row, state)
+                values.update(self._final_status(row, state))
                 values["finished_at"] = current
                 values["event"] = values["status"]
                 values.update(self._raw_copy(row))
@@ -234,16 +234,26 @@ class Forwarder:
                 return {"raw_path": downloaded["raw_path"]}
         return {}
 
-    def _final_status(self, row: dict[str, Any], state: str) -> str:
+    def _final_status(self, row: dict[str, Any], state: str) -> dict[str, Any]:
+        """The inbox fields a finished run sets: its status and any schema drift it reported."""
         status = FINAL_RUN_STATES[state]
         if status != "succeeded":
-            return status
-        # The land task says whether the content changed since the last landed version.
+            return {"status": status}
+        values: dict[str, Any] = {"status": status}
+        # The land task says whether the content changed since the last landed version, and
+        # which tables' columns differ from the catalog (they landed anyway).
         with contextlib.suppress(AirflowUnavailable, AirflowRejected):
             landed = self.client.xcom(row["dag_id"], row["dag_run_id"], "land")
-            if isinstance(landed, dict) and landed.get("unchanged") is True:
-                return "unchanged"
-        return status
+            if isinstance(landed, dict):
+                if landed.get("unchanged") is True:
+                    values["status"] = "unchanged"
+                drift = {
+                    entry["dataset"]: entry["drift"]
+                    for entry in landed.get("datasets") or []
+                    if isinstance(entry, dict) and entry.get("drift")
+                }
+                values["schema_drift"] = json.dumps(drift, ensure_ascii=False) if drift else None
+        return values
 
     def run_once(self, now: float | None = None) -> int:
         """One cycle: rescue expiring files, trigger what is due, learn outcomes."""
@@ -312,7 +322,6 @@ def single_instance_lock(lock_path: Path) -> Iterator[bool]:
 
 def build_forwarder(settings: Any = None) -> Forwarder:
     """A forwarder wired from the settings: inbox, Airflow client and the token rescue."""
-    from sintegre.download import download_to_raw
     from sintegre.settings import load_settings
 
     settings = settings or load_settings()
@@ -324,15 +333,11 @@ def build_forwarder(settings: Any = None) -> Forwarder:
     client = AirflowClient(settings.airflow_url, settings.airflow_user, settings.airflow_password)
 
     def rescue(conf: dict[str, Any]) -> str:
-        result = download_to_raw(
-            conf,
-            lake_root=Path(settings.lake_uri),
-            allowed_hosts=settings.allowed_download_hosts,
-            verify=settings.tls_verify,
-            timeout=settings.download_timeout_seconds,
-            retries=1,
-        )
-        return result.raw_path
+        # Through the lake's store: on S3 the copy goes to the bucket's raw/ zone (downloaded
+        # aside, uploaded whole), where any Celery worker's download step finds it.
+        from sintegre.pipeline import fetch_into_raw
+
+        return fetch_into_raw(conf, settings, retries=1)["raw_path"]
 
     return Forwarder(
         inbox,

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import sys
-import uuid
 from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -26,6 +24,7 @@ from sintegre.pipeline import land_step, parse_step
 from sintegre.readers import ReaderError
 from sintegre.settings import Settings, load_settings
 from sintegre.slugs import slugify
+from sintegre.storage import LakeStore, open_store
 
 MANUAL_FLAG = "manual_ingest"
 _CHUNK_BYTES = 1 << 20
@@ -118,60 +117,66 @@ def _missing_dirs(directory: Path, stop: Path) -> list[Path]:
 
 
 def copy_to_raw(
-    source: Path, *, lake_root: Path, dataset: str, period: str, sha256: str
-) -> tuple[dict[str, Any], list[Path]]:
+    source: Path,
+    *,
+    lake_root: Path | str | LakeStore,
+    dataset: str,
+    period: str,
+    sha256: str,
+) -> tuple[dict[str, Any], list[Path | str]]:
     """Copy a file into ``raw/<dataset>/<yyyy>/<mm>/<sha256>/<name>``, atomically.
 
+    Works on a local lake and on S3 (the copy is hashed on the way, then published whole).
+
     Returns:
-        The download dict the steps take, and what this call created (the file first, then
-        new directories, deepest first) so a failed parse can take it back out.
+        The download dict the steps take, and what this call created (local: the file first,
+        then new directories, deepest first; S3: the key) so a failed parse can take it back.
 
     Raises:
         IngestError: The file changed while it was being copied.
     """
+    store = open_store(lake_root)
     name = sanitize_file_name(source.name)
-    relative = PurePosixPath("raw", dataset, period[:4], period[5:7], sha256, name)
-    target = lake_root / relative
-    created: list[Path] = []
-    if not target.exists():  # raw is content-addressed: the same bytes are already there
-        created = _missing_dirs(target.parent, lake_root)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
+    key = str(PurePosixPath("raw", dataset, period[:4], period[5:7], sha256, name))
+    created: list[Path | str] = []
+    if not store.exists(key):  # raw is content-addressed: the same bytes are already there
+        if store.is_local:
+            created = list(_missing_dirs(store.local_path(key).parent, store.local_path()))
         digest = hashlib.sha256()
         try:
-            with open(source, "rb") as src, open(tmp, "wb") as out:
-                for chunk in iter(lambda: src.read(_CHUNK_BYTES), b""):
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            # Hash what was copied, not only what was read first: the folder name is a promise.
-            if digest.hexdigest() != sha256:
-                raise IngestError(f"{source} changed while it was being copied; try again")
-            os.replace(tmp, target)
+            with store.atomic_path(key) as tmp:
+                with open(source, "rb") as src, open(tmp, "wb") as out:
+                    for chunk in iter(lambda: src.read(_CHUNK_BYTES), b""):
+                        digest.update(chunk)
+                        out.write(chunk)
+                # Hash what was copied, not only what was read first: the folder is a promise.
+                if digest.hexdigest() != sha256:
+                    raise IngestError(f"{source} changed while it was being copied; try again")
         except BaseException:
-            tmp.unlink(missing_ok=True)
-            _remove(created)
+            _remove(store, created)
             raise
-        created.insert(0, target)
+        created.insert(0, store.local_path(key) if store.is_local else key)
     download = {
-        "raw_path": str(relative),
+        "raw_path": key,
         "sha256": sha256,
         "file_name": name,
-        "size": target.stat().st_size,
+        "size": store.size(key),
         "content_type": None,
     }
     return download, created
 
 
-def _remove(created: list[Path]) -> None:
+def _remove(store: LakeStore, created: list[Path | str]) -> None:
     """Take back files and (empty) directories this run created, deepest first."""
-    for path in created:
+    for item in created:
+        if isinstance(item, str):
+            store.delete(item)
+            continue
         try:
-            if path.is_dir():
-                path.rmdir()
+            if item.is_dir():
+                item.rmdir()
             else:
-                path.unlink(missing_ok=True)
+                item.unlink(missing_ok=True)
         except OSError:
             pass  # something else wrote there meanwhile: leave it
 
@@ -223,10 +228,10 @@ def ingest_file(
         data_produto=data_produto,
         product_id=product_id,
     )
-    lake_root = Path(settings.lake_uri)
+    store = open_store(settings.lake_uri, settings)
     download, created = copy_to_raw(
         source,
-        lake_root=lake_root,
+        lake_root=store,
         dataset=conf["dataset"],
         period=conf["periodicidade_date"],
         sha256=sha256,
@@ -237,7 +242,7 @@ def ingest_file(
     except BaseException:
         # Unlike a webhook delivery, the operator still holds the file: an unreadable one is
         # taken back out so the lake looks as if nothing was tried.
-        _remove(created)
+        _remove(store, created)
         raise
     landed = land_step(parsed, download, conf, run_id, settings)
     return {"conf": conf, "download": download, "landed": landed}

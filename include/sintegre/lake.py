@@ -20,12 +20,24 @@ Content decides: a sha256 already landed for a dataset and partition rewrites no
 (``unchanged``); a new sha256 becomes current only when its delivery (the token's ``nbf``) is
 newer than the current one's; an older delivery re-run late goes to ``history/`` only.
 Partition values live in the path only (hive style), never as file columns.
+
+The lake is a local folder or an S3 prefix (``LAKE_URI``, see ``sintegre.storage``): every write
+goes through :class:`sintegre.storage.LakeStore`, which publishes a file whole or not at all.
+History files are written by record batches and curated copies are file copies (server-side
+on S3), so landing a table of any size needs memory for one batch, not for the table.
+
+Two landings on one partition never interleave. On the local disk a ``flock`` per partition
+does it. Object storage has no locks: a PostgreSQL advisory lock (on the inbox database,
+``SINTEGRE_INBOX_URL``) does it there, and without PostgreSQL the landing refuses to run unless
+``SINTEGRE_LAKE_LOCK=none`` says something else already serialises them (the DAGs' ``land``
+tasks run with ``max_active_tis_per_dag=1``, which serialises one DAG's landings, not two DAGs').
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import uuid
@@ -33,10 +45,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
+
+from sintegre.storage import LakeStore, LakeStoreError, open_store
+
+if TYPE_CHECKING:
+    from sintegre.settings import Settings
 
 #: Schema metadata keys of every landed file.
 SHA_METADATA_KEY = b"sintegre.source_sha256"
@@ -47,6 +65,17 @@ CURATED_FILE_NAME = "data.parquet"
 TOKEN_LIFETIME_SECONDS = 86_640
 #: Test-only fault injection: the writer dies (``os._exit``) at this point.
 CRASH_ENV = "SINTEGRE_LAKE_CRASH_AT"
+#: Rows per record batch when a staged table is copied into history: bounds the memory.
+BATCH_ROWS = 65536
+#: ...and at most about this many bytes (uncompressed) for wide rows.
+BATCH_BYTES = 8 << 20
+#: ``SINTEGRE_LAKE_LOCK`` values.
+LOCK_MODES = ("auto", "none")
+
+
+class LakeLockError(RuntimeError):
+    """Landings on this lake cannot be serialised with the current settings."""
+
 
 LINEAGE_COLUMNS = (
     "src_product",
@@ -85,6 +114,7 @@ CATALOG_SCHEMA = pa.schema(
         ("version", pa.string()),  # the history file's stem: sha256, or sha256-r<time> (reprocess)
         ("rows", pa.int64()),
         ("original_columns", pa.string()),
+        ("schema_drift", pa.string()),  # JSON {"missing", "unexpected"} vs the catalog, or null
         ("outcome", pa.string()),  # new | unchanged | older | raw_only
         ("changed", pa.bool_()),
         ("raw_path", pa.string()),
@@ -106,6 +136,8 @@ class StagedTable:
     source_member: str
     original_columns: list[str]
     rows: int
+    #: How the columns differ from the catalog's (``{"missing": [...], "unexpected": [...]}``).
+    drift: dict[str, list[str]] | None = None
 
 
 def dataset_name(product_dataset: str, table_name: str) -> str:
@@ -123,42 +155,44 @@ def _crash_point(name: str) -> None:
         os._exit(70)
 
 
-def _atomic_write(table: pa.Table, target: Path) -> None:
-    """Write aside, fsync, then rename over: a reader sees the old file or the new, never half."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    try:
+def _atomic_write(table: pa.Table, store: LakeStore, key: str) -> None:
+    """Write a (small) table aside and publish it whole: a reader sees the old file or the new."""
+    with store.atomic_path(key) as tmp:
         # zstd and column statistics (pyarrow's default) so engines prune row groups.
         pq.write_table(table, tmp, compression="zstd", write_statistics=True)
         _crash_point("mid_file")
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-        # The rename itself must reach the disk: the catalog file is the commit point.
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
-def _file_metadata(path: Path) -> dict[bytes, bytes]:
+def _metadata_of(store: LakeStore, key: str) -> dict[bytes, bytes]:
+    if not store.exists(key):
+        return {}
+    with store.open_input(key) as handle:
+        return dict(pq.ParquetFile(handle).schema_arrow.metadata or {})
+
+
+def _file_metadata(path: Path | str, store: LakeStore | None) -> dict[bytes, bytes]:
+    if store is not None:
+        return _metadata_of(store, str(path))
+    path = Path(path)
     if not path.exists():
         return {}
     return dict(pq.read_schema(path).metadata or {})
 
 
-def current_sha(curated_file: Path) -> str | None:
-    """The source sha256 recorded in a curated file's metadata, or None."""
-    value = _file_metadata(curated_file).get(SHA_METADATA_KEY)
+def current_sha(curated_file: Path | str, store: LakeStore | None = None) -> str | None:
+    """The source sha256 recorded in a curated file's metadata, or None.
+
+    Args:
+        curated_file: A local path, or a key of ``store``.
+        store: The lake holding the key; omitted for a local path.
+    """
+    value = _file_metadata(curated_file, store).get(SHA_METADATA_KEY)
     return value.decode() if value else None
 
 
-def current_file_version(curated_file: Path) -> str | None:
+def current_file_version(curated_file: Path | str, store: LakeStore | None = None) -> str | None:
     """The version (history file stem) a curated file is a copy of, or None."""
-    value = _file_metadata(curated_file).get(VERSION_METADATA_KEY)
+    value = _file_metadata(curated_file, store).get(VERSION_METADATA_KEY)
     return value.decode() if value else None
 
 
@@ -170,8 +204,7 @@ def delivered_at(conf: dict[str, Any], fallback: datetime) -> datetime:
     return datetime.fromtimestamp(int(nbf), tz=UTC) if nbf is not None else fallback
 
 
-def _with_lineage(
-    table: pa.Table,
+def _lineage_values(
     conf: dict[str, Any],
     *,
     staged: StagedTable,
@@ -180,56 +213,110 @@ def _with_lineage(
     delivered: datetime,
     ingested_at: datetime,
     version: str,
-) -> pa.Table:
-    # Lineage and partition names are ours: a source column with such a name is kept as
-    # <name>_data (a file column named like a partition would be overwritten by the path).
-    reserved = {*LINEAGE_COLUMNS, "macroprocesso", "periodicidade"}
-    rename = {name: f"{name}_data" for name in table.column_names if name in reserved}
-    if rename:
-        table = table.rename_columns([rename.get(n, n) for n in table.column_names])
-    rows = table.num_rows
-
-    def const(value: Any, type_: pa.DataType) -> pa.Array:
-        return pa.array([value] * rows, type=type_)
-
+) -> list[tuple[str, Any, pa.DataType]]:
+    """The lineage columns' (name, value, type): one constant per column for a whole file."""
     final_date = datetime.fromisoformat(conf["periodicidade_final_date"]).date()
-    lineage = {
-        "src_product": const(conf.get("nome"), pa.string()),
-        "src_product_id": const(conf.get("product_id"), pa.int64()),
-        "src_notification_id": const(conf.get("notification_id"), pa.string()),
-        "src_processo": const(conf.get("processo"), pa.string()),
-        "src_macroprocesso": const(conf.get("macroProcesso"), pa.string()),
-        "src_data_produto": const(conf.get("dataProduto"), pa.string()),
-        "src_file": const(download["file_name"], pa.string()),
-        "src_member": const(staged.source_member or None, pa.string()),
-        "src_sha256": const(download["sha256"], pa.string()),
-        "src_version": const(version, pa.string()),
-        "granularity": const(conf.get("granularity"), pa.string()),
-        "periodicidade_final": const(final_date, pa.date32()),
-        "delivered_at": const(delivered, pa.timestamp("us", tz="UTC")),
-        "ingested_at": const(ingested_at, pa.timestamp("us", tz="UTC")),
-        "dag_run_id": const(run_id, pa.string()),
-    }
-    for name, column in lineage.items():
-        table = table.append_column(name, column)
-    return table
+    return [
+        ("src_product", conf.get("nome"), pa.string()),
+        ("src_product_id", conf.get("product_id"), pa.int64()),
+        ("src_notification_id", conf.get("notification_id"), pa.string()),
+        ("src_processo", conf.get("processo"), pa.string()),
+        ("src_macroprocesso", conf.get("macroProcesso"), pa.string()),
+        ("src_data_produto", conf.get("dataProduto"), pa.string()),
+        ("src_file", download["file_name"], pa.string()),
+        ("src_member", staged.source_member or None, pa.string()),
+        ("src_sha256", download["sha256"], pa.string()),
+        ("src_version", version, pa.string()),
+        ("granularity", conf.get("granularity"), pa.string()),
+        ("periodicidade_final", final_date, pa.date32()),
+        ("delivered_at", delivered, pa.timestamp("us", tz="UTC")),
+        ("ingested_at", ingested_at, pa.timestamp("us", tz="UTC")),
+        ("dag_run_id", run_id, pa.string()),
+    ]
+
+
+@contextlib.contextmanager
+def _open_staged(store: LakeStore, path: str) -> Iterator[pa.NativeFile]:
+    """A staged file: a key or URI inside the lake (S3 staging), or a local path."""
+    key = store.key_of(path)
+    if key is None and "://" in path:
+        raise LakeStoreError(f"the staged table {path} is neither local nor in {store.uri}")
+    with contextlib.ExitStack() as stack:
+        # In the lake (S3 staging): one streamed GET into a temporary file, rather than a
+        # ranged GET per column chunk while the history file is written.
+        local = Path(path).absolute() if key is None else stack.enter_context(store.local_copy(key))
+        handle = stack.enter_context(pafs.LocalFileSystem().open_input_file(str(local)))
+        yield handle
+
+
+def _batch_rows(metadata: pq.FileMetaData) -> int:
+    """Rows per batch: ``BATCH_ROWS``, fewer when a row is wide (about ``BATCH_BYTES``)."""
+    if not metadata.num_rows:
+        return BATCH_ROWS
+    size = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    row_bytes = max(1, size // metadata.num_rows)
+    return max(1024, min(BATCH_ROWS, BATCH_BYTES // row_bytes))
+
+
+def _write_history(
+    store: LakeStore,
+    key: str,
+    staged: StagedTable,
+    lineage: list[tuple[str, Any, pa.DataType]],
+    metadata: dict[bytes, bytes],
+) -> None:
+    """Copy a staged table into history by record batches, adding the lineage to each batch.
+
+    Memory is one batch (``BATCH_ROWS`` rows, fewer for wide rows), whatever the table's size:
+    a 1 GB CSV lands with the same footprint as a small one.
+    """
+    with _open_staged(store, staged.path) as handle:
+        # No pre-buffering: it caches the column chunks it read ahead, and the peak grows.
+        source = pq.ParquetFile(handle, pre_buffer=False, buffer_size=1 << 20)
+        schema = source.schema_arrow
+        # Lineage and partition names are ours: a source column with such a name is kept as
+        # <name>_data (a file column named like a partition would be overwritten by the path).
+        reserved = {*LINEAGE_COLUMNS, "macroprocesso", "periodicidade"}
+        fields = [
+            field.with_name(f"{field.name}_data") if field.name in reserved else field
+            for field in schema
+        ]
+        fields += [pa.field(name, type_) for name, _, type_ in lineage]
+        merged = {**(schema.metadata or {}), **metadata}
+        out_schema = pa.schema(fields, metadata=merged)
+        constants: dict[int, list[pa.Array]] = {}
+        with store.atomic_path(key) as tmp:
+            # zstd and column statistics (pyarrow's default) so engines prune row groups.
+            with pq.ParquetWriter(
+                tmp, out_schema, compression="zstd", write_statistics=True
+            ) as writer:
+                batch_rows = _batch_rows(source.metadata)
+                for batch in source.iter_batches(batch_size=batch_rows, use_threads=False):
+                    rows = batch.num_rows
+                    if rows not in constants:
+                        constants = {rows: [pa.array([v] * rows, type=t) for _, v, t in lineage]}
+                    arrays = [*batch.columns, *constants[rows]]
+                    writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=out_schema))
+            _crash_point("mid_file")
 
 
 #: Catalog outcomes that put a version in history (candidates for "current").
 VERSION_OUTCOMES = ("new", "older", "reprocessed")
 
 
-def _partition_versions(lake_root: Path, macro: str, period: str) -> list[dict[str, Any]]:
-    """Every committed version in one partition, from its catalog files (small: one per landing)."""
-    folder = (
-        lake_root / "catalog" / "ingestions" / f"macroprocesso={macro}" / f"periodicidade={period}"
+def _catalog_dir(macro: str, period: str) -> str:
+    return LakeStore.join(
+        "catalog", "ingestions", f"macroprocesso={macro}", f"periodicidade={period}"
     )
+
+
+def _partition_versions(store: LakeStore, macro: str, period: str) -> list[dict[str, Any]]:
+    """Every committed version in one partition, from its catalog files (small: one per landing)."""
+    columns = ["dataset", "sha256", "version", "outcome", "delivered_at", "ingested_at"]
     rows: list[dict[str, Any]] = []
-    for path in sorted(folder.glob("*.parquet")):
-        table = pq.read_table(
-            path,
-            columns=["dataset", "sha256", "version", "outcome", "delivered_at", "ingested_at"],
-        )
+    for key in store.list(_catalog_dir(macro, period), ".parquet"):
+        with store.open_input(key) as handle:
+            table = pq.ParquetFile(handle).read(columns=columns)
         rows += [r for r in table.to_pylist() if r["outcome"] in VERSION_OUTCOMES]
     return rows
 
@@ -241,7 +328,12 @@ def current_version(versions: list[dict[str, Any]], dataset: str) -> dict[str, A
 
 
 def _decide(
-    versions: list[dict[str, Any]], dataset: str, sha: str, delivered: datetime, curated: Path
+    versions: list[dict[str, Any]],
+    dataset: str,
+    sha: str,
+    delivered: datetime,
+    store: LakeStore,
+    curated: str,
 ) -> str:
     """``unchanged`` (already landed), ``new`` (becomes current) or ``older`` (history only)."""
     current = current_version(versions, dataset)
@@ -249,7 +341,7 @@ def _decide(
         # Committed but the writer died before curated/: this retry finishes the job (and
         # announces it, which the dead run could not).
         repair = current is not None and current["sha256"] == sha
-        if repair and current_file_version(curated) != current["version"]:
+        if repair and current_file_version(curated, store) != current["version"]:
             return "new"
         return "unchanged"
     if current is not None and current["delivered_at"] > delivered:
@@ -258,7 +350,7 @@ def _decide(
 
 
 def _sync_curated(
-    lake_root: Path,
+    store: LakeStore,
     dataset: str,
     macro: str,
     period: str,
@@ -268,15 +360,14 @@ def _sync_curated(
     current = current_version(versions, dataset)
     if current is None:
         return False
-    curated_file = lake_root / partition_dir("curated", dataset, macro, period) / CURATED_FILE_NAME
-    if current_file_version(curated_file) == current["version"]:
+    curated_key = str(partition_dir("curated", dataset, macro, period) / CURATED_FILE_NAME)
+    if current_file_version(curated_key, store) == current["version"]:
         return False
-    history_file = (
-        lake_root
-        / partition_dir("history", dataset, macro, period)
-        / f"{current['version']}.parquet"
+    history_key = str(
+        partition_dir("history", dataset, macro, period) / f"{current['version']}.parquet"
     )
-    _atomic_write(pq.read_table(history_file), curated_file)
+    # The history file is the exact version: a byte copy (server-side on S3), never a re-read.
+    store.copy(history_key, curated_key)
     return True
 
 
@@ -285,10 +376,11 @@ def land(
     conf: dict[str, Any],
     download: dict[str, Any],
     *,
-    lake_root: Path,
+    lake_root: Path | str | LakeStore,
     run_id: str,
     now: datetime | None = None,
     force: bool = False,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Land staged tables: history, then the catalog (commit), then curated copies.
 
@@ -296,19 +388,38 @@ def land(
     its history file is rewritten with the new parse (``reprocessed``) and, when it is the
     current version, so is curated/.
 
+    Args:
+        staged_tables: The parse step's tables (local paths, or keys/URIs in the lake).
+        conf: The run conf.
+        download: The download step's dict (``raw_path``, ``sha256``, ``file_name``).
+        lake_root: The lake: a local path, a ``LAKE_URI`` (``s3://bucket/prefix``) or a store.
+        run_id: The DAG run id (lineage).
+        now: The ingestion instant (tests).
+        force: Re-land a sha256 already landed (reprocessing).
+        settings: S3 credentials and the lock settings of an object-storage lake; read from
+            the environment when omitted and needed.
+
     Returns:
         A small dict: ``changed`` (any partition got a new current version), ``outcome`` per
-        dataset, ``rows`` and the catalog file.
+        dataset, ``rows`` and the catalog file (a key relative to the lake root).
+
+    Raises:
+        LakeLockError: An object-storage lake with no way to serialise landings.
     """
+    if not isinstance(lake_root, LakeStore) and settings is None and "://" in str(lake_root):
+        from sintegre.settings import load_settings
+
+        settings = load_settings()
+    store = open_store(lake_root, settings)
     macro = conf["macroprocesso_slug"]
     period = conf["periodicidade_date"]
     # Two landings on one partition never interleave, whichever DAG or process runs them.
-    with _partition_lock(lake_root, macro, period):
+    with partition_lock(store, macro, period, settings):
         return _land_locked(
             staged_tables,
             conf,
             download,
-            lake_root=lake_root,
+            store=store,
             run_id=run_id,
             now=now,
             force=force,
@@ -316,15 +427,71 @@ def land(
 
 
 @contextlib.contextmanager
-def _partition_lock(lake_root: Path, macro: str, period: str) -> Iterator[None]:
-    lock_dir = lake_root / "_locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_dir / f"{macro}__{period}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+def partition_lock(
+    store: LakeStore, macro: str, period: str, settings: Settings | None = None
+) -> Iterator[None]:
+    """Hold the partition's landing lock: ``flock`` locally, a PostgreSQL lock on S3.
+
+    Raises:
+        LakeLockError: Object storage, no PostgreSQL inbox and ``SINTEGRE_LAKE_LOCK`` not
+            ``none``; or an unknown ``SINTEGRE_LAKE_LOCK``.
+    """
+    if store.is_local:
+        lock_dir = store.local_path("_locks")
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_dir / f"{macro}__{period}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+        return
+    if settings is None:
+        from sintegre.settings import load_settings
+
+        settings = load_settings()
+    mode = settings.lake_lock
+    if mode not in LOCK_MODES:
+        raise LakeLockError(f"SINTEGRE_LAKE_LOCK must be one of {', '.join(LOCK_MODES)}: {mode!r}")
+    if mode == "none":
+        yield  # the operator says the scheduler serialises landings (max_active_tis_per_dag=1)
+        return
+    if not settings.inbox_url.startswith("postgresql"):
+        raise LakeLockError(
+            f"the lake is on object storage ({store.uri}), where files cannot be locked: "
+            "landings are serialised with a PostgreSQL advisory lock, so set SINTEGRE_INBOX_URL "
+            "to the PostgreSQL inbox, or set SINTEGRE_LAKE_LOCK=none if only one landing can "
+            "run at a time (land tasks with max_active_tis_per_dag=1, one DAG)"
+        )
+    with _advisory_lock(settings.inbox_url, _lock_key(store.uri, macro, period)):
         yield
+
+
+def _lock_key(lake_uri: str, macro: str, period: str) -> int:
+    """A signed 64-bit advisory-lock key per lake partition (stable across hosts)."""
+    digest = hashlib.sha256(f"sintegre-lake|{lake_uri}|{macro}|{period}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextlib.contextmanager
+def _advisory_lock(url: str, key: int) -> Iterator[None]:
+    """A session advisory lock, waited for; freed when the connection closes (a dead worker's
+    lock goes with its connection)."""
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    engine = sa.create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
     finally:
-        os.close(fd)
+        engine.dispose()
 
 
 def _land_locked(
@@ -332,7 +499,7 @@ def _land_locked(
     conf: dict[str, Any],
     download: dict[str, Any],
     *,
-    lake_root: Path,
+    store: LakeStore,
     run_id: str,
     now: datetime | None,
     force: bool,
@@ -344,13 +511,13 @@ def _land_locked(
     sha = download["sha256"]
     catalog_rows: list[dict[str, Any]] = []
     datasets: list[dict[str, Any]] = []
-    versions = _partition_versions(lake_root, macro, period)
+    versions = _partition_versions(store, macro, period)
     for index, staged in enumerate(staged_tables):
         if index:
             _crash_point("between_datasets")
         dataset = dataset_name(conf["dataset"], staged.name)
         curated_rel = partition_dir("curated", dataset, macro, period) / CURATED_FILE_NAME
-        outcome = _decide(versions, dataset, sha, delivered, lake_root / curated_rel)
+        outcome = _decide(versions, dataset, sha, delivered, store, str(curated_rel))
         committed = [v for v in versions if v["dataset"] == dataset and v["sha256"] == sha]
         if force and outcome == "unchanged":
             outcome = "reprocessed"
@@ -366,10 +533,16 @@ def _land_locked(
         else:
             version = sha
         history_rel = partition_dir("history", dataset, macro, period) / f"{version}.parquet"
-        history_file = lake_root / history_rel
-        if outcome != "unchanged" and not history_file.exists():
-            table = _with_lineage(
-                pq.read_table(staged.path),
+        if outcome != "unchanged" and not store.exists(str(history_rel)):
+            metadata = {
+                SHA_METADATA_KEY: sha.encode(),
+                VERSION_METADATA_KEY: version.encode(),
+                DELIVERED_METADATA_KEY: row_delivered.isoformat().encode(),
+                b"sintegre.original_columns": json.dumps(
+                    staged.original_columns, ensure_ascii=False
+                ).encode(),
+            }
+            lineage = _lineage_values(
                 conf,
                 staged=staged,
                 download=download,
@@ -378,14 +551,7 @@ def _land_locked(
                 ingested_at=ingested_at,
                 version=version,
             )
-            metadata = dict(table.schema.metadata or {})
-            metadata[SHA_METADATA_KEY] = sha.encode()
-            metadata[VERSION_METADATA_KEY] = version.encode()
-            metadata[DELIVERED_METADATA_KEY] = row_delivered.isoformat().encode()
-            metadata[b"sintegre.original_columns"] = json.dumps(
-                staged.original_columns, ensure_ascii=False
-            ).encode()
-            _atomic_write(table.replace_schema_metadata(metadata), history_file)
+            _write_history(store, str(history_rel), staged, lineage, metadata)
         datasets.append(
             {
                 "dataset": dataset,
@@ -393,6 +559,8 @@ def _land_locked(
                 "outcome": outcome,
                 "changed": outcome in ("new", "reprocessed"),
                 "version": version,
+                # Only when the columns differ from the catalog: the forwarder shows it.
+                **({"drift": staged.drift} if staged.drift else {}),
             }
         )
         catalog_rows.append(
@@ -428,14 +596,11 @@ def _land_locked(
             )
         )
     _crash_point("after_history")
-    catalog_file = (
-        lake_root
-        / PurePosixPath(
-            "catalog", "ingestions", f"macroprocesso={macro}", f"periodicidade={period}"
-        )
-        / f"{ingested_at:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:12]}.parquet"
+    catalog_file = LakeStore.join(
+        _catalog_dir(macro, period),
+        f"{ingested_at:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:12]}.parquet",
     )
-    _atomic_write(pa.Table.from_pylist(catalog_rows, schema=CATALOG_SCHEMA), catalog_file)
+    _atomic_write(pa.Table.from_pylist(catalog_rows, schema=CATALOG_SCHEMA), store, catalog_file)
     _crash_point("after_catalog")
     # The partition's versions now: what was read before, plus what this landing committed.
     versions += [row for row in catalog_rows if row["outcome"] in VERSION_OUTCOMES]
@@ -449,7 +614,7 @@ def _land_locked(
         )
         # The history file is the exact version: copy it (atomically) as the current one.
         _sync_curated(
-            lake_root,
+            store,
             entry["dataset"],
             macro,
             period,
@@ -461,7 +626,7 @@ def _land_locked(
         "unchanged": bool(datasets) and all(d["outcome"] == "unchanged" for d in datasets),
         "datasets": datasets,
         "rows": sum(d["rows"] for d in datasets),
-        "catalog_file": str(catalog_file.relative_to(lake_root)),
+        "catalog_file": catalog_file,
     }
 
 
@@ -498,6 +663,9 @@ def _catalog_row(
         "rows": staged.rows if staged else 0,
         "original_columns": json.dumps(
             staged.original_columns if staged else [], ensure_ascii=False
+        ),
+        "schema_drift": (
+            json.dumps(staged.drift, ensure_ascii=False) if staged and staged.drift else None
         ),
         "outcome": outcome,
         "changed": outcome in ("new", "reprocessed"),

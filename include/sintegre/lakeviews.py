@@ -22,6 +22,11 @@ Views created by :func:`connect`:
 The set of dataset views is fixed when :func:`connect` runs; the files they read are found at
 query time, so new versions of known datasets show without reconnecting.
 
+The lake may be local or on S3 (``s3://bucket/prefix``). DuckDB's own S3 support (the httpfs
+extension) is downloaded on first use, which a worker without internet cannot do: the
+connection reads the bucket through the lake's pyarrow S3 filesystem, registered with DuckDB as
+an fsspec filesystem (``read_parquet('s3://...')`` globs work through it).
+
 Usage::
 
     python -m sintegre.lakeviews "SELECT * FROM datasets"   # one statement, then exit
@@ -35,14 +40,17 @@ import logging
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TextIO
-from urllib.parse import unquote, urlsplit
+from typing import TYPE_CHECKING, TextIO
 
 import duckdb
 import pyarrow as pa
 
 from sintegre.lake import CATALOG_SCHEMA, VERSION_OUTCOMES
 from sintegre.settings import load_settings
+from sintegre.storage import LakeStore, open_store
+
+if TYPE_CHECKING:
+    from sintegre.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -82,29 +90,19 @@ def _sql_type(type_: pa.DataType) -> str:
         raise TypeError(f"no SQL type for catalog column type {type_}") from None
 
 
-def _local_root(lake_root: Path | str) -> Path:
-    """The lake root as a local path; ``file://`` URIs are accepted, other schemes are not."""
-    text = str(lake_root)
-    if "://" not in text:
-        return Path(text).expanduser()
-    parts = urlsplit(text)
-    if parts.scheme != "file":
-        raise ValueError(f"only a local lake (a path or file:// URI) can be viewed, got {text!r}")
-    return Path(unquote(parts.path))
-
-
-def _read_parquet(glob: Path, *options: str) -> str:
+def _read_parquet(glob: str, *options: str) -> str:
     """``read_parquet(...)`` over a glob: hive partitions typed explicitly, columns by name."""
     hive_types = ", ".join(f"{quote_literal(name)}: {sql}" for name, sql in PARTITION_TYPES)
     extra = "".join(f", {option}" for option in options)
     return (
-        f"read_parquet({quote_literal(glob.as_posix())}, hive_partitioning = true, "
+        f"read_parquet({quote_literal(glob)}, hive_partitioning = true, "
         f"union_by_name = true, hive_types = {{{hive_types}}}{extra})"
     )
 
 
-def _has_parquet(folder: Path) -> bool:
-    return folder.is_dir() and any(folder.rglob("*.parquet"))
+def _glob(store: LakeStore, *parts: str) -> str:
+    """Every Parquet file under a folder of the lake, as DuckDB spells it (path or s3:// URL)."""
+    return f"{store.uri_for(LakeStore.join(*parts))}/**/*.parquet"
 
 
 def _empty_catalog_select() -> str:
@@ -118,12 +116,11 @@ def _empty_catalog_select() -> str:
     return f"SELECT {', '.join(columns)} WHERE false"
 
 
-def _catalog_sql(lake: Path) -> str:
+def _catalog_sql(store: LakeStore) -> str:
     """The ``catalog`` view: every ingestion row plus ``is_current``."""
-    folder = lake / "catalog" / "ingestions"
-    if _has_parquet(folder):
+    if store.list("catalog/ingestions", ".parquet"):
         scan = _read_parquet(
-            folder / "**" / "*.parquet", "filename = '_file'", "file_row_number = true"
+            _glob(store, "catalog", "ingestions"), "filename = '_file'", "file_row_number = true"
         )
         source = f"SELECT * RENAME (file_row_number AS _row) FROM {scan}"
     else:
@@ -196,26 +193,31 @@ def _datasets_sql(datasets: Sequence[str]) -> str:
     """
 
 
-def dataset_names(lake_root: Path | str) -> list[str]:
+def dataset_names(
+    lake_root: Path | str | LakeStore, *, settings: Settings | None = None
+) -> list[str]:
     """The datasets of a lake: every ``history/`` folder holding at least one Parquet file.
 
     Args:
-        lake_root: The lake root (a path or a ``file://`` URI).
+        lake_root: The lake root: a path, a ``file://`` or ``s3://`` URI, or a store.
+        settings: S3 endpoint and credentials; from the environment when omitted and needed.
 
     Returns:
         The folder names, sorted.
     """
-    history = _local_root(lake_root) / "history"
-    if not history.is_dir():
-        return []
+    store = open_store(lake_root, settings)
+    # One listing of history/ (on S3 a folder is only a key prefix: listing it is the check).
     return sorted(
-        folder.name
-        for folder in history.iterdir()
-        if not folder.name.startswith(".") and _has_parquet(folder)
+        {key.split("/")[1] for key in store.list("history", ".parquet") if key.count("/") >= 2}
     )
 
 
-def connect(lake_root: Path | str, *, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+def connect(
+    lake_root: Path | str | LakeStore,
+    *,
+    database: str = ":memory:",
+    settings: Settings | None = None,
+) -> duckdb.DuckDBPyConnection:
     """Open DuckDB with views over the lake: ``catalog``, ``datasets`` and two per dataset.
 
     Works on an empty or missing lake: ``catalog`` and ``datasets`` are then empty views with
@@ -223,34 +225,37 @@ def connect(lake_root: Path | str, *, database: str = ":memory:") -> duckdb.Duck
     (``catalog``, ``datasets``, or ``x_history`` next to ``x``) is skipped with a warning.
 
     Args:
-        lake_root: The lake root (``load_settings().lake_uri``): a path or a ``file://`` URI.
+        lake_root: The lake root (``load_settings().lake_uri``): a path, a ``file://`` URI,
+            ``s3://bucket/prefix``, or a :class:`~sintegre.storage.LakeStore`.
         database: The DuckDB database; views are created (or replaced) in it.
+        settings: S3 endpoint and credentials of an ``s3://`` lake; from the environment when
+            omitted.
 
     Returns:
-        The open connection; the caller closes it.
+        The open connection (with the lake's S3 filesystem registered); the caller closes it.
 
     Raises:
-        ValueError: ``lake_root`` is a remote URI (s3:// and the like).
+        sintegre.storage.LakeStoreError: ``lake_root`` has a scheme other than file or s3.
     """
-    lake = _local_root(lake_root)
+    store = open_store(lake_root, settings)
     con = duckdb.connect(database)
     try:
+        store.register_with_duckdb(con)
         con.execute(
-            f"CREATE OR REPLACE VIEW {quote_identifier(CATALOG_VIEW)} AS {_catalog_sql(lake)}"
+            f"CREATE OR REPLACE VIEW {quote_identifier(CATALOG_VIEW)} AS {_catalog_sql(store)}"
         )
         names: list[str] = []
         taken = {CATALOG_VIEW, DATASETS_VIEW}
-        for name in dataset_names(lake):
+        for name in dataset_names(store):
             views = {name, name + HISTORY_SUFFIX}
             if views & taken:
                 logger.warning("dataset %r skipped: its view names are already taken", name)
                 continue
             taken |= views
             names.append(name)
-            glob = lake / "history" / name / "**" / "*.parquet"
             con.execute(
                 f"CREATE OR REPLACE VIEW {quote_identifier(name + HISTORY_SUFFIX)} AS "
-                f"SELECT * FROM {_read_parquet(glob)}"
+                f"SELECT * FROM {_read_parquet(_glob(store, 'history', name))}"
             )
             con.execute(f"CREATE OR REPLACE VIEW {quote_identifier(name)} AS {_current_sql(name)}")
         con.execute(
@@ -327,7 +332,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m sintegre.lakeviews",
         description="Query the Parquet lake through DuckDB views.",
     )
-    parser.add_argument("--lake", help="lake root (default: LAKE_URI from the settings)")
+    parser.add_argument(
+        "--lake", help="lake root, a path or s3://bucket/prefix (default: LAKE_URI)"
+    )
     parser.add_argument("sql", nargs="*", help="one SQL statement; interactive when omitted")
     args = parser.parse_args(argv)
     lake = load_settings().lake_uri if args.lake is None else args.lake

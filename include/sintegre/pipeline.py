@@ -1,6 +1,12 @@
 """The three steps of an ingestion, as plain functions the DAG tasks call.
 
 Each step takes and returns small dicts of paths and facts (XCom-sized), never data frames.
+
+The lake is a local folder or an S3 prefix (``LAKE_URI``, ``sintegre.storage``). On S3 every
+step's output lives in the bucket (the raw file, the delivery marker, the staged tables under
+``_staging/<run>/``), because with Airflow's CeleryExecutor the download, parse and land tasks
+of one run may each run on a different worker. A worker only keeps files in its temporary
+folder for the time of one step.
 """
 
 from __future__ import annotations
@@ -8,10 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
+import tempfile
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -19,9 +25,11 @@ import pyarrow.parquet as pq
 from sintegre import lake
 from sintegre.download import DownloadError, download_to_raw, sanitize_file_name
 from sintegre.inbox import Inbox
+from sintegre.products import load_catalog
 from sintegre.readers import ReaderError, read_product_file
 from sintegre.redact import REDACTED
 from sintegre.settings import Settings, load_settings
+from sintegre.storage import LakeStore, LakeStoreError, open_store
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +56,14 @@ def check_conf(conf: dict[str, Any]) -> None:
         raise ConfError(f"the run conf lacks {', '.join(missing)}; trigger it through the receiver")
 
 
-def _staging_dir(settings: Settings, run_id: str) -> Path:
-    safe = sanitize_file_name(run_id, fallback="run")
-    return Path(settings.lake_uri) / "_staging" / safe
+def lake_store(settings: Settings) -> LakeStore:
+    """The lake of these settings (local folder or S3 prefix)."""
+    return open_store(settings.lake_uri, settings)
+
+
+def staging_prefix(run_id: str) -> str:
+    """The key prefix of a run's staged tables: ``_staging/<run id, made a safe name>``."""
+    return LakeStore.join("_staging", sanitize_file_name(run_id, fallback="run"))
 
 
 def _with_download_url(conf: dict[str, Any], settings: Settings) -> dict[str, Any]:
@@ -74,29 +87,72 @@ def _with_download_url(conf: dict[str, Any], settings: Settings) -> dict[str, An
     return {**conf, "url": json.loads(row["conf"])["url"]}
 
 
-def _verified_rescued_copy(lake_root: Path, raw_path: str | None) -> dict[str, Any] | None:
+def _verified_rescued_copy(store: LakeStore, raw_path: str | None) -> dict[str, Any] | None:
     """The rescued copy, if it is inside ``raw/`` and its bytes match its content address."""
     if not raw_path:
         return None
-    raw_root = (lake_root / "raw").resolve()
-    path = (lake_root / raw_path).resolve()
-    if raw_root not in path.parents or not path.is_file():
+    try:
+        key = LakeStore.join(raw_path)
+    except LakeStoreError:
+        key = ""
+    inside = key.startswith("raw/") and key.count("/") >= 2
+    if inside and store.is_local:
+        # A symlink inside raw/ must not lead out of it either.
+        raw_root = store.local_path("raw").resolve()
+        inside = raw_root in store.local_path(key).resolve().parents
+    if not inside or not store.exists(key):
         log.warning("ignoring raw_path outside the raw zone or missing; downloading instead")
         return None
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
+    with store.open_input_stream(key) as handle:
+        while chunk := handle.read(1 << 20):
             digest.update(chunk)
-    if digest.hexdigest() != path.parent.name:
+    if digest.hexdigest() != PurePosixPath(key).parent.name:
         log.warning("the rescued copy does not match its sha256; downloading instead")
         return None
     return {
-        "raw_path": str(path.relative_to(lake_root.resolve())),
+        "raw_path": key,
         "sha256": digest.hexdigest(),
-        "file_name": path.name,
-        "size": path.stat().st_size,
+        "file_name": PurePosixPath(key).name,
+        "size": store.size(key),
         "content_type": None,
     }
+
+
+def fetch_into_raw(
+    conf: dict[str, Any], settings: Settings, *, retries: int | None = None
+) -> dict[str, Any]:
+    """Download the notification's file into the lake's raw zone (local disk or S3).
+
+    On S3 the file is downloaded into a temporary local folder (hashed on the way, so its
+    content address is known) and then uploaded to its ``raw/`` key in one PUT: a key that
+    exists always holds the whole file.
+
+    Args:
+        conf: The run conf, with the real (unredacted) download URL.
+        settings: Lake, allowed hosts, TLS and timeouts.
+        retries: Download retries; ``SINTEGRE_DOWNLOAD_RETRIES`` when omitted.
+
+    Returns:
+        The download dict (``raw_path`` relative to the lake root, ``sha256``...).
+
+    Raises:
+        DownloadError: When the file cannot be fetched (the message names the cause).
+    """
+    store = lake_store(settings)
+    options: dict[str, Any] = {
+        "allowed_hosts": settings.allowed_download_hosts,
+        "verify": settings.tls_verify,
+        "timeout": settings.download_timeout_seconds,
+        "retries": settings.download_retries if retries is None else retries,
+    }
+    if store.is_local:
+        return download_to_raw(conf, lake_root=store.local_path(), **options).to_dict()
+    with tempfile.TemporaryDirectory(prefix="sintegre-download-") as work:
+        result = download_to_raw(conf, lake_root=Path(work), **options)
+        if not store.exists(result.raw_path):  # content-addressed: same key, same bytes
+            store.put_file(Path(work) / result.raw_path, result.raw_path)
+    return result.to_dict()
 
 
 def download_step(conf: dict[str, Any], settings: Settings | None = None) -> dict[str, Any]:
@@ -107,77 +163,103 @@ def download_step(conf: dict[str, Any], settings: Settings | None = None) -> dic
     """
     settings = settings or load_settings()
     check_conf(conf)
-    lake_root = Path(settings.lake_uri)
-    rescued = _verified_rescued_copy(lake_root, conf.get("raw_path"))
+    store = lake_store(settings)
+    rescued = _verified_rescued_copy(store, conf.get("raw_path"))
     if rescued is not None:
         log.info("using the copy saved before the token expired: %s", rescued["raw_path"])
         return rescued
-    recorded = _recorded_delivery(lake_root, conf["notification_id"])
+    recorded = _recorded_delivery(store, conf["notification_id"])
     if recorded is not None:
         # A re-run (cleared task, replay) reads the file recorded for this delivery: no
         # download, so it works after the token expired.
         log.info("using the file already downloaded for this delivery: %s", recorded["raw_path"])
         return recorded
-    result = download_to_raw(
-        _with_download_url(conf, settings),
-        lake_root=lake_root,
-        allowed_hosts=settings.allowed_download_hosts,
-        verify=settings.tls_verify,
-        timeout=settings.download_timeout_seconds,
-        retries=settings.download_retries,
-    )
-    _record_delivery(lake_root, conf["notification_id"], result.to_dict())
-    return result.to_dict()
+    result = fetch_into_raw(_with_download_url(conf, settings), settings)
+    _record_delivery(store, conf["notification_id"], result)
+    return result
 
 
-def _delivery_marker(lake_root: Path, notification_id: str) -> Path:
-    return lake_root / "raw" / "_deliveries" / f"{sanitize_file_name(notification_id)}.json"
+def _delivery_marker(notification_id: str) -> str:
+    return LakeStore.join("raw", "_deliveries", f"{sanitize_file_name(notification_id)}.json")
 
 
-def _record_delivery(lake_root: Path, notification_id: str, result: dict[str, Any]) -> None:
-    marker = _delivery_marker(lake_root, notification_id)
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    tmp = marker.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, ensure_ascii=False))
-    os.replace(tmp, marker)
+def _record_delivery(store: LakeStore, notification_id: str, result: dict[str, Any]) -> None:
+    data = json.dumps(result, ensure_ascii=False).encode()
+    store.write_bytes_atomic(_delivery_marker(notification_id), data)
 
 
-def _recorded_delivery(lake_root: Path, notification_id: str) -> dict[str, Any] | None:
-    marker = _delivery_marker(lake_root, notification_id)
-    if not marker.is_file():
+def _recorded_delivery(store: LakeStore, notification_id: str) -> dict[str, Any] | None:
+    marker = _delivery_marker(notification_id)
+    if not store.exists(marker):
         return None
-    recorded = json.loads(marker.read_text())
-    return _verified_rescued_copy(lake_root, recorded.get("raw_path"))
+    recorded = json.loads(store.read_bytes(marker))
+    return _verified_rescued_copy(store, recorded.get("raw_path"))
 
 
 def parse_step(
-    downloaded: dict[str, Any], run_id: str, settings: Settings | None = None
+    downloaded: dict[str, Any],
+    run_id: str,
+    settings: Settings | None = None,
+    *,
+    product_id: int | None = None,
 ) -> dict[str, Any]:
     """Read the raw file into typed tables and stage them as Parquet for the land step.
+
+    ``product_id`` is the catalog entry of the DAG (None for the generic DAG): its table specs
+    decide which members are read how, which are kept raw and the tables' stable names.
+
+    The staged tables go to ``_staging/<run>/`` in the lake (in the bucket on S3, so the land
+    task may run on another worker); each table's ``path`` is a local path or an ``s3://`` URI.
 
     Raises:
         ReaderError: When the file cannot be read (the message names the file and member).
     """
     settings = settings or load_settings()
-    lake_root = Path(settings.lake_uri)
+    store = lake_store(settings)
     started = time.perf_counter()
-    tables = read_product_file(lake_root / downloaded["raw_path"], downloaded["file_name"])
-    staging = _staging_dir(settings, run_id)
-    shutil.rmtree(staging, ignore_errors=True)  # a retried parse starts clean
-    staging.mkdir(parents=True, exist_ok=True)
+    prefix = staging_prefix(run_id)
     staged = []
-    for index, parsed in enumerate(tables):
-        path = staging / f"{index:03d}.parquet"
-        pq.write_table(parsed.table, path)
-        staged.append(
-            {
-                "name": parsed.name,
-                "path": str(path),
-                "source_member": parsed.source_member,
-                "original_columns": list(parsed.original_columns),
-                "rows": parsed.table.num_rows,
-            }
+    # On S3 the raw file is fetched into a temporary local copy for the readers.
+    product = load_catalog().by_id(product_id) if product_id is not None else None
+    specs = product.tables if product is not None else ()
+    with (
+        store.local_copy(downloaded["raw_path"]) as raw_file,
+        tempfile.TemporaryDirectory(prefix="sintegre-parse-") as work_dir,
+    ):
+        # Big text files are streamed to Parquet in work_dir (bounded memory).
+        tables = read_product_file(
+            raw_file, downloaded["file_name"], tables=specs, work_dir=Path(work_dir)
         )
+        store.delete_prefix(prefix)  # a retried parse starts clean
+        try:
+            for index, parsed in enumerate(tables):
+                key = LakeStore.join(prefix, f"{index:03d}.parquet")
+                with store.atomic_path(key) as tmp:
+                    if parsed.path is not None:
+                        shutil.copyfile(parsed.path, tmp)
+                    else:
+                        pq.write_table(parsed.table, tmp)
+                if parsed.drift:
+                    log.warning(
+                        "schema drift in %s table %r: missing %s, unexpected %s",
+                        downloaded["file_name"],
+                        parsed.name,
+                        parsed.drift["missing"],
+                        parsed.drift["unexpected"],
+                    )
+                staged.append(
+                    {
+                        "name": parsed.name,
+                        "path": store.uri_for(key),
+                        "source_member": parsed.source_member,
+                        "original_columns": list(parsed.original_columns),
+                        "rows": parsed.num_rows,
+                        "drift": parsed.drift,
+                    }
+                )
+        except BaseException:
+            store.delete_prefix(prefix)  # nothing half-staged for land to pick up
+            raise
     log.info(
         "parsed %s: %d table(s), %d row(s) in %.2fs",
         downloaded["file_name"],
@@ -194,12 +276,21 @@ def land_step(
     conf: dict[str, Any],
     run_id: str,
     settings: Settings | None = None,
+    *,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Land the staged tables in ``curated/`` and ``history/``, append the catalog, clean up."""
+    """Land the staged tables in ``curated/`` and ``history/``, append the catalog, clean up.
+
+    ``force`` re-lands a sha256 already landed (reprocessing after a parser fix).
+    """
     settings = settings or load_settings()
+    store = lake_store(settings)
     staged = [lake.StagedTable(**table) for table in parsed["tables"]]
-    result = lake.land(staged, conf, downloaded, lake_root=Path(settings.lake_uri), run_id=run_id)
-    shutil.rmtree(_staging_dir(settings, run_id), ignore_errors=True)
+    result = lake.land(
+        staged, conf, downloaded, lake_root=store, run_id=run_id, force=force, settings=settings
+    )
+    # Only after success: a failed land is retried on its own and needs the staged tables.
+    store.delete_prefix(staging_prefix(run_id))
     log.info(
         "landed %d dataset(s), %d row(s); changed=%s",
         len(result["datasets"]),
@@ -215,6 +306,9 @@ __all__ = [
     "ReaderError",
     "check_conf",
     "download_step",
+    "fetch_into_raw",
+    "lake_store",
     "land_step",
     "parse_step",
+    "staging_prefix",
 ]

@@ -15,17 +15,17 @@ import hashlib
 import inspect
 import logging
 import re
-import shutil
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pyarrow.parquet as pq
 
 from sintegre import lake
-from sintegre.pipeline import _staging_dir, land_step, parse_step
+from sintegre.pipeline import land_step, parse_step, staging_prefix
 from sintegre.settings import Settings, load_settings
+from sintegre.storage import LakeStore, LakeStoreError, open_store
 
 log = logging.getLogger(__name__)
 
@@ -45,24 +45,29 @@ def _partition_value(name: str, key: str) -> str | None:
     return name[len(prefix) :] if name.startswith(prefix) else None
 
 
-def _catalog_partitions(lake_root: Path, start: date, end: date) -> list[tuple[str, str, Path]]:
-    """``(macroprocesso_slug, periodicidade, folder)`` of the catalog partitions in range.
+def _catalog_partitions(store: LakeStore, start: date, end: date) -> list[tuple[str, str, str]]:
+    """``(macroprocesso_slug, periodicidade, folder key)`` of the catalog partitions in range.
 
     Partition values live in the path only, so the range is pruned on folder names before any
-    file is opened.
+    file is opened (or, on S3, listed).
     """
-    found: list[tuple[str, str, Path]] = []
-    for macro_dir in sorted((lake_root / "catalog" / "ingestions").glob("macroprocesso=*")):
-        macro = _partition_value(macro_dir.name, "macroprocesso")
-        for period_dir in sorted(macro_dir.glob("periodicidade=*")):
-            period = _partition_value(period_dir.name, "periodicidade")
+    found: list[tuple[str, str, str]] = []
+    root = LakeStore.join("catalog", "ingestions")
+    for macro_name in store.list_dirs(root):
+        macro = _partition_value(macro_name, "macroprocesso")
+        if not macro:
+            continue
+        for period_name in store.list_dirs(LakeStore.join(root, macro_name)):
+            period = _partition_value(period_name, "periodicidade")
             try:
                 day = date.fromisoformat(period or "")
             except ValueError:
-                log.warning("skipping a catalog folder that is not a date: %s", period_dir)
+                log.warning("skipping a catalog folder that is not a date: %s", period_name)
                 continue
-            if macro and period_dir.is_dir() and start <= day <= end:
-                found.append((macro, day.isoformat(), period_dir))
+            if start <= day <= end:
+                found.append(
+                    (macro, day.isoformat(), LakeStore.join(root, macro_name, period_name))
+                )
     return found
 
 
@@ -70,15 +75,24 @@ def _belongs_to(dataset: str | None, prefix: str) -> bool:
     return dataset == prefix or (dataset or "").startswith(f"{prefix}__")
 
 
-def plan(lake_root: Path, dataset_prefix: str, start: date, end: date) -> list[dict[str, Any]]:
+def plan(
+    lake_root: Path | str | LakeStore,
+    dataset_prefix: str,
+    start: date,
+    end: date,
+    *,
+    settings: Settings | None = None,
+) -> list[dict[str, Any]]:
     """List the raw files landed for one product whose period starts in ``[start, end]``.
 
     Args:
-        lake_root: Local root of the lake.
+        lake_root: The lake: a local path, a ``LAKE_URI`` (``s3://...``) or a store.
         dataset_prefix: The product's dataset (``acomph``); its per-table datasets
             (``acomph__<table>``) are included.
         start: First period date (inclusive).
         end: Last period date (inclusive).
+        settings: S3 endpoint and credentials of an ``s3://`` lake; from the environment when
+            omitted.
 
     Returns:
         One item per distinct raw file and partition, oldest delivery first. Each holds the
@@ -97,9 +111,12 @@ def plan(lake_root: Path, dataset_prefix: str, start: date, end: date) -> list[d
         raise ValueError(f"end ({end}) is before start ({start})")
     first_landing: dict[tuple[str, str, str], dict[str, Any]] = {}
     datasets: dict[tuple[str, str, str], set[str]] = {}
-    for macro, period, folder in _catalog_partitions(Path(lake_root), start, end):
-        for path in sorted(folder.glob("*.parquet")):
-            for row in pq.read_table(path).to_pylist():
+    store = open_store(lake_root, settings)
+    for macro, period, folder in _catalog_partitions(store, start, end):
+        for key in store.list(folder, ".parquet"):
+            with store.open_input(key) as handle:
+                catalog = pq.ParquetFile(handle).read()
+            for row in catalog.to_pylist():
                 if not row.get("raw_path") or not _belongs_to(row.get("dataset"), dataset_prefix):
                     continue
                 key = (row["raw_path"], macro, period)
@@ -187,31 +204,38 @@ def conf_from_item(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def verified_download(lake_root: Path, item: dict[str, Any]) -> dict[str, Any]:
+def verified_download(lake_root: Path | str | LakeStore, item: dict[str, Any]) -> dict[str, Any]:
     """The download dict for an item's raw file, after checking it is the file catalogued.
 
     Raises:
         ReprocessError: The path leaves the raw zone, the file is gone, or its bytes changed.
     """
-    raw_root = (lake_root / "raw").resolve()
-    path = (lake_root / item["raw_path"]).resolve()
-    if raw_root not in path.parents:
+    store = open_store(lake_root)
+    try:
+        key = LakeStore.join(item["raw_path"])
+    except LakeStoreError:
+        key = ""
+    inside = key.startswith("raw/")
+    if inside and store.is_local:
+        # A symlink inside raw/ must not lead out of it either.
+        inside = store.local_path("raw").resolve() in store.local_path(key).resolve().parents
+    if not inside:
         raise ReprocessError(f"{item['raw_path']} is not inside the raw zone")
-    if not path.is_file():
+    if not store.exists(key):
         raise ReprocessError(f"the raw file {item['raw_path']} is missing; it cannot be re-parsed")
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK_BYTES), b""):
+    with store.open_input_stream(key) as handle:
+        while chunk := handle.read(_CHUNK_BYTES):
             digest.update(chunk)
     if digest.hexdigest() != item["sha256"]:
         raise ReprocessError(
             f"the raw file {item['raw_path']} no longer matches its catalogued sha256"
         )
     return {
-        "raw_path": item["raw_path"],
+        "raw_path": key,
         "sha256": item["sha256"],
-        "file_name": path.name,
-        "size": path.stat().st_size,
+        "file_name": PurePosixPath(key).name,
+        "size": store.size(key),
         "content_type": None,
     }
 
@@ -247,8 +271,8 @@ def reprocess_item(
         ReaderError: The (fixed) parser still cannot read the file.
     """
     settings = settings or load_settings()
-    lake_root = Path(settings.lake_uri)
-    download = verified_download(lake_root, item)
+    store = open_store(settings.lake_uri, settings)
+    download = verified_download(store, item)
     conf = conf_from_item(item)
     parsed = parse_step(download, run_id, settings)
     forced = force and land_supports_force()
@@ -257,16 +281,11 @@ def reprocess_item(
             "lake.land has no force parameter: %s re-lands as unchanged (same sha256)",
             item["raw_path"],
         )
-    if forced:
-        staged = [lake.StagedTable(**table) for table in parsed["tables"]]
-        try:
-            result = lake.land(
-                staged, conf, download, lake_root=lake_root, run_id=run_id, force=True
-            )
-        finally:
-            shutil.rmtree(_staging_dir(settings, run_id), ignore_errors=True)
-    else:
-        result = land_step(parsed, download, conf, run_id, settings)
+    try:
+        result = land_step(parsed, download, conf, run_id, settings, force=forced)
+    finally:
+        # Parse and land run in one task here: nothing staged outlives it.
+        store.delete_prefix(staging_prefix(run_id))
     log.info(
         "reprocessed %s (%s): %s",
         item["raw_path"],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 #: The repository root: ``include/sintegre/settings.py`` → three levels up.
@@ -67,6 +67,16 @@ class Settings:
     alert_email_to: str | None
     freshness_schedule: str
     demo: bool
+    #: How landings on one partition are serialised: ``auto`` or ``none`` (see lake.py).
+    lake_lock: str = "auto"
+    #: S3 (or MinIO...) endpoint for an ``s3://`` lake; None: AWS itself.
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_ca_bundle: str | None = None
+    # Credentials: unset falls through to the AWS SDK's chain (profile, instance role...).
+    aws_access_key_id: str | None = field(default=None, repr=False)
+    aws_secret_access_key: str | None = field(default=None, repr=False)
+    aws_session_token: str | None = field(default=None, repr=False)
 
     @property
     def webhook_base_url(self) -> str:
@@ -132,6 +142,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         alert_email_to=env.get("SINTEGRE_ALERT_EMAIL_TO") or None,
         freshness_schedule=env.get("SINTEGRE_FRESHNESS_SCHEDULE", "*/30 * * * *"),
         demo=env.get("SINTEGRE_DEMO", "").strip().lower() in {"1", "true", "yes"},
+        lake_lock=env.get("SINTEGRE_LAKE_LOCK", "auto").strip().lower() or "auto",
+        # The project's own name wins over the AWS SDK's, so the lake can use another
+        # endpoint than the rest of the host's AWS tooling.
+        s3_endpoint_url=env.get("SINTEGRE_S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL") or None,
+        s3_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+        s3_ca_bundle=env.get("SINTEGRE_S3_CA_BUNDLE") or None,
+        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID") or None,
+        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
+        aws_session_token=env.get("AWS_SESSION_TOKEN") or None,
     )
 
 

@@ -46,7 +46,7 @@ def test_send_all_every_sample_product_lands(stack, simulator, webhook, tmp_path
     ]
     webhook.accepted_ids.extend(d.receiver_id for d in deliveries)
     for view in views:  # Airflow's own record agrees with the receiver's
-        run = stack.airflow_get(f"/api/v2/dags/sintegre_generic/dagRuns/{view['dag_run_id']}")
+        run = stack.airflow_get(f"/api/v2/dags/{view['dag_id']}/dagRuns/{view['dag_run_id']}")
         assert run.json()["state"] == "success"
         assert view["product"] in (run.json().get("note") or "")
     catalog = stack.lake / "catalog" / "ingestions"

@@ -162,15 +162,23 @@ def listing(root: Path) -> dict[str, tuple[int, int, str]]:
     }
 
 
-def assert_table_equals(lake: Path, dataset: str, expected: ExpectedTable) -> None:
-    """The curated data of ``dataset`` holds exactly ``expected``, typed as expected."""
+def assert_table_equals(
+    lake: Path, dataset: str, expected: ExpectedTable, source_member: str | None = None
+) -> None:
+    """The curated data of ``dataset`` holds exactly ``expected``, typed as expected.
+
+    ``source_member``: only the rows that came from that member or sheet (merged tables).
+    """
     rows = curated_rows(lake, dataset)
+    if source_member is not None:
+        rows = [row for row in rows if row["source_member"] == source_member]
     assert [{c: row[c] for c in expected.columns} for row in rows] == expected.rows
     schema = pq.read_schema(curated_file(lake, dataset))
     assert {c: str(schema.field(c).type) for c in expected.columns} == expected.types
     assert schema.names[: len(expected.columns)] == expected.columns
     metadata = schema.metadata or {}
-    assert json.loads(metadata[b"sintegre.original_columns"]) == expected.original_columns
+    originals = json.loads(metadata[b"sintegre.original_columns"])
+    assert originals[: len(expected.original_columns)] == expected.original_columns
 
 
 def assert_partitions(lake: Path, dataset: str, day: date = DAY) -> None:
@@ -353,7 +361,7 @@ def test_accented_file_name_reaches_lineage_and_catalog(
 # --- workbooks, archives, reports ------------------------------------------------------------
 
 
-def test_xlsx_with_two_sheets_gives_two_datasets(
+def test_xlsx_with_two_sheets_of_one_layout_gives_one_dataset(
     sim: SimulatorServer, settings: Settings, lake: Path, files: Path
 ) -> None:
     expected = make_xlsx(files / "Vazoes.xlsx")
@@ -362,25 +370,19 @@ def test_xlsx_with_two_sheets_gives_two_datasets(
     downloaded, _, landed = run_pipeline(conf_for(pub), "run-xlsx", settings)
 
     assert downloaded["file_name"] == "Vazoes_01-03-2024.xlsx"
-    assert datasets_in(lake) == ["acomph__sudeste", "acomph__sul"]
-    assert {d["dataset"]: d["rows"] for d in landed["datasets"]} == {
-        "acomph__sudeste": 10,
-        "acomph__sul": 10,
-    }
+    # One sheet per subsystem, same layout: one table, the sheet a column (stable names).
+    assert datasets_in(lake) == ["acomph"]
+    assert {d["dataset"]: d["rows"] for d in landed["datasets"]} == {"acomph": 20}
     for sheet, table in expected.items():
-        dataset = f"acomph__{sheet.lower()}"
-        assert_table_equals(lake, dataset, table)
-        assert_partitions(lake, dataset)
-        assert {r["src_member"] for r in curated_rows(lake, dataset)} == {sheet}
+        assert_table_equals(lake, "acomph", table, source_member=sheet)
+    assert_partitions(lake, "acomph")
+    assert {r["sheet"] for r in curated_rows(lake, "acomph")} == {"Sudeste", "Sul"}
     entries = catalog_rows(lake)
-    assert sorted((e["dataset"], e["table_name"], e["source_member"]) for e in entries) == [
-        ("acomph__sudeste", "sudeste", "Sudeste"),
-        ("acomph__sul", "sul", "Sul"),
-    ]
+    assert [(e["dataset"], e["table_name"]) for e in entries] == [("acomph", "")]
     assert all(e["changed"] for e in entries)
 
 
-def test_zip_of_csv_and_xlsx_gives_one_dataset_per_member_and_sheet(
+def test_zip_of_csv_and_xlsx_gives_one_dataset_per_layout(
     sim: SimulatorServer, settings: Settings, lake: Path, files: Path
 ) -> None:
     carga = make_csv(files / "in" / "carga.csv")
@@ -396,26 +398,29 @@ def test_zip_of_csv_and_xlsx_gives_one_dataset_per_member_and_sheet(
 
     _, parsed, landed = run_pipeline(conf_for(pub), "run-zip", settings)
 
-    assert len(parsed["tables"]) == 3
-    assert datasets_in(lake) == [
-        "pacote_dessem__carga_dessem",
-        "pacote_dessem__vazoes_diarias_sudeste",
-        "pacote_dessem__vazoes_diarias_sul",
-    ]
+    assert len(parsed["tables"]) == 2
+    assert datasets_in(lake) == ["pacote_dessem__carga_dessem", "pacote_dessem__vazoes_diarias"]
     assert landed["rows"] == 24 + 10 + 10
     assert_table_equals(lake, "pacote_dessem__carga_dessem", carga)
-    assert_table_equals(lake, "pacote_dessem__vazoes_diarias_sudeste", vazoes["Sudeste"])
-    assert_table_equals(lake, "pacote_dessem__vazoes_diarias_sul", vazoes["Sul"])
+    for sheet in ("Sudeste", "Sul"):
+        assert_table_equals(
+            lake,
+            "pacote_dessem__vazoes_diarias",
+            vazoes[sheet],
+            source_member=f"dados/Vazões Diárias.xlsx/{sheet}",
+        )
     members = {
-        dataset: {r["src_member"] for r in curated_rows(lake, dataset)}
+        dataset: {r["source_member"] for r in curated_rows(lake, dataset)}
         for dataset in datasets_in(lake)
     }
     assert members == {
         "pacote_dessem__carga_dessem": {"Carga DESSEM.csv"},
-        "pacote_dessem__vazoes_diarias_sudeste": {"dados/Vazões Diárias.xlsx/Sudeste"},
-        "pacote_dessem__vazoes_diarias_sul": {"dados/Vazões Diárias.xlsx/Sul"},
+        "pacote_dessem__vazoes_diarias": {
+            "dados/Vazões Diárias.xlsx/Sudeste",
+            "dados/Vazões Diárias.xlsx/Sul",
+        },
     }
-    assert len(catalog_rows(lake)) == 3
+    assert len(catalog_rows(lake)) == 2
 
 
 def test_pdf_is_kept_raw_with_one_catalog_row(

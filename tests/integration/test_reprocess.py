@@ -19,7 +19,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from sintegre.fixtures import make_csv, make_xlsx
+from sintegre.fixtures import make_csv, make_xlsx, make_zip
 from sintegre.ingest_file import ingest_file
 from sintegre.reprocess import (
     ReprocessError,
@@ -141,16 +141,22 @@ def test_plan_takes_table_datasets_of_the_product_and_nothing_else(
     settings: Settings, lake: Path, tmp_path: Path
 ) -> None:
     day = date(2025, 4, 29)
-    make_xlsx(tmp_path / "Acomph.xlsx")  # two sheets: acomph__sudeste, acomph__sul
-    ingest(settings, tmp_path / "Acomph.xlsx", day, nome="Acomph")
+    make_xlsx(tmp_path / "vazoes.xlsx")
+    make_csv(tmp_path / "carga.csv", rows=3)
+    # Two layouts in one delivery: acomph__carga and acomph__vazoes.
+    make_zip(
+        tmp_path / "Acomph.zip",
+        {"carga.csv": tmp_path / "carga.csv", "vazoes.xlsx": tmp_path / "vazoes.xlsx"},
+    )
+    ingest(settings, tmp_path / "Acomph.zip", day, nome="Acomph")
     make_csv(tmp_path / "other.csv", rows=4)
     ingest(settings, tmp_path / "other.csv", day, nome="Acomph Semanal")  # acomph_semanal
 
     [item] = plan(lake, "acomph", day, day)
 
     assert item["dataset"] == "acomph"
-    assert item["datasets"] == ["acomph__sudeste", "acomph__sul"]
-    assert item["source_file"] == "Acomph.xlsx"
+    assert item["datasets"] == ["acomph__carga", "acomph__vazoes"]
+    assert item["source_file"] == "Acomph.zip"
 
 
 def test_same_bytes_in_two_partitions_are_two_items(

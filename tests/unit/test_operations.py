@@ -98,6 +98,8 @@ def test_status_page_shows_each_state_and_refusals(client, post, app):
     inbox.update(ids["succeeded"], status="succeeded")
     inbox.update(ids["failed"], status="failed", last_error="SINtegre refused the download (403)")
     inbox.update(ids["expired"], status="expired")
+    drift = {"produto_901": {"missing": ["carga"], "unexpected": ["carga_mwmed"]}}
+    inbox.update(ids["succeeded"], schema_drift=json.dumps(drift))
     post(make_payload(url="http://apps08.ons.org.br/x?token=abc"))  # refused 422, redacted
     assert client.get("/").status_code == 401
     page = client.get("/", headers=ADMIN).get_data(as_text=True)
@@ -110,6 +112,9 @@ def test_status_page_shows_each_state_and_refusals(client, post, app):
     assert "token=&lt;redacted&gt;" in page and "token=abc" not in page
     assert f"/dags/sintegre_generic/runs/{inbox.get(ids['failed'])['dag_run_id']}" in page
     assert "/lake/produto_902" in page  # uncatalogued: named by the token's product id
+    # A landing whose columns differ from the catalog says so (it landed anyway).
+    assert "schema drift" in page and "missing carga" in page and "new carga_mwmed" in page
+    assert page.count('class="alert"') >= 3
 
 
 def test_status_page_flags_unexpected_products(env, tmp_path):

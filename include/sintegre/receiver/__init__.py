@@ -336,7 +336,10 @@ def create_app(
             view["late"] = product is not None and product.id in late_ids
             view["arrived"] = _local(row["received_at"])
             view["alert"] = (
-                view["status"] in {"failed", "expired"} or view["late"] or not view["expected"]
+                view["status"] in {"failed", "expired"}
+                or view["late"]
+                or not view["expected"]
+                or bool(view["schema_drift"])
             )
             products.setdefault(row["integration"], []).append(view)
         refusals = [{**r, "when": _local(r["received_at"])} for r in inbox.recent_refusals(50)]
