@@ -8,6 +8,7 @@ The receiver routes with the same catalog, so a notification always finds its DA
 from __future__ import annotations
 
 from sintegre.products import load_catalog
+
 # Airflow parses a file only if it mentions both "airflow" and "dag" (DAG discovery safe mode).
 from sintegre_ingest import build_ingest_dag  # plugins/: the shared DAG shape
 

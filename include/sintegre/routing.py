@@ -42,9 +42,7 @@ def uncatalogued_dataset(product_id: int | None, nome: str) -> str:
     return slugify(nome, fallback="produto")
 
 
-def route(
-    notification: Notification, generic_dag_id: str, catalog: Catalog | None = None
-) -> Route:
+def route(notification: Notification, generic_dag_id: str, catalog: Catalog | None = None) -> Route:
     """Route a notification by the catalog: product id first, then normalised name.
 
     Args:

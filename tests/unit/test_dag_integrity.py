@@ -88,7 +88,5 @@ def test_every_catalogued_product_has_its_own_dag(dagbag):
         assert f"Product id**: {product.id}" in dag.doc_md
         assert set(dag.params) == set(dagbag.dags["sintegre_generic"].params)
     acomph = dagbag.dags["sintegre__acomph"]
-    assert sorted(acomph.tags) == sorted(
-        ["sintegre", "ons", "programacao_da_operacao", "daily"]
-    )
+    assert sorted(acomph.tags) == sorted(["sintegre", "ons", "programacao_da_operacao", "daily"])
     assert "# Acomph" in acomph.doc_md
