@@ -14,7 +14,15 @@ def dataset_asset(dataset: str) -> Asset:
 
 
 def catalog_assets() -> list[Asset]:
-    """One Asset per catalogued product (reads the catalog shipped with the package)."""
+    """One Asset per catalogued table (reads the catalog shipped with the package)."""
     from sintegre.products import load_catalog
 
-    return [dataset_asset(product.dataset) for product in load_catalog().products]
+    assets = []
+    for product in load_catalog().products:
+        if not product.tables:  # no tables catalogued: the product's own dataset
+            assets.append(dataset_asset(product.dataset))
+        for table in product.tables:
+            if not table.raw:
+                name = f"{product.dataset}__{table.name}" if table.name else product.dataset
+                assets.append(dataset_asset(name))
+    return assets

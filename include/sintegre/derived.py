@@ -13,7 +13,8 @@ from sintegre.storage import LakeStore, open_store
 if TYPE_CHECKING:
     from sintegre.settings import Settings
 
-LOAD_DATASET = "arquivos_de_previsao_de_carga_para_o_dessem"
+#: The DESSEM load forecast's ``carga`` table (products.yaml, product 275).
+LOAD_DATASET = "arquivos_de_previsao_de_carga_para_o_dessem__carga"
 SUMMARY_DATASET = "carga_dessem_media_diaria"
 
 
@@ -37,13 +38,20 @@ def daily_load_summary(
     key = LakeStore.join("derived", SUMMARY_DATASET, "data.parquet")
     with store.atomic_path(key) as tmp, duckdb.connect() as con:
         store.register_with_duckdb(con)
+        scan = (
+            f"read_parquet({quote_literal(source)}, hive_partitioning = true, union_by_name = true)"
+        )
+        columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
+        # ONS names the submarket in the file (submercado) or only in the member name, which
+        # the catalog extracts as subsistema.
+        submarket = "submercado" if "submercado" in columns else "subsistema"
         con.execute(
             f"""
             COPY (
-                SELECT data, submercado, round(avg(carga_mwmed), 2) AS carga_media_mwmed,
+                SELECT data, {submarket} AS submercado,
+                       round(avg(carga_mwmed), 2) AS carga_media_mwmed,
                        count(*) AS patamares, max(ingested_at) AS atualizado_em
-                FROM read_parquet({quote_literal(source)}, hive_partitioning = true,
-                                  union_by_name = true)
+                FROM {scan}
                 GROUP BY ALL ORDER BY ALL
             ) TO {quote_literal(str(tmp))} (FORMAT parquet, COMPRESSION zstd)
             """
