@@ -19,6 +19,8 @@ from sintegre.fixtures import make_csv
 from sintegre.simulator import SimulatorServer
 
 DAG_ID = "sintegre_generic"
+# Uncatalogued products: generic DAG, dataset (and run-id prefix) produto_<id>.
+DRILL_PRODUCTS = {"Drill Burst": 9001, "Drill Outage": 9003}
 
 
 def _payloads(
@@ -29,7 +31,7 @@ def _payloads(
         publication = simulator.publish(
             content,
             file_name=f"drill_{index:03d}.csv",
-            product_id=9001,
+            product_id=DRILL_PRODUCTS[nome],
             nome=nome,
             username=SUBSCRIBER_EMAIL,
             **publish,
@@ -90,7 +92,7 @@ def test_sigkill_during_a_burst_loses_nothing_acknowledged(
     resent = [webhook.send(p) for p in failed]
     assert all(r.status_code == 200 for r in resent)
 
-    prefix = "sintegre__drill_burst__"
+    prefix = "sintegre__produto_9001__"
     runs = _wait_for_runs(stack, prefix, 300)
     run_ids = [r["dag_run_id"] for r in runs]
     assert len(run_ids) == len(set(run_ids)) == 300
@@ -145,7 +147,7 @@ def test_airflow_outage_then_token_rescue(stack, simulator, webhook, tmp_path: P
 
     stack.start_airflow()
     MEASUREMENTS["airflow_outage_seconds"] = round(time.monotonic() - outage_started, 1)
-    runs = _wait_for_runs(stack, "sintegre__drill_outage__", 50)
+    runs = _wait_for_runs(stack, "sintegre__produto_9003__", 50)
     run_ids = [r["dag_run_id"] for r in runs]
     assert len(run_ids) == len(set(run_ids)) == 50
     stack.mark_failed(DAG_ID, run_ids)
@@ -153,7 +155,7 @@ def test_airflow_outage_then_token_rescue(stack, simulator, webhook, tmp_path: P
 
     final = webhook.wait_for(rescue_id, {"succeeded", "failed", "expired"}, timeout=240)
     assert final["status"] == "succeeded", final
-    landed = list((stack.lake / "curated" / "drill_rescue").rglob("*.parquet"))
+    landed = list((stack.lake / "curated" / "produto_9002").rglob("*.parquet"))
     assert len(landed) == 1
     # Two requests in total: the rescue, and the 403 probe above. The DAG used the copy.
     assert simulator.request_count(rescue_pub.url) == 2

@@ -60,7 +60,7 @@ def test_replay_of_a_failed_notification_ends_succeeded(stack, simulator, webhoo
     assert response.json()["dag_run_id"] == f"{failed['dag_run_id']}__r1"
     final = webhook.wait_for(notification_id, {"succeeded", "failed"}, timeout=240)
     assert final["status"] == "succeeded", final
-    assert list((stack.lake / "curated" / "replay").rglob("data.parquet"))
+    assert list((stack.lake / "curated" / "produto_9200").rglob("data.parquet"))
 
     metrics = requests.get(f"{stack.receiver_url}/metrics", timeout=10).text
     assert "sintegre_notifications_replayed_total" in metrics

@@ -13,7 +13,11 @@ from sintegre.fixtures import make_csv, make_xlsx
 from sintegre.simulator import SimulatorServer, build_notification
 
 CARGA = "Arquivos de Previsão de Carga para o DESSEM"
-HIDRO = "Relatório de Acompanhamento Hidrológico"
+# Not in the catalog: the XLSX goes through the generic DAG and readers (product 275's CSV goes
+# through its own DAG and parse spec). tests/e2e/test_product_dags.py has every real layout.
+HIDRO = "Vazões Observadas (produto novo)"
+HIDRO_ID = 9234
+CARGA_DATASET = "arquivos_de_previsao_de_carga_para_o_dessem__carga"
 
 
 def test_csv_and_xlsx_land_as_partitioned_parquet(
@@ -30,7 +34,7 @@ def test_csv_and_xlsx_land_as_partitioned_parquet(
     xlsx_pub = simulator.publish(
         tmp_path / "Vazoes.xlsx",
         file_name="Vazões Observadas - 26-04-2025 a 02-05-2025.xlsx",
-        product_id=234,
+        product_id=HIDRO_ID,
         nome=HIDRO,
         disposition="rfc2047",
     )
@@ -61,6 +65,17 @@ def test_csv_and_xlsx_land_as_partitioned_parquet(
     views = [webhook.wait_for(i, {"succeeded", "failed", "expired"}) for i in ids]
     MEASUREMENTS["post_to_parquet_seconds"] = round(time.monotonic() - sent_at, 1)
     assert [v["status"] for v in views] == ["succeeded", "succeeded"], views
+    assert [v["dag_id"] for v in views] == [
+        "sintegre__arquivos_de_previsao_de_carga_para_o_dessem",
+        "sintegre_generic",
+    ]
+    # The make_csv layout is not the catalog's DESSEM layout: it lands, and says so.
+    assert webhook.wait_for_field(ids[0], "schema_drift")["schema_drift"] == {
+        CARGA_DATASET: {
+            "missing": ["hora", "codigo"],
+            "unexpected": ["patamar", "submercado"],
+        }
+    }
     assert simulator.request_count(csv_pub.url) == 1
 
     lake = stack.lake
@@ -69,7 +84,7 @@ def test_csv_and_xlsx_land_as_partitioned_parquet(
         # The session's lake is shared by every e2e test: look at this delivery's rows only.
         "SELECT * FROM read_parquet(?, hive_partitioning = true) "
         "WHERE src_notification_id = ? ORDER BY data, patamar, submercado",
-        [str(lake / "curated/arquivos_de_previsao_de_carga_para_o_dessem/**/*.parquet"), ids[0]],
+        [str(lake / f"curated/{CARGA_DATASET}/**/*.parquet"), ids[0]],
     )
     columns = [d[0] for d in carga.description]
     rows = [dict(zip(columns, r, strict=True)) for r in carga.fetchall()]
@@ -82,7 +97,7 @@ def test_csv_and_xlsx_land_as_partitioned_parquet(
         con.execute(
             "SELECT column_name, column_type FROM "
             "(DESCRIBE SELECT * FROM read_parquet(?, hive_partitioning = true))",
-            [str(lake / "curated/arquivos_de_previsao_de_carga_para_o_dessem/**/*.parquet")],
+            [str(lake / f"curated/{CARGA_DATASET}/**/*.parquet")],
         ).fetchall()
     )
     assert types["data"] == "DATE"
@@ -96,13 +111,13 @@ def test_csv_and_xlsx_land_as_partitioned_parquet(
     assert [r["carga_mwmed"] for r in rows] == [r["carga_mwmed"] for r in expected_sorted]
     assert [r["observacao"] for r in rows] == [r["observacao"] for r in expected_sorted]
 
-    for sheet, table in (("sudeste", "Sudeste"), ("sul", "Sul")):
-        dataset = f"relatorio_de_acompanhamento_hidrologico__{sheet}"
+    for table in ("Sudeste", "Sul"):
+        # One sheet per subsystem, same layout: one dataset, the sheet a column.
         got = con.execute(
             "SELECT data, vazao_natural_m3_s, macroprocesso, periodicidade, granularity, src_file "
             "FROM read_parquet(?, hive_partitioning = true) "
-            "WHERE src_notification_id = ? ORDER BY data",
-            [str(lake / f"curated/{dataset}/**/*.parquet"), ids[1]],
+            "WHERE src_notification_id = ? AND sheet = ? ORDER BY data",
+            [str(lake / f"curated/produto_{HIDRO_ID}/**/*.parquet"), ids[1], table],
         ).fetchall()
         exp = xlsx_expected[table]
         assert [g[0] for g in got] == exp.column("data")
@@ -123,20 +138,23 @@ def test_csv_and_xlsx_land_as_partitioned_parquet(
         "SELECT data, submercado, patamares FROM read_parquet(?)", [str(derived)]
     ).fetchall()
     assert pairs <= {(d, s) for d, s, _ in summary}
-    events = stack.airflow_get(
-        "/api/v2/assets/events", source_dag_id="sintegre_generic", limit=100
-    ).json()["asset_events"]
-    uris = {e.get("uri") for e in events}
-    assert "sintegre-lake://curated/arquivos_de_previsao_de_carga_para_o_dessem" in uris
-    assert "sintegre-lake://curated/relatorio_de_acompanhamento_hidrologico__sul" in uris
+    uris = {
+        e.get("uri")
+        for dag_id in ("sintegre_generic", views[0]["dag_id"])
+        for e in stack.airflow_get("/api/v2/assets/events", source_dag_id=dag_id, limit=100).json()[
+            "asset_events"
+        ]
+    }
+    assert f"sintegre-lake://curated/{CARGA_DATASET}" in uris
+    assert f"sintegre-lake://curated/produto_{HIDRO_ID}" in uris
 
     catalog = con.execute(
         "SELECT dataset, rows, changed FROM read_parquet(?, hive_partitioning = true) "
         "ORDER BY dataset",
         [str(lake / "catalog/ingestions/**/*.parquet")],
     ).fetchall()
-    assert ("arquivos_de_previsao_de_carga_para_o_dessem", 24, True) in catalog
-    assert ("relatorio_de_acompanhamento_hidrologico__sul", 7, True) in catalog
+    assert (CARGA_DATASET, 24, True) in catalog
+    assert (f"produto_{HIDRO_ID}", 17, True) in catalog
 
 
 def _daily_payload(publication, day: int = 30) -> dict:
@@ -152,7 +170,7 @@ def test_same_file_delivered_again_is_unchanged(stack, simulator, webhook, tmp_p
     )
     first = webhook.send(_daily_payload(first_pub)).json()["id"]
     assert webhook.wait_for(first, {"succeeded", "failed"})["status"] == "succeeded"
-    curated = next((stack.lake / "curated" / "again").rglob("data.parquet"))
+    curated = next((stack.lake / "curated" / "produto_9100").rglob("data.parquet"))
     before = curated.stat().st_mtime_ns
     # ONS re-notifies the same file days later with a fresh token: a new delivery, same bytes.
     second_pub = simulator.publish(
