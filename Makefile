@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 export PYTHONPATH := $(CURDIR)/include$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 
-.PHONY: demo install run test test-fast test-e2e lint bench lake ingest-file clean-state
+.PHONY: demo install run test test-fast test-e2e lint bench drills-table lake ingest-file clean-state
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,9 +23,12 @@ run: install
 	exec $(BIN)/python -m sintegre.devstack
 
 # Whole suite, end-to-end included (one real Airflow per session). Exit code 5 (no tests) fails.
+# The junit XML feeds BENCHMARKS.md's drills table (`make drills-table`, and `make bench`).
 test: install
-	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout=900
+	@mkdir -p .state
+	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout=900 --junitxml=.state/junit.xml
 
+# The inner loop: no Airflow, none of the slow drills.
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not e2e" --timeout=300
 
@@ -39,8 +42,14 @@ lint: install
 demo: install
 	$(BIN)/python -m sintegre.demo
 
+# Every benchmark against its own same-run baseline (~15 min): bench/results/latest.json and
+# BENCHMARKS.md (with the drills table of the last `make test`). `wrk` is used when installed.
 bench: install
 	$(BIN)/python -m bench
+
+# Rewrite BENCHMARKS.md from the last results and the last `make test`'s .state/junit.xml.
+drills-table: install
+	$(BIN)/python -m bench.report
 
 # DuckDB views over the lake: `make lake Q="SELECT * FROM datasets"`; without Q, interactive.
 lake: install

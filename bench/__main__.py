@@ -1,40 +1,137 @@
-"""``make bench``: run the benchmarks, print ratios, write bench/results/latest.json."""
+"""``make bench``: every benchmark, each against a baseline measured in the same run.
+
+Writes bench/results/latest.json (sections ``receiver``, ``burst``, ``ingest``, ``excel``,
+``e2e``) and BENCHMARKS.md (the figures table, and the drills table from the last
+``make test``'s junit XML). A section that fails or whose module is missing is recorded as
+such; the others still run.
+
+``python -m bench [--only receiver,e2e] [--quick]``.
+"""
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import importlib
 import json
 import platform
 import time
+import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from bench import receiver_bench
+from bench import report
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+SECTIONS = ("receiver", "ingest", "excel", "e2e", "burst")
 
 
-def main() -> None:
-    report = {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": f"{platform.machine()} {platform.python_version()}",
-        "receiver": receiver_bench.run(),
-    }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"{'figure':44} {'receiver':>10} {'baseline':>10} {'ratio':>7}")
-    for level in ("clients_1", "clients_16"):
-        data = report["receiver"][level]
-        rec, base = data["receiver"], data["baseline"]
-        print(
-            f"{'accepted/s at ' + level:44} {rec['per_second']:>10} {base['per_second']:>10} "
-            f"{data['throughput_ratio']:>7}"
+def _optional(module: str) -> Any:
+    """A benchmark module written separately; ``None`` while it does not exist yet."""
+    try:
+        return importlib.import_module(f"bench.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"bench.{module}":
+            raise
+        return None
+
+
+def _section(name: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    print(f"[bench] {name} …", flush=True)
+    started = time.monotonic()
+    try:
+        result = measure()
+    except Exception as exc:  # one broken section must not lose the others' figures
+        traceback.print_exc()
+        result = {"error": f"{type(exc).__name__}: {exc}"}
+    result["section_seconds"] = round(time.monotonic() - started, 1)
+    print(f"[bench] {name}: {json.dumps(result)[:400]}", flush=True)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks; write latest.json and BENCHMARKS.md."""
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--only", help=f"comma-separated subset of {','.join(SECTIONS)}")
+    parser.add_argument("--quick", action="store_true", help="short runs, for trying it out")
+    args = parser.parse_args(argv)
+    wanted = args.only.split(",") if args.only else list(SECTIONS)
+    quick = args.quick
+
+    results: dict[str, Any] = {}
+    if args.only and RESULTS.is_file():
+        # A partial run keeps the other sections' last figures.
+        results = json.loads(RESULTS.read_text())
+    results.update(
+        {
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "machine": f"{platform.machine()} {platform.python_version()}, "
+            f"{__import__('os').cpu_count()} cores",
+            "quick": quick,
+        }
+    )
+
+    def save() -> None:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+
+    if "receiver" in wanted:
+        from bench import receiver_bench
+
+        results["receiver"] = _section(
+            "receiver", lambda: receiver_bench.run(3.0 if quick else 10.0)
         )
+        save()
+    for name in ("ingest", "excel"):
+        if name not in wanted:
+            continue
+        module = _optional(f"{name}_bench")
+        if module is None:
+            results[name] = {"missing": f"section missing: bench/{name}_bench.py does not exist"}
+            print(f"[bench] {name}: section missing (bench/{name}_bench.py)", flush=True)
+        else:
+            results[name] = _section(name, lambda m=module: m.run(quick=quick))
+        save()
+    if {"e2e", "burst"} & set(wanted):
+        from bench import burst_bench, e2e_bench
+        from bench.live_stack import live_stack
+
+        with contextlib.ExitStack() as stack_scope:
+            try:
+                stack, simulator = stack_scope.enter_context(live_stack())
+            except Exception as exc:
+                traceback.print_exc()
+                for name in ("e2e", "burst"):
+                    if name in wanted:
+                        results[name] = {"error": f"stack did not start: {exc}"}
+                stack = None
+            if stack is not None:
+                results["stack_startup_seconds"] = stack.startup_seconds
+                # e2e first: the burst leaves hundreds of queued runs behind.
+                if "e2e" in wanted:
+                    results["e2e"] = _section(
+                        "e2e",
+                        lambda: e2e_bench.run(stack, simulator, samples=3 if quick else 10),
+                    )
+                    save()
+                if "burst" in wanted:
+                    results["burst"] = _section(
+                        "burst",
+                        lambda: burst_bench.run(stack, simulator, count=50 if quick else 500),
+                    )
+        save()
+    save()
+    written = report.write(results)
+    print(f"written: {RESULTS}\nwritten: {written}")
+    for row in report.benchmark_rows(results):
+        met = {True: "met", False: "MISSED", None: ""}[row["met"]]
         print(
-            f"{'p99 ms at ' + level:44} {rec['p99_ms']:>10} {base['p99_ms']:>10} "
-            f"{data['p99_ratio']:>7}"
+            f"{row['figure'][:70]:70} {row['measured']!s:>12} {row['baseline']!s:>10} "
+            f"{row['ratio']!s:>6} {row['target']:>10} {met}"
         )
-        print(f"{'errors at ' + level:44} {rec['errors']:>10} {base['errors']:>10}")
-    print(f"written: {RESULTS}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -71,3 +71,27 @@ def post(client: FlaskClient) -> Callable[..., Any]:
         return client.post(f"/sintegre/{path}", data=body, headers=headers)
 
     return _post
+
+
+def _expected_of(item: pytest.Item) -> str | None:
+    """What a test promises: its docstring's ``expected: ...`` paragraph, or its status param."""
+    doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
+    paragraph = " ".join(doc.strip().split("\n\n", 1)[0].split())
+    if paragraph.lower().startswith("expected:"):
+        return paragraph[len("expected:") :].strip()
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if isinstance(params.get("status"), int):
+        field = params.get("field")
+        return f"HTTP {params['status']}" + (f", the answer names {field!r}" if field else "")
+    return None
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Carry each test's expectation into pytest's junit XML (``make test`` writes one).
+
+    junit XML has no docstrings; ``bench/report.py`` builds the drills table of BENCHMARKS.md
+    from these properties. Same effect as ``record_property``, set once at collection.
+    """
+    expected = _expected_of(item)
+    if expected:
+        item.user_properties.append(("expected", expected))

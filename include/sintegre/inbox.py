@@ -7,8 +7,12 @@ restarted forwarder carries on where the last one stopped.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,6 +65,8 @@ notifications = sa.Table(
     sa.Column("triggered_at", sa.Float),
     sa.Column("finished_at", sa.Float),
     sa.Column("replays", sa.Integer, nullable=False, default=0),
+    # JSON {dataset: {"missing": [...], "unexpected": [...]}} from the run's land task.
+    sa.Column("schema_drift", sa.Text),
 )
 
 #: Every 4xx the receiver answered, redacted, so a new ONS quirk is seen the day it appears.
@@ -118,6 +124,122 @@ def _sqlite_pragmas(synchronous: str, busy_timeout_ms: int):
     return on_connect
 
 
+@dataclass
+class _Job:
+    """One :meth:`Inbox.store` waiting for the group commit that will carry it."""
+
+    row: dict[str, Any]
+    done: bool = False
+    duplicate: bool = False
+    error: Exception | None = None
+
+
+class _GroupCommit:
+    """Concurrent stores of one process share a transaction, and so one fsync.
+
+    Whoever holds the commit lock takes every store queued so far and commits them together;
+    the others find their row already committed when the lock comes to them. Nobody is
+    answered before the transaction that holds its row committed (``synchronous`` still
+    applies to it), so "a 2xx means stored" holds as before. The statements are prepared
+    once, on one connection kept for writing: no per-call SQL building.
+    """
+
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+        self._queue: list[_Job] = []
+        self._queue_lock = threading.Lock()
+        self._commit_lock = threading.Lock()
+        self._connection: Any = None
+        self._pid = 0
+        columns = [c.name for c in notifications.columns]
+        self.columns = columns
+        # The columns' Python-side defaults (what SQLAlchemy would have filled in).
+        self.defaults = {
+            c.name: c.default.arg
+            for c in notifications.columns
+            if c.default is not None and c.default.is_scalar
+        }
+        self.insert_sql = (
+            f"INSERT INTO notifications ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)}) ON CONFLICT(id) DO NOTHING"
+        )
+
+    def _writer(self) -> Any:
+        # A connection opened before a fork (gunicorn --preload) must not be shared.
+        if self._connection is None or self._pid != os.getpid():
+            self._connection = self.inbox.engine.raw_connection()
+            self._pid = os.getpid()
+        return self._connection
+
+    def _drop_writer(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            # Closing a broken connection: nothing more can be done with it.
+            with contextlib.suppress(Exception):
+                connection.invalidate()
+
+    def submit(self, job: _Job) -> None:
+        with self._queue_lock:
+            self._queue.append(job)
+        with self._commit_lock:
+            if job.done:
+                return
+            with self._queue_lock:
+                batch, self._queue = self._queue, []
+            try:
+                self._commit(batch)
+            except sqlite3.IntegrityError:
+                # Not the duplicate case (that is ON CONFLICT): some row breaks a constraint.
+                # Commit the others one by one so a bad row fails alone.
+                for one in batch:
+                    try:
+                        self._commit([one])
+                    except Exception as exc:  # this row's own failure, told to its caller
+                        one.error, one.done = exc, True
+            except Exception as exc:  # nothing of the batch committed: every caller is told
+                for one in batch:
+                    one.error, one.done = exc, True
+
+    def _commit(self, batch: list[_Job]) -> None:
+        connection = self._writer()
+        try:
+            cursor = connection.cursor()
+            accepted = duplicates = 0
+            outcomes = []
+            for job in batch:
+                cursor.execute(
+                    self.insert_sql,
+                    [job.row.get(c, self.defaults.get(c)) for c in self.columns],
+                )
+                if cursor.rowcount == 1:
+                    accepted += 1
+                    outcomes.append(False)
+                else:
+                    cursor.execute(
+                        "UPDATE notifications SET duplicates = duplicates + 1 WHERE id = ?",
+                        (job.row["id"],),
+                    )
+                    duplicates += 1
+                    outcomes.append(True)
+            for name, amount in (("accepted", accepted), ("duplicate", duplicates)):
+                if amount:
+                    cursor.execute(
+                        "INSERT INTO counters (name, value) VALUES (?, ?) "
+                        "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                        (name, amount),
+                    )
+            cursor.close()
+            connection.commit()
+        except BaseException:
+            try:
+                connection.rollback()
+            except Exception:  # a connection that cannot roll back is replaced
+                self._drop_writer()
+            raise
+        for job, duplicate in zip(batch, outcomes, strict=True):
+            job.duplicate, job.done = duplicate, True
+
+
 class Inbox:
     """Durable store of notifications, shared by the receiver, the forwarder and the API."""
 
@@ -147,6 +269,7 @@ class Inbox:
         else:
             self.engine = sa.create_engine(url, pool_pre_ping=True)
         self._create_schema()
+        self._group = _GroupCommit(self) if self.is_sqlite else None
 
     def _create_schema(self) -> None:
         # Several gunicorn workers and the forwarder open the inbox at the same moment; the
@@ -178,6 +301,8 @@ class Inbox:
 
     def dispose(self) -> None:
         """Close every pooled connection."""
+        if self._group is not None:
+            self._group._drop_writer()
         self.engine.dispose()
 
     def store(
@@ -223,6 +348,8 @@ class Inbox:
             "duplicates": 0,
             "expected": expected,
         }
+        if self._group is not None:
+            return self._store_sqlite(row)
         try:
             with self.engine.begin() as conn:
                 conn.execute(notifications.insert().values(**row))
@@ -245,6 +372,20 @@ class Inbox:
         except OperationalError as exc:
             raise InboxUnavailable(f"inbox commit failed: {exc.orig}") from None
         return StoreResult(notification.id, "duplicate", duplicate=True)
+
+    def _store_sqlite(self, row: dict[str, Any]) -> StoreResult:
+        """The SQLite path: one transaction per group of concurrent stores (see _GroupCommit)."""
+        assert self._group is not None
+        job = _Job(dict(row, expected=int(row["expected"])))
+        self._group.submit(job)
+        if isinstance(job.error, sqlite3.IntegrityError):
+            raise InboxRefused(f"the notification cannot be stored: {job.error}") from None
+        if isinstance(job.error, (sqlite3.Error, sa.exc.DBAPIError, OSError)):
+            raise InboxUnavailable(f"inbox commit failed: {job.error}") from None
+        if job.error is not None:
+            raise job.error
+        status = "duplicate" if job.duplicate else "received"
+        return StoreResult(row["id"], status, duplicate=job.duplicate)
 
     def get(self, notification_id: str) -> dict[str, Any] | None:
         """One notification as a dict (including its conf), or ``None``."""
@@ -529,6 +670,7 @@ def public_view(row: dict[str, Any], *, airflow_url: str | None = None) -> dict[
         "last_error": row["last_error"],
         "duplicates": row["duplicates"],
         "raw_path": row.get("raw_path"),
+        "schema_drift": json.loads(row["schema_drift"]) if row.get("schema_drift") else None,
     }
     if airflow_url:
         view["dag_run_url"] = f"{airflow_url}/dags/{row['dag_id']}/runs/{row['dag_run_id']}"
