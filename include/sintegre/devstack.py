@@ -95,6 +95,9 @@ def airflow_environment(
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
                 "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5",
                 "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
+                # A task whose supervisor died is failed (and retried) after 30 s, not 5 min.
+                "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
+                "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
                 "SINTEGRE_TASK_RETRY_DELAY_SECONDS": env.get(
                     "SINTEGRE_TASK_RETRY_DELAY_SECONDS", "1"
                 ),

@@ -156,16 +156,31 @@ class Stack:
         self.wait_for_dag("sintegre_freshness")
 
     def stop_airflow(self) -> None:
+        self._token = None  # a restarted Airflow may sign with another secret
         stop_process_group(self.processes.pop("airflow"))
 
     def airflow_token(self) -> str:
-        response = requests.post(
-            f"{self.airflow_url}/auth/token",
-            json={"username": "admin", "password": self.env["AIRFLOW_PASSWORD"]},
-            timeout=10,
-        )
-        response.raise_for_status()
-        return response.json()["access_token"]
+        """A JWT, reused for a few minutes: a login per call is slow under load."""
+        cached = getattr(self, "_token", None)
+        if cached and time.monotonic() - cached[1] < 300:
+            return cached[0]
+        last: Exception | None = None
+        for _ in range(3):  # a loaded 2-core machine can take long to answer a login
+            try:
+                response = requests.post(
+                    f"{self.airflow_url}/auth/token",
+                    json={"username": "admin", "password": self.env["AIRFLOW_PASSWORD"]},
+                    timeout=60,
+                )
+                response.raise_for_status()
+                token = response.json()["access_token"]
+                self._token = (token, time.monotonic())
+                return token
+            except requests.RequestException as error:
+                last = error
+                time.sleep(2)
+        assert last is not None
+        raise last
 
     def airflow_get(self, path: str, **params: Any) -> requests.Response:
         return requests.get(
