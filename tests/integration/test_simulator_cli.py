@@ -164,7 +164,7 @@ def _claims(token: str) -> dict:
 # --- samples -----------------------------------------------------------------------
 
 NAME_PATTERNS = {
-    275: (r"Blocos_(\d{4}-\d{2}-\d{2})\.csv", "%Y-%m-%d"),
+    275: (r"Blocos_(\d{4}-\d{2}-\d{2})\.zip", "%Y-%m-%d"),
     234: (r"Vazões Observadas - \d{2}-\d{2}-\d{4} a (\d{2}-\d{2}-\d{4})\.xlsx", "%d-%m-%Y"),
     238: (r"Modelos_Chuva_Vazao_(\d{8})\.zip", "%Y%m%d"),
     487: (r"psat_(\d{8})\.txt", "%d%m%Y"),
@@ -177,7 +177,7 @@ def test_samples_cover_every_kind_with_catalog_fields(samples: list[Sample]) -> 
 
     assert [s.product_id for s in samples] == list(SAMPLE_PRODUCT_IDS)
     assert {275, 234, 228, 487, 155, 288} <= set(SAMPLE_PRODUCT_IDS)
-    assert {s.kind for s in samples} == {"csv", "xlsx", "zip", "txt", "pdf", "folder"}
+    assert {s.kind for s in samples} == {"xlsx", "zip", "txt", "pdf", "folder"}
     for sample in samples:
         product = catalog.by_id(sample.product_id)
         assert product is not None
@@ -211,25 +211,36 @@ def test_sample_contents_open(samples: list[Sample]) -> None:
     from openpyxl import load_workbook
 
     by_id = {s.product_id: s for s in samples}
-    csv_text = by_id[275].path.read_bytes().decode("latin-1")
-    assert csv_text.startswith("Data;Patamar;Submercado;Carga (MWmed);Observação\r\n")
+    with zipfile.ZipFile(by_id[275].path) as archive:
+        assert sorted(archive.namelist()) == [
+            f"Blocos_2025-03-05/CargaDESSEM_{sub}.csv" for sub in ("N", "NE", "S", "SE")
+        ]
+        csv_text = archive.read("Blocos_2025-03-05/CargaDESSEM_SE.csv").decode("cp1252")
+    assert csv_text.startswith("Data;Hora;Código;Carga (MWmed);Observação\r\n05/03/2025;00:00;01;")
+    assert by_id[234].file_name == "Vazões Observadas - 26-02-2025 a 04-03-2025.xlsx"
     workbook = load_workbook(by_id[234].path, read_only=True)
-    assert workbook.sheetnames == ["Furnas", "G. B. Munhoz", "Três Marias"]
+    assert workbook.sheetnames == ["Furnas", "Marimbondo", "Água Vermelha"]
     workbook.close()
     with zipfile.ZipFile(by_id[228].path) as archive:
-        assert sorted(archive.namelist()) == ["Carga por Patamar.xlsx", "Carga_Semanal.csv"]
+        assert sorted(archive.namelist()) == [
+            "Leia-me.pdf",
+            "RV0_PMO_Março_2025_carga_semanal.xlsx",
+        ]
     with zipfile.ZipFile(by_id[238].path) as archive:
         assert all(name.endswith(".txt") for name in archive.namelist())
         first = archive.read(archive.namelist()[0]).decode("latin-1")
         assert re.match(r"\d+\|\d{2}/\d{2}/\d{4}\|\d+\.\d", first)
     assert by_id[155].path.read_bytes().startswith(b"%PDF-1.4")
     psat_lines = by_id[487].path.read_text(encoding="ascii").splitlines()
-    assert len(psat_lines) == len(by_id[487].expected.rows)
+    assert len(psat_lines) == 7  # one line per basin
     assert all(
         re.fullmatch(r"\S.*?\s+-?\d+\.\d\d\s+-?\d+\.\d\d\s+\d+\.\d", ln) for ln in psat_lines
     )
     assert by_id[288].path.is_dir()
     assert sorted(p.suffix for p in by_id[288].path.rglob("*") if p.is_file()) == [
+        ".pdf",
+        ".xlsx",
+        ".xlsx",
         ".xlsx",
         ".xlsx",
     ]
@@ -277,7 +288,13 @@ def test_samples_are_deterministic_per_day_and_differ_between_days(tmp_path: Pat
     for one, two, three in zip(first, again, other_day, strict=True):
         if one.is_file:
             assert one.path.read_bytes() == two.path.read_bytes(), one.file_name
-            assert one.path.read_bytes() != three.path.read_bytes(), one.file_name
+            if one.granularity == "daily":
+                assert one.path.read_bytes() != three.path.read_bytes(), one.file_name
+            else:  # the next day is in the same operative week: the same weekly file
+                assert one.path.read_bytes() == three.path.read_bytes(), one.file_name
+    next_week = sample_products(tmp_path / "c", DAY + timedelta(days=7), product_ids=(228,))
+    assert next_week[0].file_name == "RV1_PMO_Março_2025_carga_semanal.zip"
+    assert next_week[0].path.read_bytes() != first[SAMPLE_PRODUCT_IDS.index(228)].path.read_bytes()
 
 
 def test_unknown_sample_product_is_refused(tmp_path: Path) -> None:
@@ -303,8 +320,11 @@ def test_folder_sample_served_as_nome_zip(
     assert unquote(encoded) == "Notas Técnicas - Medio Prazo.zip" == f"{folder.nome}.zip"
     with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
         assert sorted(archive.namelist()) == [
-            "Anexos/Carga Mensal 03-2025.xlsx",
-            "Premissas PMO Março 2025.xlsx",
+            "NT_Carga/Carga_Mensal_03_2025_N.xlsx",
+            "NT_Carga/Carga_Mensal_03_2025_NE.xlsx",
+            "NT_Carga/Carga_Mensal_03_2025_S.xlsx",
+            "NT_Carga/Carga_Mensal_03_2025_SE.xlsx",
+            "NT_Carga/NT-ONS DPL 0123-2025.pdf",
         ]
 
 

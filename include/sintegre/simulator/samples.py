@@ -1,11 +1,13 @@
 """A sample catalog: one realistic file per kind of product, with its notification fields.
 
 :func:`sample_products` writes, for a given day, one file for each of a handful of catalogued
-products, made with :mod:`sintegre.fixtures` (latin-1 ``;`` CSV, workbooks with title rows,
-ZIPs, a headerless TXT, a PDF, a folder product) and returns what SINtegre would notify for
-each: ``nome`` exactly as the catalog spells it, ``processo``, ``macroProcesso``, a
-``dataProduto`` in the shape of the product's granularity and the period as naive Brasília
-wall-clock times. The files are deterministic for a day (same bytes, same sha256) and differ
+products, in the real ONS layout and file name its catalog parse spec (``products.yaml``
+``tables:``) expects, made by :mod:`sintegre.ons_files` (a ZIP of cp1252 ``;`` CSVs,
+a workbook with title rows and a two-row header, ZIPs of ``|`` TXTs and of an XLSX, a
+headerless TXT, a PDF, a folder product) and returns what SINtegre would notify for each:
+``nome`` exactly as the catalog spells it, ``processo``, ``macroProcesso``, a ``dataProduto``
+in the shape of the product's granularity and the period as naive Brasília wall-clock
+times. The files are deterministic for a day (same bytes, same sha256) and differ
 from one day to the next, as ONS's do.
 """
 
@@ -14,13 +16,26 @@ from __future__ import annotations
 import calendar
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from sintegre.fixtures import make_csv, make_pdf, make_pipe_txt, make_psat_txt, make_xlsx, make_zip
+from sintegre.ons_files.reports import make_ipdo_pdf
+from sintegre.ons_files.text_products import (
+    make_dessem_blocos,
+    make_pdp_models,
+    make_psat,
+    ons_file_name,
+)
+from sintegre.ons_files.workbooks import (
+    decomp_revision,
+    make_acompanhamento_hidrologico,
+    make_decomp_carga,
+    make_notas_tecnicas,
+)
 from sintegre.products import Product, load_catalog
 
 __all__ = [
@@ -68,10 +83,11 @@ class Sample:
         periodicidade_final: End of the period, naive Brasília time (23:59:59 of its last day).
         is_file: ``False`` for a folder product.
         granularity: ``daily``, ``weekly`` or ``monthly``.
-        kind: What the file is: ``csv``, ``xlsx``, ``zip``, ``txt``, ``pdf`` or ``folder``.
+        kind: What the file is: ``xlsx``, ``zip``, ``txt``, ``pdf`` or ``folder``.
         day: The day the samples were made for (the delivery day).
-        expected: What :mod:`sintegre.fixtures` says a correct reader finds in the file
-            (an ``ExpectedTable``, a dict of them, or ``None``), for tests.
+        expected: Always ``None`` for the samples :func:`sample_products` makes (their
+            layouts are written out in the :mod:`sintegre.ons_files` docstrings); kept for
+            callers that build a :class:`Sample` with their own expectations.
     """
 
     path: Path
@@ -133,98 +149,73 @@ def period_fields(granularity: str, day: date) -> tuple[str, datetime, datetime]
     return label, datetime.combine(first, time.min), datetime.combine(last, _END_OF_DAY)
 
 
-def _vary(day: date, spread: int) -> int:
-    """A small per-day number so consecutive days give different bytes (and hashes)."""
-    return day.toordinal() % spread
+def _dessem_blocos(target: Path, period: date) -> str:
+    name = ons_file_name(275, period)  # Blocos_yyyy-mm-dd.zip
+    make_dessem_blocos(target / name, period)
+    return name
 
 
-def _dessem_csv(target: Path, period: date) -> tuple[str, Any]:
-    name = f"Blocos_{period:%Y-%m-%d}.csv"
-    expected = make_csv(target / name, rows=24 + 4 * _vary(period, 5))
-    return name, expected
-
-
-def _hydrology_xlsx(target: Path, period: date) -> tuple[str, Any]:
-    start = period - timedelta(days=29)
+def _hydrology_xlsx(target: Path, period: date) -> str:
+    # The workbook holds the seven days up to ``period``; the name spans the same days.
+    start = period - timedelta(days=6)
     name = f"Vazões Observadas - {start:%d-%m-%Y} a {period:%d-%m-%Y}.xlsx"
-    rows = 25 + _vary(period, 6)
-    stations = {"Furnas": rows, "G. B. Munhoz": rows, "Três Marias": rows}
-    return name, make_xlsx(target / name, sheets=stations, title_rows=2)
+    make_acompanhamento_hidrologico(target / name, period)
+    return name
 
 
-def _pdp_zip(target: Path, period: date) -> tuple[str, Any]:
-    name = f"Modelos_Chuva_Vazao_{period:%Y%m%d}.zip"
-    members: dict[str, bytes | Path] = {}
-    expected = {}
-    with tempfile.TemporaryDirectory(prefix="sintegre-sample-") as scratch:
-        for basin, posto in (("Grande", 6), ("Iguacu", 74), ("SaoFrancisco", 169)):
-            part = Path(scratch) / f"{basin}.txt"
-            member = f"{basin}/PREVISAO_{posto:03d}.txt"
-            expected[member] = make_pipe_txt(part, rows=10 + _vary(period, 4), posto=posto)
-            members[member] = part.read_bytes()
-    make_zip(target / name, members)
-    return name, expected
+def _pdp_models(target: Path, period: date) -> str:
+    name = ons_file_name(238, period)  # Modelos_Chuva_Vazao_yyyymmdd.zip
+    make_pdp_models(target / name, period)
+    return name
 
 
-def _psat_txt(target: Path, period: date) -> tuple[str, Any]:
-    name = f"psat_{period:%d%m%Y}.txt"
-    return name, make_psat_txt(target / name, rows=7 + _vary(period, 5))
+def _psat_txt(target: Path, period: date) -> str:
+    name = ons_file_name(487, period)  # psat_ddmmyyyy.txt
+    make_psat(target / name, period)
+    return name
 
 
-def _ipdo_pdf(target: Path, period: date) -> tuple[str, Any]:
+def _ipdo_pdf(target: Path, period: date) -> str:
     name = f"IPDO-{period:%d-%m-%Y}.pdf"
-    title = f"IPDO - Informativo Preliminar Diario da Operacao - {period:%d/%m/%Y}"
-    make_pdf(target / name, title=title)
-    return name, None
+    make_ipdo_pdf(target / name, period)
+    return name
 
 
-def _weekly_load_zip(target: Path, period: date) -> tuple[str, Any]:
-    _, friday = operative_week(period)
-    # The PMO month is the month the week ends in; RV0 is its first week, RV1 the next...
-    revision = (friday.day - 1) // 7
-    month = MONTHS_PT[friday.month - 1]
-    name = f"RV{revision}_PMO_{month}_{friday.year}_carga_semanal.zip"
-    with tempfile.TemporaryDirectory(prefix="sintegre-sample-") as scratch:
-        csv_part = Path(scratch) / "carga.csv"
-        xlsx_part = Path(scratch) / "patamar.xlsx"
-        csv_expected = make_csv(csv_part, rows=16 + 4 * _vary(period, 3))
-        xlsx_expected = make_xlsx(xlsx_part, sheets={"Sudeste": 7, "Sul": 7, "Nordeste": 7})
-        make_zip(
-            target / name,
-            {
-                "Carga_Semanal.csv": csv_part.read_bytes(),
-                "Carga por Patamar.xlsx": xlsx_part.read_bytes(),
-            },
-        )
-    return name, {"Carga_Semanal.csv": csv_expected, "Carga por Patamar.xlsx": xlsx_expected}
+def _decomp_carga(target: Path, period: date) -> str:
+    # make_decomp_carga takes the first day of the PMO week (the Saturday) and names its
+    # member RV<n>_PMO_<Mês>_<yyyy>_carga_semanal.xlsx from it; the ZIP gets the same stem.
+    saturday, _ = operative_week(period)
+    month = MONTHS_PT[saturday.month - 1]
+    name = f"RV{decomp_revision(saturday)}_PMO_{month}_{saturday.year}_carga_semanal.zip"
+    make_decomp_carga(target / name, saturday)
+    return name
 
 
-def _technical_notes_folder(target: Path, period: date) -> tuple[str, Any]:
-    month = MONTHS_PT[period.month - 1]
+def _technical_notes_folder(target: Path, period: date) -> str:
+    # A folder product: SINtegre zips the folder on download, so the sample is the folder
+    # holding what make_notas_tecnicas puts in its ZIP (NT_Carga/Carga_Mensal_mm_yyyy_SUB.xlsx
+    # and the note's PDF), unpacked.
     folder = target / "pasta"
-    expected = {
-        f"Premissas PMO {month} {period.year}.xlsx": make_xlsx(
-            folder / f"Premissas PMO {month} {period.year}.xlsx",
-            sheets={"Carga": 12 + _vary(period, 3)},
-        ),
-        f"Anexos/Carga Mensal {period:%m-%Y}.xlsx": make_xlsx(
-            folder / "Anexos" / f"Carga Mensal {period:%m-%Y}.xlsx",
-            sheets={"SE-CO": 12, "S": 12},
-        ),
-    }
-    return "pasta", expected
+    with tempfile.TemporaryDirectory(prefix="sintegre-sample-") as scratch:
+        archive = make_notas_tecnicas(Path(scratch) / "notas.zip", period)
+        with zipfile.ZipFile(archive) as opened:
+            for member in opened.namelist():
+                destination = folder / member
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                destination.write_bytes(opened.read(member))
+    return "pasta"
 
 
 # id -> (kind, writer). Writers get a clean directory and the period's reference day and
-# return (file name inside the directory, expected tables).
-_Writer = Callable[[Path, date], tuple[str, Any]]
+# return the file name inside the directory.
+_Writer = Callable[[Path, date], str]
 _SAMPLES: dict[int, tuple[str, _Writer]] = {
-    275: ("csv", _dessem_csv),
+    275: ("zip", _dessem_blocos),
     234: ("xlsx", _hydrology_xlsx),
-    238: ("zip", _pdp_zip),
+    238: ("zip", _pdp_models),
     487: ("txt", _psat_txt),
     155: ("pdf", _ipdo_pdf),
-    228: ("zip", _weekly_load_zip),
+    228: ("zip", _decomp_carga),
     288: ("folder", _technical_notes_folder),
 }
 SAMPLE_PRODUCT_IDS: tuple[int, ...] = tuple(_SAMPLES)
@@ -251,17 +242,22 @@ def sample_products(
     Files go to ``workdir/<yyyy-mm-dd>/<product id>/`` (rewritten from scratch on every call,
     byte for byte the same for the same day). Products:
 
-    - 275 "Arquivos de Previsão de Carga para o DESSEM": ``Blocos_yyyy-mm-dd.csv``, a latin-1
-      ``;`` CSV with decimal commas (ONS ships it zipped; here it stands for the CSV kind);
-    - 234 "Relatório de Acompanhamento Hidrológico": ``Vazões Observadas - … a ….xlsx``, one
-      sheet per station with title rows (labels the day before ``day``);
-    - 238 PDP models: ``Modelos_Chuva_Vazao_yyyymmdd.zip`` of ``|`` TXTs in basin folders;
+    - 275 "Arquivos de Previsão de Carga para o DESSEM": ``Blocos_yyyy-mm-dd.zip``, one
+      cp1252 ``;`` CSV per subsystem with decimal commas
+      (:func:`~sintegre.ons_files.text_products.make_dessem_blocos`);
+    - 234 "Relatório de Acompanhamento Hidrológico": ``Vazões Observadas - dd-mm-yyyy a
+      dd-mm-yyyy.xlsx`` (the seven days up to the labelled one), one sheet per station with
+      title rows and a two-row header (labels the day before ``day``);
+    - 238 PDP models: ``Modelos_Chuva_Vazao_yyyymmdd.zip`` of headerless ``|`` TXTs, one per
+      basin (labels the day before ``day``);
     - 487 "Precipitação por Satélite": ``psat_ddmmyyyy.txt``, headerless, space-aligned;
-    - 155 IPDO: ``IPDO-dd-mm-yyyy.pdf`` (labels the day before ``day``);
+    - 155 IPDO: ``IPDO-dd-mm-yyyy.pdf``, text only (labels the day before ``day``);
     - 228 "Carga por patamar - DECOMP" (weekly, the operative week Saturday..Friday holding
-      ``day``): ``RVn_PMO_<Mês>_yyyy_carga_semanal.zip`` of a CSV and an XLSX;
-    - 288 "Notas Técnicas - Medio Prazo" (monthly, a folder product): a directory of XLSX,
-      served as ``<nome>.zip``.
+      ``day``): ``RVn_PMO_<Mês>_yyyy_carga_semanal.zip`` of one XLSX and a ``Leia-me.pdf``,
+      ``n`` and the month taken from the week's Saturday;
+    - 288 "Notas Técnicas - Medio Prazo" (monthly, a folder product): a directory
+      ``NT_Carga/`` of one ``Carga_Mensal_mm_yyyy_<SUB>.xlsx`` per subsystem and the note's
+      PDF, served as ``<nome>.zip``.
 
     Args:
         workdir: Where to write.
@@ -292,7 +288,7 @@ def sample_products(
             shutil.rmtree(target)
         target.mkdir(parents=True)
         period_day = _period_day(product, day)
-        name, expected = writer(target, period_day)
+        name = writer(target, period_day)
         data_produto, start, end = period_fields(product.granularity, period_day)
         is_file = kind != "folder"
         samples.append(
@@ -310,7 +306,6 @@ def sample_products(
                 granularity=product.granularity,
                 kind=kind,
                 day=day,
-                expected=expected,
             )
         )
     return samples

@@ -1,0 +1,1 @@
+"""Realistic ONS-shaped product files, generated for tests, the simulator and the demo."""
