@@ -301,11 +301,11 @@ def _fill(folder: Path) -> Path:
     """Write a file until the filesystem is full; returns it (delete it to free the space)."""
     filler = folder / "filler.bin"
     chunk = b"\0" * 16384
-    with open(filler, "wb") as handle:
+    # Unbuffered: a buffered file would hit ENOSPC again when closed, outside the try.
+    with open(filler, "wb", buffering=0) as handle:
         try:
             while True:
                 handle.write(chunk)
-                handle.flush()
         except OSError as exc:
             assert exc.errno == errno.ENOSPC, exc
     # Byte by byte for the last partial block, so not even a page is left.

@@ -82,7 +82,7 @@ def test_csv_and_xlsx_land_as_partitioned_parquet(
     con = duckdb.connect()
     carga = con.execute(
         # The session's lake is shared by every e2e test: look at this delivery's rows only.
-        "SELECT * FROM read_parquet(?, hive_partitioning = true) "
+        "SELECT * FROM read_parquet(?, hive_partitioning = true, union_by_name = true) "
         "WHERE src_notification_id = ? ORDER BY data, patamar, submercado",
         [str(lake / f"curated/{CARGA_DATASET}/**/*.parquet"), ids[0]],
     )
@@ -96,7 +96,8 @@ def test_csv_and_xlsx_land_as_partitioned_parquet(
     types = dict(
         con.execute(
             "SELECT column_name, column_type FROM "
-            "(DESCRIBE SELECT * FROM read_parquet(?, hive_partitioning = true))",
+            "(DESCRIBE SELECT * FROM "
+            "read_parquet(?, hive_partitioning = true, union_by_name = true))",
             [str(lake / f"curated/{CARGA_DATASET}/**/*.parquet")],
         ).fetchall()
     )
@@ -115,7 +116,7 @@ def test_csv_and_xlsx_land_as_partitioned_parquet(
         # One sheet per subsystem, same layout: one dataset, the sheet a column.
         got = con.execute(
             "SELECT data, vazao_natural_m3_s, macroprocesso, periodicidade, granularity, src_file "
-            "FROM read_parquet(?, hive_partitioning = true) "
+            "FROM read_parquet(?, hive_partitioning = true, union_by_name = true) "
             "WHERE src_notification_id = ? AND sheet = ? ORDER BY data",
             [str(lake / f"curated/produto_{HIDRO_ID}/**/*.parquet"), ids[1], table],
         ).fetchall()
@@ -149,7 +150,8 @@ def test_csv_and_xlsx_land_as_partitioned_parquet(
     assert f"sintegre-lake://curated/produto_{HIDRO_ID}" in uris
 
     catalog = con.execute(
-        "SELECT dataset, rows, changed FROM read_parquet(?, hive_partitioning = true) "
+        "SELECT dataset, rows, changed "
+        "FROM read_parquet(?, hive_partitioning = true, union_by_name = true) "
         "ORDER BY dataset",
         [str(lake / "catalog/ingestions/**/*.parquet")],
     ).fetchall()
