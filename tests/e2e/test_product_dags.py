@@ -30,27 +30,12 @@ from stack import MEASUREMENTS
 
 from fixtures.catalog_fixtures import DRIFT, FIXTURES, CatalogFixture, DatasetExpectation
 from helpers import SUBSCRIBER_EMAIL
+from sintegre.lake import LINEAGE_COLUMNS
 from sintegre.products import Product, load_catalog
 from sintegre.simulator import build_notification
 
 #: Columns every landed row gets (lineage), left out of the per-product column lists.
-LINEAGE = {
-    "src_product",
-    "src_product_id",
-    "src_notification_id",
-    "src_processo",
-    "src_macroprocesso",
-    "src_data_produto",
-    "src_file",
-    "src_member",
-    "src_sha256",
-    "src_version",
-    "granularity",
-    "periodicidade_final",
-    "delivered_at",
-    "ingested_at",
-    "dag_run_id",
-}
+LINEAGE = set(LINEAGE_COLUMNS)
 PARTITIONS = {"macroprocesso", "periodicidade"}
 FINAL = {"succeeded", "unchanged", "failed", "expired"}
 DRIFT_KEY = "drift"

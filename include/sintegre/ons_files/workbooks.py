@@ -45,7 +45,7 @@ __all__ = [
     "make_rdh",
 ]
 
-MONTHS_PT = [
+MONTHS_PT = (
     "Janeiro",
     "Fevereiro",
     "Março",
@@ -58,7 +58,7 @@ MONTHS_PT = [
     "Outubro",
     "Novembro",
     "Dezembro",
-]
+)
 """Portuguese month names, as ONS writes them in file and member names."""
 
 ACOMPH_BASINS: dict[str, tuple[int, ...]] = {"Grande": (1, 6, 211), "Paranaíba": (24, 31)}

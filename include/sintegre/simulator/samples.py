@@ -31,6 +31,7 @@ from sintegre.ons_files.text_products import (
     ons_file_name,
 )
 from sintegre.ons_files.workbooks import (
+    MONTHS_PT,
     decomp_revision,
     make_acompanhamento_hidrologico,
     make_decomp_carga,
@@ -47,21 +48,6 @@ __all__ = [
     "sample_products",
 ]
 
-# Portuguese month names as ONS writes them in file names ("RV2_PMO_Março_2025_...").
-MONTHS_PT = (
-    "Janeiro",
-    "Fevereiro",
-    "Março",
-    "Abril",
-    "Maio",
-    "Junho",
-    "Julho",
-    "Agosto",
-    "Setembro",
-    "Outubro",
-    "Novembro",
-    "Dezembro",
-)
 
 _END_OF_DAY = time(23, 59, 59)
 
