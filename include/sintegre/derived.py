@@ -44,7 +44,8 @@ def daily_load_summary(
         columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
         # ONS names the submarket in the file (submercado) or only in the member name, which
         # the catalog extracts as subsistema.
-        submarket = "submercado" if "submercado" in columns else "subsistema"
+        present = [c for c in ("submercado", "subsistema") if c in columns]
+        submarket = f"coalesce({', '.join(present)})" if len(present) > 1 else present[0]
         con.execute(
             f"""
             COPY (
