@@ -23,6 +23,6 @@ def catalog_assets() -> list[Asset]:
             assets.append(dataset_asset(product.dataset))
         for table in product.tables:
             if not table.raw:
-                name = f"{product.dataset}__{table.name}" if table.name else product.dataset
+                name = product.dataset_of(table)
                 assets.append(dataset_asset(name))
     return assets

@@ -14,6 +14,7 @@ from typing import Any
 from airflow.sdk import DAG, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from sintegre.forwarder_contract import MISMATCH_XCOM_KEY
 from sintegre.settings import load_settings
 from sintegre_assets import LANDINGS, dataset_asset
 
@@ -102,14 +103,16 @@ def build_ingest_dag(
         @task(retries=0)
         def parse(downloaded: dict[str, Any]) -> dict[str, Any]:
             """Read the file into typed tables (no retry: the same bytes fail the same way)."""
-            from sintegre.pipeline import ReaderError, parse_step
+            from sintegre.pipeline import LayoutMismatch, ReaderError, parse_step
 
+            context = get_current_context()
             try:
-                return parse_step(
-                    downloaded,
-                    get_current_context()["run_id"],
-                    product_id=catalog_product_id,
-                )
+                return parse_step(downloaded, context["run_id"], product_id=catalog_product_id)
+            except LayoutMismatch as exc:
+                # The forwarder reads this XCom of a failed run: the notification shows
+                # layout_mismatch (not a plain failure) with what was expected and found.
+                context["ti"].xcom_push(key=MISMATCH_XCOM_KEY, value=exc.details)
+                raise AirflowFailException(str(exc)) from None
             except ReaderError as exc:
                 raise AirflowFailException(str(exc)) from None
 

@@ -17,7 +17,7 @@ import requests
 from sintegre.notification import BRASILIA
 from sintegre.settings import Settings, load_settings
 
-FINAL = {"succeeded", "unchanged", "failed", "expired"}
+FINAL = {"succeeded", "unchanged", "failed", "layout_mismatch", "expired"}
 SIMULATOR_PORT = 8443
 
 

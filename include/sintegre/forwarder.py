@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sintegre.airflow_api import AirflowClient, AirflowRejected, AirflowUnavailable
+from sintegre.forwarder_contract import MISMATCH_XCOM_KEY, PARSE_TASK_ID
 from sintegre.inbox import Inbox
 from sintegre.redact import redact
 
@@ -237,6 +238,8 @@ class Forwarder:
     def _final_status(self, row: dict[str, Any], state: str) -> dict[str, Any]:
         """The inbox fields a finished run sets: its status and any schema drift it reported."""
         status = FINAL_RUN_STATES[state]
+        if status == "failed":
+            return self._failure(row)
         if status != "succeeded":
             return {"status": status}
         values: dict[str, Any] = {"status": status}
@@ -253,7 +256,29 @@ class Forwarder:
                     if isinstance(entry, dict) and entry.get("drift")
                 }
                 values["schema_drift"] = json.dumps(drift, ensure_ascii=False) if drift else None
+                implausible = {
+                    entry["dataset"]: entry["implausible"]
+                    for entry in landed.get("datasets") or []
+                    if isinstance(entry, dict) and entry.get("implausible")
+                }
+                values["implausible"] = (
+                    json.dumps(implausible, ensure_ascii=False) if implausible else None
+                )
         return values
+
+    def _failure(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A failed run: ``layout_mismatch`` when the parse task said the file did not fit."""
+        with contextlib.suppress(AirflowUnavailable, AirflowRejected):
+            details = self.client.xcom(
+                row["dag_id"], row["dag_run_id"], PARSE_TASK_ID, key=MISMATCH_XCOM_KEY
+            )
+            if isinstance(details, dict) and details.get("message"):
+                return {
+                    "status": "layout_mismatch",
+                    "layout_mismatch": json.dumps(details, ensure_ascii=False),
+                    "last_error": redact(str(details["message"]))[:2000],
+                }
+        return {"status": "failed"}
 
     def run_once(self, now: float | None = None) -> int:
         """One cycle: rescue expiring files, trigger what is due, learn outcomes."""

@@ -26,7 +26,16 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from sintegre.notification import Notification
 
-STATUSES = ("received", "triggered", "succeeded", "unchanged", "failed", "duplicate", "expired")
+STATUSES = (
+    "received",
+    "triggered",
+    "succeeded",
+    "unchanged",
+    "failed",
+    "layout_mismatch",
+    "duplicate",
+    "expired",
+)
 #: States the forwarder still has work for.
 OPEN_STATUSES = ("received", "triggered")
 
@@ -67,6 +76,10 @@ notifications = sa.Table(
     sa.Column("replays", sa.Integer, nullable=False, default=0),
     # JSON {dataset: {"missing": [...], "unexpected": [...]}} from the run's land task.
     sa.Column("schema_drift", sa.Text),
+    # JSON {dataset: {column: count}}: values outside the catalog's plausible ranges (landed).
+    sa.Column("implausible", sa.Text),
+    # JSON LayoutMismatch.details when the file did not fit its catalogued layout.
+    sa.Column("layout_mismatch", sa.Text),
 )
 
 #: Every 4xx the receiver answered, redacted, so a new ONS quirk is seen the day it appears.
@@ -671,6 +684,10 @@ def public_view(row: dict[str, Any], *, airflow_url: str | None = None) -> dict[
         "duplicates": row["duplicates"],
         "raw_path": row.get("raw_path"),
         "schema_drift": json.loads(row["schema_drift"]) if row.get("schema_drift") else None,
+        "implausible": json.loads(row["implausible"]) if row.get("implausible") else None,
+        "layout_mismatch": (
+            json.loads(row["layout_mismatch"]) if row.get("layout_mismatch") else None
+        ),
     }
     if airflow_url:
         view["dag_run_url"] = f"{airflow_url}/dags/{row['dag_id']}/runs/{row['dag_run_id']}"

@@ -115,6 +115,7 @@ CATALOG_SCHEMA = pa.schema(
         ("rows", pa.int64()),
         ("original_columns", pa.string()),
         ("schema_drift", pa.string()),  # JSON {"missing", "unexpected"} vs the catalog, or null
+        ("implausible", pa.string()),  # JSON {column: values outside the catalog's range}, or null
         ("outcome", pa.string()),  # new | unchanged | older | raw_only
         ("changed", pa.bool_()),
         ("raw_path", pa.string()),
@@ -138,6 +139,10 @@ class StagedTable:
     rows: int
     #: How the columns differ from the catalog's (``{"missing": [...], "unexpected": [...]}``).
     drift: dict[str, list[str]] | None = None
+    #: Values outside the catalog's plausible range, per column (they land, flagged).
+    implausible: dict[str, int] | None = None
+    #: The lake dataset chosen by the catalog; ``None``: ``<product dataset>__<name>``.
+    dataset: str | None = None
 
 
 def dataset_name(product_dataset: str, table_name: str) -> str:
@@ -515,7 +520,7 @@ def _land_locked(
     for index, staged in enumerate(staged_tables):
         if index:
             _crash_point("between_datasets")
-        dataset = dataset_name(conf["dataset"], staged.name)
+        dataset = staged.dataset or dataset_name(conf["dataset"], staged.name)
         curated_rel = partition_dir("curated", dataset, macro, period) / CURATED_FILE_NAME
         outcome = _decide(versions, dataset, sha, delivered, store, str(curated_rel))
         committed = [v for v in versions if v["dataset"] == dataset and v["sha256"] == sha]
@@ -561,6 +566,7 @@ def _land_locked(
                 "version": version,
                 # Only when the columns differ from the catalog: the forwarder shows it.
                 **({"drift": staged.drift} if staged.drift else {}),
+                **({"implausible": staged.implausible} if staged.implausible else {}),
             }
         )
         catalog_rows.append(
@@ -666,6 +672,11 @@ def _catalog_row(
         ),
         "schema_drift": (
             json.dumps(staged.drift, ensure_ascii=False) if staged and staged.drift else None
+        ),
+        "implausible": (
+            json.dumps(staged.implausible, ensure_ascii=False)
+            if staged and staged.implausible
+            else None
         ),
         "outcome": outcome,
         "changed": outcome in ("new", "reprocessed"),

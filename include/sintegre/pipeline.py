@@ -25,8 +25,10 @@ import pyarrow.parquet as pq
 from sintegre import lake
 from sintegre.download import DownloadError, download_to_raw, sanitize_file_name
 from sintegre.inbox import Inbox
-from sintegre.products import load_catalog
+from sintegre.products import Product, load_catalog
 from sintegre.readers import ReaderError, read_product_file
+from sintegre.readers.errors import LayoutMismatch
+from sintegre.readers.model import ParsedTable
 from sintegre.redact import REDACTED
 from sintegre.settings import Settings, load_settings
 from sintegre.storage import LakeStore, LakeStoreError, open_store
@@ -196,6 +198,16 @@ def _recorded_delivery(store: LakeStore, notification_id: str) -> dict[str, Any]
     return _verified_rescued_copy(store, recorded.get("raw_path"))
 
 
+def _dataset_of(product: Product | None, parsed: ParsedTable) -> str | None:
+    """The lake dataset of a parsed table: the catalog's choice for a catalogued table."""
+    if product is None:
+        return None  # generic product: <conf dataset>[__<name>]
+    if parsed.catalogued:
+        spec = next(t for t in product.tables if t.name == parsed.name and not t.raw)
+        return product.dataset_of(spec)
+    return f"{product.dataset}__{parsed.name}" if parsed.name else product.dataset
+
+
 def parse_step(
     downloaded: dict[str, Any],
     run_id: str,
@@ -227,9 +239,12 @@ def parse_step(
         tempfile.TemporaryDirectory(prefix="sintegre-parse-") as work_dir,
     ):
         # Big text files are streamed to Parquet in work_dir (bounded memory).
-        tables = read_product_file(
-            raw_file, downloaded["file_name"], tables=specs, work_dir=Path(work_dir)
-        )
+        try:
+            tables = read_product_file(
+                raw_file, downloaded["file_name"], tables=specs, work_dir=Path(work_dir)
+            )
+        except LayoutMismatch as mismatch:
+            raise mismatch.located(product=product_id) from None
         store.delete_prefix(prefix)  # a retried parse starts clean
         try:
             for index, parsed in enumerate(tables):
@@ -247,9 +262,18 @@ def parse_step(
                         parsed.drift["missing"],
                         parsed.drift["unexpected"],
                     )
+                if parsed.implausible:
+                    log.warning(
+                        "implausible values in %s table %r (kept, flagged): %s",
+                        downloaded["file_name"],
+                        parsed.name,
+                        parsed.implausible,
+                    )
                 staged.append(
                     {
                         "name": parsed.name,
+                        "dataset": _dataset_of(product, parsed),
+                        "implausible": parsed.implausible,
                         "path": store.uri_for(key),
                         "source_member": parsed.source_member,
                         "original_columns": list(parsed.original_columns),
@@ -303,6 +327,7 @@ def land_step(
 __all__ = [
     "ConfError",
     "DownloadError",
+    "LayoutMismatch",
     "ReaderError",
     "check_conf",
     "download_step",

@@ -27,6 +27,8 @@ from sintegre.slugs import slugify
 
 BRASILIA = ZoneInfo("America/Sao_Paulo")
 DEFAULT_PATH = Path(__file__).with_name("products.yaml")
+#: One file per product beside the main file: ``products.d/<id>.yaml``, each a ``products:`` list.
+ENTRIES_DIR = DEFAULT_PATH.with_name("products.d")
 
 GRANULARITIES = ("daily", "weekly", "monthly")
 FORMATS = ("pdf", "xls", "xlsx", "zip", "txt", "csv", "folder-zip")
@@ -47,7 +49,7 @@ _REQUIRED_KEYS = frozenset(
         "dataset",
     }
 )
-_OPTIONAL_KEYS = frozenset({"aliases", "tables", "doc"})
+_OPTIONAL_KEYS = frozenset({"aliases", "tables", "doc", "evidence"})
 _ARRIVAL_REQUIRED = frozenset({"start", "end", "margin_minutes"})
 _ARRIVAL_OPTIONAL = frozenset({"day_offset", "weekdays", "month_day_range", "confidence"})
 
@@ -109,6 +111,8 @@ class Product:
             in which stable table, how to read them and the columns expected. Empty: the
             generic readers decide and :func:`sintegre.readers.assemble` names the tables.
         doc: Free text for the DAG's documentation (what analysts should know).
+        evidence: Which real ONS file or long-lived public parser the tables' layouts were
+            checked against, and what is still unconfirmed.
     """
 
     id: int
@@ -125,6 +129,13 @@ class Product:
     dataset: str
     tables: tuple[TableSpec, ...] = ()
     doc: str = ""
+    evidence: str = ""
+
+    def dataset_of(self, table: TableSpec) -> str:
+        """The lake dataset a table of this product lands in (its own, else the historical)."""
+        if table.dataset:
+            return table.dataset
+        return f"{self.dataset}__{table.name}" if table.name else self.dataset
 
     @property
     def tags(self) -> list[str]:
@@ -218,6 +229,18 @@ class Catalog:
             _claim(by_id, product.id, product, "id")
             _claim(by_dag, product.dag_id, product, "dag_id")
             _claim(by_dataset, product.dataset, product, "dataset")
+        for product in self.products:
+            # A table's lake dataset may repeat its own product's name, never another's.
+            for table in product.tables:
+                if table.raw:
+                    continue
+                name = product.dataset_of(table)
+                if by_dataset.get(name, product) is not product:
+                    raise ValueError(
+                        f"{_describe(product)}: table dataset {name!r} is already used by "
+                        f"{_describe(by_dataset[name])}"
+                    )
+                by_dataset[name] = product
             for spelling in (product.name, *product.aliases):
                 key = normalise_name(spelling)
                 if not key:
@@ -314,24 +337,34 @@ def load_catalog(path: Path | None = None) -> Catalog:
 @functools.lru_cache(maxsize=1)
 def _default_catalog() -> Catalog:
     # Only the packaged file is cached: an explicit path is a test or a tool, and may change.
-    return _read_catalog(DEFAULT_PATH)
+    return _read_catalog(DEFAULT_PATH, entries=ENTRIES_DIR)
 
 
-def _read_catalog(path: Path) -> Catalog:
+def _read_catalog(path: Path, entries: Path | None = None) -> Catalog:
+    """Read ``path`` (a file, or a folder of ``*.yaml``) and, after it, every file of ``entries``."""
+    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    if entries is not None and entries.is_dir():
+        files += sorted(entries.glob("*.yaml"))
+    products: list[Product] = []
+    for file in files:
+        products.extend(_read_file(file))
+    try:
+        return Catalog(tuple(products))
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+
+
+def _read_file(path: Path) -> list[Product]:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ValueError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(document, dict) or not isinstance(document.get("products"), list):
         raise ValueError(f"{path}: expected a mapping with a 'products' list")
-    products = tuple(
+    return [
         _parse_product(entry, f"{path}: entry #{number}")
         for number, entry in enumerate(document["products"], start=1)
-    )
-    try:
-        return Catalog(products)
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from exc
+    ]
 
 
 def _parse_product(entry: Any, where: str) -> Product:
@@ -374,6 +407,9 @@ def _parse_product(entry: Any, where: str) -> Product:
     doc = entry.get("doc") or ""
     if not isinstance(doc, str):
         raise ValueError(f"{where}: doc must be text")
+    evidence = entry.get("evidence") or ""
+    if not isinstance(evidence, str):
+        raise ValueError(f"{where}: evidence must be text")
 
     return Product(
         id=product_id,
@@ -390,6 +426,7 @@ def _parse_product(entry: Any, where: str) -> Product:
         dataset=dataset,
         tables=tables,
         doc=doc,
+        evidence=" ".join(evidence.split()),
     )
 
 

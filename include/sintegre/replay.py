@@ -13,7 +13,7 @@ import sys
 from sintegre.inbox import Inbox
 from sintegre.settings import load_settings
 
-FAILED = ("failed", "expired")
+FAILED = ("failed", "layout_mismatch", "expired")
 PENDING = ("received",)
 
 

@@ -9,6 +9,8 @@ from datetime import date
 import pyarrow as pa
 import pytest
 
+from sintegre.readers.errors import LayoutMismatch
+
 from helpers import make_payload, ons_url
 from sintegre.notification import normalize
 from sintegre.products import load_catalog
@@ -76,13 +78,75 @@ def test_catalogued_leaves_of_one_layout_land_in_one_table_with_extracted_column
     assert table.original_columns == ["DATA", "CARGA", "", ""]
 
 
-def test_schema_drift_is_reported_not_refused() -> None:
+def test_a_new_column_is_drift_that_lands() -> None:
     spec = table_spec_from_mapping(
         {"name": "", "match": ["*.csv"], "columns": [{"name": "data"}, {"name": "carga"}]}, "t"
     )
-    (table,) = assemble([_leaf("", {"data": [1], "carga_mwmed": [2]})], [spec], file_name="x.csv")
-    assert table.drift == {"missing": ["carga"], "unexpected": ["carga_mwmed"]}
+    leaf = _leaf("", {"data": [1], "carga": [2], "carga_mmgd": [3]})
+    (table,) = assemble([leaf], [spec], file_name="x.csv")
+    assert table.drift == {"missing": [], "unexpected": ["carga_mmgd"]}
     assert table.table.num_rows == 1
+
+
+def test_a_missing_required_column_is_a_layout_mismatch() -> None:
+    spec = table_spec_from_mapping(
+        {"name": "", "match": ["*.csv"], "columns": [{"name": "data"}, {"name": "carga"}]}, "t"
+    )
+    with pytest.raises(
+        LayoutMismatch, match=r"'x.csv'.*expected the catalogued column\(s\) \['carga'\]"
+    ):
+        assemble([_leaf("", {"data": [1], "carga_mwmed": [2]})], [spec], file_name="x.csv")
+
+
+def test_an_optional_column_may_be_absent() -> None:
+    spec = table_spec_from_mapping(
+        {
+            "name": "",
+            "match": ["*.csv"],
+            "columns": [{"name": "data"}, {"name": "exp_mmgd", "type": "float", "required": False}],
+        },
+        "t",
+    )
+    (table,) = assemble([_leaf("", {"data": [1]})], [spec], file_name="x.csv")
+    assert table.drift == {"missing": ["exp_mmgd"], "unexpected": []}
+
+
+def test_text_in_a_numeric_column_is_a_layout_mismatch_not_a_text_column() -> None:
+    spec = table_spec_from_mapping(
+        {"name": "c", "match": ["*.csv"], "columns": [{"name": "carga", "type": "float"}]}, "t"
+    )
+    with pytest.raises(LayoutMismatch, match=r"column 'carga' as float.*string.*'SUDESTE'"):
+        assemble([_leaf("", {"carga": ["SUDESTE", "12"]})], [spec], file_name="x.csv")
+
+
+def test_values_outside_the_plausible_range_land_and_are_counted() -> None:
+    spec = table_spec_from_mapping(
+        {
+            "name": "c",
+            "match": ["*.csv"],
+            "columns": [{"name": "mm", "type": "float", "range": [0, 500]}],
+        },
+        "t",
+    )
+    (table,) = assemble(
+        [_leaf("", {"mm": [1.0, -2.0, 501.0, None, 500.0]})], [spec], file_name="x.csv"
+    )
+    assert table.implausible == {"mm": 2}
+    assert table.table.num_rows == 5
+
+
+def test_an_uncatalogued_member_is_its_own_table_flagged_never_mixed_in() -> None:
+    spec = table_spec_from_mapping({"name": "carga", "match": ["*/carga_*.csv"]}, "t")
+    leaves = [
+        _leaf("d/carga_SE.csv", {"data": [1]}),
+        _leaf("d/carga.csv", {"data": [2]}),
+    ]
+    tables = assemble(leaves, [spec], file_name="d.zip")
+    by_name = {t.name: t for t in tables}
+    assert by_name["carga"].catalogued and by_name["carga"].table.num_rows == 1
+    extra = by_name["carga_extra"]
+    assert not extra.catalogued
+    assert extra.drift == {"missing": [], "unexpected": [], "uncatalogued": ["d/carga.csv"]}
 
 
 def test_mixed_types_across_leaves_become_text_without_losing_values() -> None:

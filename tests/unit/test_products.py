@@ -13,6 +13,7 @@ import yaml
 
 from sintegre.products import (
     DEFAULT_PATH,
+    ENTRIES_DIR,
     Catalog,
     Product,
     expected_by,
@@ -213,7 +214,7 @@ def test_normalise_name(raw: str, expected: str) -> None:
 def test_default_catalog_is_cached() -> None:
     assert load_catalog() is load_catalog()
     # An explicit path is read afresh, and the packaged file gives an equal catalog.
-    assert load_catalog(DEFAULT_PATH) == load_catalog()
+    assert load_catalog(ENTRIES_DIR) == load_catalog()
 
 
 # ---- expected_by: deadlines written by hand ---------------------------------------------------
@@ -274,7 +275,9 @@ def test_every_sample_arrived_by_its_deadline(catalog: Catalog, index: int) -> N
 
 
 def _entries() -> list[dict[str, Any]]:
-    return yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))["products"]
+    """Every entry of the packaged catalog (the main file, then products.d/ in name order)."""
+    files = [DEFAULT_PATH, *sorted(ENTRIES_DIR.glob("*.yaml"))]
+    return [e for f in files for e in yaml.safe_load(f.read_text(encoding="utf-8"))["products"]]
 
 
 def _write(tmp_path: Path, entries: list[dict[str, Any]]) -> Path:
@@ -289,7 +292,8 @@ def test_a_valid_copy_loads(tmp_path: Path) -> None:
 
 def test_duplicate_id_names_the_entry(tmp_path: Path) -> None:
     entries = _entries()
-    clone = dict(entries[1], name="Acomph Bis", aliases=[], dag_id="sintegre__x", dataset="x")
+    acomph = next(e for e in entries if e["id"] == 230)
+    clone = dict(acomph, name="Acomph Bis", aliases=[], dag_id="sintegre__x", dataset="x")
     entries.append(clone)
     with pytest.raises(ValueError, match=r"duplicate id 230") as raised:
         load_catalog(_write(tmp_path, entries))

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sintegre.readers.checks import check_columns, implausible_counts
 from sintegre.readers.model import ParsedTable
 from sintegre.readers.spec import TableSpec
 from sintegre.slugs import slugify
@@ -131,7 +132,14 @@ def assemble(
                 match = item.spec.extract.search(item.match_path)
                 groups = match.groupdict() if match else {}
                 item.extracted = {key: groups.get(key) for key in item.spec.extract.groupindex}
-    _name_generic([item for item in items if item.spec is None])
+    generic = [item for item in items if item.spec is None]
+    _name_generic(generic)
+    # An uncatalogued leaf of a catalogued product never joins a catalogued table, even when
+    # its stable name happens to be the same: it is its own dataset, flagged as drift.
+    catalogued_names = {spec.name for spec in specs}
+    for item in generic:
+        if item.name in catalogued_names:
+            item.name = f"{item.name or 'table'}_extra"
 
     groups: dict[str, list[_Leaf]] = {}
     for item in items:
@@ -141,7 +149,23 @@ def assemble(
         for item in only:
             item.name = ""
         groups = {"": only}
-    return [_merge(name, members, work_dir) for name, members in groups.items()]
+    merged = [_merge(name, members, work_dir) for name, members in groups.items()]
+    if specs:
+        merged = [
+            replace(
+                table,
+                catalogued=False,
+                drift={
+                    "missing": [],
+                    "unexpected": [],
+                    "uncatalogued": [item.full_path or item.match_path for item in members],
+                },
+            )
+            if members[0].spec is None
+            else replace(table, catalogued=True)
+            for table, members in zip(merged, groups.values(), strict=True)
+        ]
+    return merged
 
 
 def _spec_for(specs: Sequence[TableSpec], full_path: str) -> TableSpec | None:
@@ -226,6 +250,8 @@ def _merge(name: str, members: list[_Leaf], work_dir: Path | None) -> ParsedTabl
 
     tables = [_with_constants(item.parsed.table, extras(item)) for item in members]
     table = _widen_to_catalog(_concat(tables), spec)
+    if spec is not None:
+        check_columns(table.schema, spec, _where(members), table)
     return ParsedTable(
         name=name,
         table=table,
@@ -233,7 +259,14 @@ def _merge(name: str, members: list[_Leaf], work_dir: Path | None) -> ParsedTabl
         original_columns=_originals_for(table.column_names, originals[1]),
         sheet=first.sheet if len(members) == 1 else "",
         drift=drift,
+        implausible=implausible_counts(spec, table=table) if spec is not None else None,
     )
+
+
+def _where(members: list[_Leaf]) -> str:
+    paths = [item.full_path or item.match_path for item in members]
+    shown = ", ".join(repr(p) for p in paths[:3])
+    return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
 
 
 def _common_source(members: list[_Leaf]) -> str:
@@ -369,8 +402,13 @@ def _merge_streamed(
     drift: dict[str, list[str]] | None,
 ) -> ParsedTable:
     """Merge tables when one lives in a Parquet file, batch by batch (bounded memory)."""
+    spec = members[0].spec
     if len(members) == 1 and not extras(members[0]):
         only = members[0].parsed
+        if spec is not None and only.path is not None:
+            check_columns(pq.read_schema(only.path), spec, _where(members))
+            implausible = implausible_counts(spec, path=only.path)
+            return replace(only, name=name, drift=drift, implausible=implausible)
         return replace(only, name=name, drift=drift)
     schemas = []
     for item in members:
@@ -395,6 +433,8 @@ def _merge_streamed(
             for batch in batches:
                 table = _with_constants(pa.Table.from_batches([batch]), extra)
                 writer.write_table(_conform(table, target))
+    if spec is not None:
+        check_columns(target, spec, _where(members))
     return ParsedTable(
         name=name,
         table=target.empty_table(),
@@ -402,4 +442,5 @@ def _merge_streamed(
         original_columns=_originals_for(target.names, originals[1]),
         path=out,
         drift=drift,
+        implausible=implausible_counts(spec, path=out) if spec is not None else None,
     )

@@ -29,7 +29,7 @@ from sintegre.readers.detect import (
     empty_file_error,
     html_title,
 )
-from sintegre.readers.errors import ParseError, UnsupportedFormatError
+from sintegre.readers.errors import LayoutMismatch, ParseError, UnsupportedFormatError
 from sintegre.readers.excel import read_workbook
 from sintegre.readers.model import ParsedTable
 from sintegre.readers.spec import ParseSpec, TableSpec
@@ -49,6 +49,7 @@ class _Context:
     specs: Sequence[TableSpec]
     work_dir: Path | None
     raw_members: list[str] = field(default_factory=list)
+    current_table: str | None = None  # the catalog table being read, for mismatch messages
 
 
 def read_product_file(
@@ -124,16 +125,23 @@ def _read_any(
 
         def spec_for_sheet(sheet: str) -> ParseSpec | None:
             found = _spec_for(context, f"{book}/{sheet}" if book else sheet)
+            context.current_table = found.name if found is not None else None
             return None if found is None or found.raw else found.parse
 
-        sheets = read_workbook(path, label, spec_for_sheet if context.specs else None)
+        try:
+            sheets = read_workbook(path, label, spec_for_sheet if context.specs else None)
+        except LayoutMismatch as mismatch:
+            raise mismatch.located(table=context.current_table) from None
         return kind, [
             table if table.sheet else dataclasses.replace(table, sheet=table.source_member)
             for table in sheets
         ]
     if kind is FileKind.TEXT:
         parse = spec.parse if spec is not None else None
-        return kind, [_read_text(path, label, parse, context)]
+        try:
+            return kind, [_read_text(path, label, parse, context)]
+        except LayoutMismatch as mismatch:
+            raise mismatch.located(table=spec.name if spec is not None else None) from None
     if kind is FileKind.PDF:
         return kind, _read_pdf(path, label)
     if kind is FileKind.HTML:
@@ -152,6 +160,13 @@ def _read_any(
 
 
 def _read_text(path: Path, label: str, parse: ParseSpec | None, context: _Context) -> ParsedTable:
+    if parse is not None and parse.layout:
+        from sintegre.readers.layouts import LayoutSource, layout_kind, read_layout
+
+        if layout_kind(parse.layout) != "text":
+            raise ParseError(f"{label}: layout {parse.layout!r} reads workbooks, not text")
+        table = read_layout(parse.layout, LayoutSource(path=path, label=label))
+        return ParsedTable(name="", table=table, original_columns=list(table.column_names))
     big = path.stat().st_size > STREAM_THRESHOLD_BYTES
     if big and context.work_dir is not None:
         from sintegre.readers.streaming import stream_delimited_to_parquet

@@ -86,7 +86,10 @@ def read_workbook(path: Path, label: str, spec_for: SpecFor | None = None) -> li
                 rows: list[Row] = sheet.to_python(skip_empty_area=False)
             except Exception as error:
                 raise ParseError(f"{where}: the sheet could not be read ({error})") from error
-            parsed = _sheet_table(rows, _merges(sheet), spec or _GENERIC, metadata.name, where)
+            if spec is not None and spec.layout:
+                parsed = _layout_table(path, rows, spec.layout, metadata.name, where)
+            else:
+                parsed = _sheet_table(rows, _merges(sheet), spec or _GENERIC, metadata.name, where)
             if parsed is not None:
                 found.append((metadata.name, parsed))
     finally:
@@ -106,6 +109,17 @@ def read_workbook(path: Path, label: str, spec_for: SpecFor | None = None) -> li
             )
         )
     return dedupe_names(tables)
+
+
+def _layout_table(path: Path, rows: list[Row], layout: str, sheet: str, where: str) -> ParsedTable:
+    """A sheet read by its catalogued dedicated reader (strict: mismatches raise)."""
+    from sintegre.readers.layouts import LayoutSource, read_layout
+
+    source = LayoutSource(path=path, label=where, member=sheet, sheet=sheet, rows=rows)
+    table = read_layout(layout, source)
+    return ParsedTable(
+        name="", table=table, source_member=sheet, original_columns=list(table.column_names)
+    )
 
 
 # --------------------------------------------------------------------------- cells

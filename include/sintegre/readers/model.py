@@ -32,6 +32,9 @@ class ParsedTable:
         drift: How the columns differ from the catalog's expected columns
             (``{"missing": [...], "unexpected": [...]}``), ``None`` when they match or
             nothing is expected.
+        implausible: Values outside the catalog's plausible range, per column.
+        catalogued: The table is one of the product's catalogued tables (``name`` is the
+            catalog table's name); ``False`` for generic tables, uncatalogued leaves included.
     """
 
     name: str
@@ -41,6 +44,8 @@ class ParsedTable:
     path: Path | None = None
     sheet: str = ""
     drift: dict[str, list[str]] | None = None
+    implausible: dict[str, int] | None = None
+    catalogued: bool = False
 
     @property
     def num_rows(self) -> int:

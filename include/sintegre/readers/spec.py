@@ -53,12 +53,19 @@ class ColumnSpec:
             ``string``; ``None`` when not stated.
         unit: Unit of the values (``MWmed``, ``m³/s``, ``mm``, ``%``...), for people.
         description: What the column means, for people.
+        range: Plausible ``[low, high]`` (either end ``None`` for open) where physics gives
+            one: values outside land but are counted and flagged on the delivery, so a unit
+            or column mix-up shows the day it happens.
+        required: A file without this column does not fit the layout (layout mismatch);
+            ``False`` for columns ONS added later (older files lack them).
     """
 
     name: str
     type: str | None = None
     unit: str | None = None
     description: str | None = None
+    range: tuple[float | None, float | None] | None = None
+    required: bool = True
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,8 @@ class ParseSpec:
             zeros), by output name or original header.
         sheets: Sheet-name globs to read in a workbook; empty for every sheet.
         wide: Reshape a wide layout to long form.
+        layout: A dedicated reader of :mod:`sintegre.readers.layouts` (by name) instead of
+            the generic ones; the other fields are then ignored.
     """
 
     encoding: str | None = None
@@ -133,6 +142,7 @@ class ParseSpec:
     text_columns: tuple[str, ...] = ()
     sheets: tuple[str, ...] = ()
     wide: WideLayout | None = None
+    layout: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +159,10 @@ class TableSpec:
         parse: Reader overrides.
         columns: Expected columns, for drift reports and documentation.
         raw: Members kept raw only (model decks): matched, never parsed.
+        dataset: The lake dataset this table lands in, chosen once and stable (short enough
+            to type in a query: ``acomph``, ``dessem_carga``); ``None`` for the historical
+            ``<product dataset>__<name>``.
+        description: What the table holds, for people (README, ``make inspect-file``).
     """
 
     name: str
@@ -157,6 +171,8 @@ class TableSpec:
     parse: ParseSpec = field(default_factory=ParseSpec)
     columns: tuple[ColumnSpec, ...] = ()
     raw: bool = False
+    dataset: str | None = None
+    description: str | None = None
 
     def matches(self, source_path: str) -> bool:
         """Tell whether a leaf belongs to this table."""
@@ -170,8 +186,10 @@ def glob_matches(patterns: Sequence[str], source_path: str) -> bool:
 
 
 _PARSE_KEYS = frozenset(ParseSpec.__dataclass_fields__)
-_TABLE_KEYS = frozenset({"name", "match", "extract", "parse", "columns", "raw"})
-_COLUMN_KEYS = frozenset({"name", "type", "unit", "description"})
+_TABLE_KEYS = frozenset(
+    {"name", "match", "extract", "parse", "columns", "raw", "dataset", "description"}
+)
+_COLUMN_KEYS = frozenset({"name", "type", "unit", "description", "range", "required"})
 _COLUMN_TYPES = frozenset({"int", "float", "date", "datetime", "bool", "string"})
 _SNAKE = re.compile(r"[a-z_][a-z0-9_]*")
 
@@ -216,6 +234,14 @@ def table_spec_from_mapping(raw: object, where: str) -> TableSpec:
     raw_only = mapping.get("raw", False)
     if not isinstance(raw_only, bool):
         raise ValueError(f"{where}.raw must be true or false")
+    dataset = mapping.get("dataset")
+    if dataset is not None and not (
+        isinstance(dataset, str) and re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", dataset)
+    ):
+        raise ValueError(f"{where}.dataset must be a lowercase slug, got {dataset!r}")
+    description = mapping.get("description")
+    if description is not None and not isinstance(description, str):
+        raise ValueError(f"{where}.description must be text")
     return TableSpec(
         name=name,
         match=match,
@@ -223,6 +249,8 @@ def table_spec_from_mapping(raw: object, where: str) -> TableSpec:
         parse=_parse(mapping.get("parse") or {}, f"{where}.parse"),
         columns=columns,
         raw=raw_only,
+        dataset=dataset,
+        description=description,
     )
 
 
@@ -258,11 +286,32 @@ def _column(raw: object, where: str) -> ColumnSpec:
     if column_type is not None and column_type not in _COLUMN_TYPES:
         raise ValueError(f"{where}: type must be one of {sorted(_COLUMN_TYPES)}")
     unit, description = mapping.get("unit"), mapping.get("description")
+    bounds = mapping.get("range")
+    plausible: tuple[float | None, float | None] | None = None
+    if bounds is not None:
+        if (
+            not isinstance(bounds, list)
+            or len(bounds) != 2
+            or not all(b is None or (isinstance(b, int | float) and not isinstance(b, bool)) for b in bounds)
+            or (bounds[0] is not None and bounds[1] is not None and bounds[0] > bounds[1])
+        ):
+            raise ValueError(f"{where}.range must be [low, high] (numbers or null, low <= high)")
+        if column_type not in ("int", "float"):
+            raise ValueError(f"{where}.range needs a numeric type (int or float)")
+        plausible = (
+            None if bounds[0] is None else float(bounds[0]),
+            None if bounds[1] is None else float(bounds[1]),
+        )
+    required = mapping.get("required", True)
+    if not isinstance(required, bool):
+        raise ValueError(f"{where}.required must be true or false")
     return ColumnSpec(
         name=name,
         type=column_type,  # type: ignore[arg-type]
         unit=None if unit is None else str(unit),
         description=None if description is None else str(description),
+        range=plausible,
+        required=required,
     )
 
 
@@ -270,7 +319,7 @@ def _parse(raw: object, where: str) -> ParseSpec:
     mapping = dict(_mapping(raw, where))
     _known(mapping, _PARSE_KEYS, where)
     values: dict[str, object] = {}
-    for key in ("encoding", "header_keyword"):
+    for key in ("encoding", "header_keyword", "layout"):
         if mapping.get(key) is not None:
             values[key] = str(mapping[key])
     if "delimiter" in mapping:

@@ -301,7 +301,9 @@ def create_app(
     def replay_many() -> tuple[Response, int]:
         require_admin()
         which = request.args.get("status", "failed")
-        statuses = {"failed": ("failed", "expired"), "pending": ("received",)}.get(which)
+        statuses = {"failed": ("failed", "layout_mismatch", "expired"), "pending": ("received",)}.get(
+            which
+        )
         if statuses is None:
             return _error(400, "status must be 'failed' or 'pending'")
         replayed = []
@@ -336,10 +338,11 @@ def create_app(
             view["late"] = product is not None and product.id in late_ids
             view["arrived"] = _local(row["received_at"])
             view["alert"] = (
-                view["status"] in {"failed", "expired"}
+                view["status"] in {"failed", "layout_mismatch", "expired"}
                 or view["late"]
                 or not view["expected"]
                 or bool(view["schema_drift"])
+                or bool(view["implausible"])
             )
             products.setdefault(row["integration"], []).append(view)
         refusals = [{**r, "when": _local(r["received_at"])} for r in inbox.recent_refusals(50)]

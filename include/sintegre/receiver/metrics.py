@@ -21,6 +21,7 @@ _EVENTS = {
     "succeeded": "Runs that ended in success with new content.",
     "unchanged": "Runs that ended in success with content already landed.",
     "failed": "Runs or triggers that failed.",
+    "layout_mismatch": "Runs whose file did not fit its catalogued layout (nothing landed).",
     "expired": "Notifications whose file could not be fetched before the token died.",
     "rescued": "Files fetched by the forwarder before their token died.",
     "replayed": "Replays requested by operators.",
