@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 export PYTHONPATH := $(CURDIR)/include$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 
-.PHONY: demo install run test test-fast test-e2e lint bench drills-table lake ingest-file clean-state
+.PHONY: demo install run test test-fast test-e2e lint bench drills-table lake ingest-file inspect-file catalog-doc clean-state
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,16 @@ lake: install
 ingest-file: install
 	@test -n "$$F" || { echo "usage: make ingest-file F=path ARGS='--nome ... --macro-processo ... --periodicidade YYYY-MM-DD'" >&2; exit 2; }
 	$(BIN)/python -m sintegre.ingest_file "$$F" $(ARGS)
+
+# How a file would be read (product, tables, columns, units, first rows, layout checks, drift),
+# landing nothing: make inspect-file F=ACOMPH_29.04.2025.xls [PRODUCT=230]
+inspect-file: install
+	@test -n "$$F" || { echo "usage: make inspect-file F=path [PRODUCT=id]" >&2; exit 2; }
+	$(BIN)/python -m sintegre.inspect_file "$$F" $(if $(PRODUCT),--product $(PRODUCT))
+
+# Regenerate the README's product table from the catalog (a test checks it is current).
+catalog-doc: install
+	$(BIN)/python -m sintegre.catalog_doc README.md
 
 clean-state:
 	rm -rf .state data/lake

@@ -21,7 +21,9 @@ from typing import Any
 from sintegre.download import sanitize_file_name
 from sintegre.notification import granularity_of
 from sintegre.pipeline import land_step, parse_step
+from sintegre.products import load_catalog
 from sintegre.readers import ReaderError
+from sintegre.routing import uncatalogued_dataset
 from sintegre.settings import Settings, load_settings
 from sintegre.slugs import slugify
 from sintegre.storage import LakeStore, open_store
@@ -79,6 +81,12 @@ def manual_conf(
     if final < periodicidade:
         raise IngestError("--periodicidade-final is before --periodicidade")
     notification_id = f"manual-{sha256[:20]}-{periodicidade.isoformat()}"
+    # Routed by the catalog like a webhook delivery: product id first, then the name.
+    product = load_catalog().lookup(product_id, nome)
+    if product is not None:
+        product_id, dataset = product.id, product.dataset
+    else:
+        dataset = uncatalogued_dataset(product_id, nome)
     return {
         "notification_id": notification_id,
         "nome": nome,
@@ -90,7 +98,7 @@ def manual_conf(
         "periodicidadeFinal": f"{final.isoformat()}T23:59:59",
         "url": None,
         "product_id": product_id,
-        "dataset": slugify(nome, fallback="produto"),
+        "dataset": dataset,
         "macroprocesso_slug": slugify(macro_processo, fallback="sem_macroprocesso"),
         "periodicidade_date": periodicidade.isoformat(),
         "periodicidade_final_date": final.isoformat(),
@@ -238,7 +246,7 @@ def ingest_file(
     )
     run_id = f"manual__{conf['notification_id']}"
     try:
-        parsed = parse_step(download, run_id, settings)
+        parsed = parse_step(download, run_id, settings, product_id=conf["product_id"])
     except BaseException:
         # Unlike a webhook delivery, the operator still holds the file: an unreadable one is
         # taken back out so the lake looks as if nothing was tried.

@@ -341,7 +341,7 @@ def _default_catalog() -> Catalog:
 
 
 def _read_catalog(path: Path, entries: Path | None = None) -> Catalog:
-    """Read ``path`` (a file, or a folder of ``*.yaml``) and, after it, every file of ``entries``."""
+    """Read ``path`` (a file, or a folder of ``*.yaml``), then every file of ``entries``."""
     files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
     if entries is not None and entries.is_dir():
         files += sorted(entries.glob("*.yaml"))

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from sintegre import lake
 from sintegre.pipeline import land_step, parse_step, staging_prefix
+from sintegre.products import load_catalog
 from sintegre.settings import Settings, load_settings
 from sintegre.storage import LakeStore, LakeStoreError, open_store
 
@@ -274,7 +275,12 @@ def reprocess_item(
     store = open_store(settings.lake_uri, settings)
     download = verified_download(store, item)
     conf = conf_from_item(item)
-    parsed = parse_step(download, run_id, settings)
+    # Through the catalog exactly like a webhook delivery: the product's own table specs,
+    # layouts and dataset names (the generic readers would land it under other names).
+    product = load_catalog().lookup(item.get("product_id"), item.get("product") or "")
+    parsed = parse_step(
+        download, run_id, settings, product_id=product.id if product is not None else None
+    )
     forced = force and land_supports_force()
     if force and not forced:
         log.warning(

@@ -9,12 +9,11 @@ from datetime import date
 import pyarrow as pa
 import pytest
 
-from sintegre.readers.errors import LayoutMismatch
-
 from helpers import make_payload, ons_url
 from sintegre.notification import normalize
 from sintegre.products import load_catalog
 from sintegre.readers.assemble import assemble, stable_name
+from sintegre.readers.errors import LayoutMismatch
 from sintegre.readers.model import ParsedTable
 from sintegre.readers.spec import TableSpec, table_spec_from_mapping
 from sintegre.routing import route

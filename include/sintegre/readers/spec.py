@@ -292,7 +292,10 @@ def _column(raw: object, where: str) -> ColumnSpec:
         if (
             not isinstance(bounds, list)
             or len(bounds) != 2
-            or not all(b is None or (isinstance(b, int | float) and not isinstance(b, bool)) for b in bounds)
+            or not all(
+                b is None or (isinstance(b, int | float) and not isinstance(b, bool))
+                for b in bounds
+            )
             or (bounds[0] is not None and bounds[1] is not None and bounds[0] > bounds[1])
         ):
             raise ValueError(f"{where}.range must be [low, high] (numbers or null, low <= high)")

@@ -301,9 +301,8 @@ def create_app(
     def replay_many() -> tuple[Response, int]:
         require_admin()
         which = request.args.get("status", "failed")
-        statuses = {"failed": ("failed", "layout_mismatch", "expired"), "pending": ("received",)}.get(
-            which
-        )
+        failed = ("failed", "layout_mismatch", "expired")
+        statuses = {"failed": failed, "pending": ("received",)}.get(which)
         if statuses is None:
             return _error(400, "status must be 'failed' or 'pending'")
         replayed = []

@@ -226,8 +226,10 @@ def cell_float(
     text = str(cell).strip()
     if not text or fold(text) in {fold(marker) for marker in missing}:
         return None
-    if decimal in ("comma", "any") and _BR_NUMBER.fullmatch(text) and (
-        decimal == "comma" or "," in text
+    if (
+        decimal in ("comma", "any")
+        and _BR_NUMBER.fullmatch(text)
+        and (decimal == "comma" or "," in text)
     ):
         return float(text.replace(".", "").replace(",", "."))
     if decimal in ("point", "any") and _POINT_NUMBER.fullmatch(text):
