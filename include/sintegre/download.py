@@ -14,6 +14,7 @@ import re
 import tempfile
 import time
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from email.header import decode_header, make_header
@@ -21,19 +22,27 @@ from email.message import Message
 from email.utils import collapse_rfc2231_value
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from sintegre.notification import NotificationError, check_download_url
+from sintegre.notification import NotificationError, check_download_url, check_fetch_target
 from sintegre.redact import install_redaction, redact
 
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1 << 20
+#: Redirect hops followed (each checked like the notification's URL); SINtegre's proxy uses
+#: at most one or two.
+MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+#: Wall-clock limit of one download (connect, redirects and body): read timeouts are per read,
+#: so a server trickling a byte a minute would otherwise never end.
+DEFAULT_DEADLINE_SECONDS = 1800.0
 _HTML_HEAD_BYTES = 8192
 _UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
 
@@ -201,16 +210,42 @@ def _check_status(status: int, retries: int) -> None:
     raise DownloadError(f"SINtegre answered HTTP {status}{tried}", retryable=status >= 500)
 
 
+def _chunks(response: requests.Response) -> Iterator[bytes]:
+    """The body as it arrives: ``read1`` returns whatever bytes are there (up to a chunk), so
+    the caller sees the clock between small pieces (``iter_content`` would wait for a whole
+    chunk, and a trickling server would hold it for ever)."""
+    raw = response.raw
+    while True:
+        chunk = raw.read1(CHUNK_BYTES, decode_content=True)
+        if not chunk:
+            return
+        yield chunk
+
+
 def _stream_body(
-    response: requests.Response, fd: int, file_name: str, expected: str | None, timeout: float
+    response: requests.Response,
+    fd: int,
+    file_name: str,
+    expected: str | None,
+    timeout: float,
+    deadline: float,
 ) -> tuple[str, int]:
-    """Write the body to ``fd`` and return its sha256 and size; raise if it is not whole."""
+    """Write the body to ``fd`` and return its sha256 and size; raise if it is not whole.
+
+    ``deadline`` is a ``time.monotonic()`` instant: past it the download is abandoned.
+    """
     digest = hashlib.sha256()
     size = 0
     try:
         with os.fdopen(fd, "wb") as out:
             first = True
-            for chunk in response.iter_content(CHUNK_BYTES):
+            for chunk in _chunks(response):
+                if time.monotonic() > deadline:
+                    raise DownloadError(
+                        f"the download took longer than its deadline (received {size} bytes "
+                        "so far, too slowly); nothing was stored",
+                        retryable=True,
+                    )
                 if first and not file_name.lower().endswith((".html", ".htm")):
                     _refuse_html(chunk[:_HTML_HEAD_BYTES])
                 first = False
@@ -219,7 +254,7 @@ def _stream_body(
                 size += len(chunk)
             out.flush()
             os.fsync(out.fileno())
-    except requests.RequestException as exc:
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
         if _is_timeout(exc):
             raise DownloadError(
                 f"the download stalled after {size} bytes (no data for {timeout:g} s); "
@@ -245,6 +280,50 @@ def _stream_body(
     return digest.hexdigest(), size
 
 
+def _get_following_checked_redirects(
+    session: requests.Session,
+    url: str,
+    allowed_hosts: tuple[str, ...],
+    *,
+    timeout: float,
+    verify: bool | str,
+    deadline: float,
+) -> requests.Response:
+    """GET ``url``, following redirects by hand: every ``Location`` is checked like the
+    notification's URL (https, allowlisted host by name, no credentials) before it is fetched,
+    so an allowlisted host cannot send the worker to an internal address.
+
+    Raises:
+        DownloadError: A refused or missing ``Location``, too many hops, or the deadline.
+    """
+    current = url
+    for hop in range(MAX_REDIRECTS + 1):
+        if time.monotonic() > deadline:
+            raise DownloadError("the download took longer than its deadline", retryable=True)
+        response = session.get(
+            current, stream=True, timeout=timeout, verify=verify, allow_redirects=False
+        )
+        if response.status_code not in _REDIRECTS:
+            return response
+        location = response.headers.get("Location")
+        response.close()
+        if not location:
+            raise DownloadError(
+                f"SINtegre answered a redirect ({response.status_code}) without a Location; "
+                "nothing was stored"
+            )
+        target = urljoin(current, location)
+        try:
+            check_fetch_target(target, allowed_hosts, what=f"redirect hop {hop + 1}")
+        except NotificationError as exc:
+            raise DownloadError(
+                f"refusing to follow the redirect from {urlsplit(current).hostname}: {exc}; "
+                "nothing was stored"
+            ) from None
+        current = target
+    raise DownloadError(f"more than {MAX_REDIRECTS} redirects; nothing was stored")
+
+
 def download_to_raw(
     conf: dict[str, Any],
     *,
@@ -254,6 +333,7 @@ def download_to_raw(
     timeout: float = 60.0,
     retries: int = 3,
     now: float | None = None,
+    deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
 ) -> DownloadResult:
     """Stream the notification's file into ``raw/<dataset>/<yyyy>/<mm>/<sha256>/<name>``.
 
@@ -265,6 +345,7 @@ def download_to_raw(
         timeout: Connect and read timeout, in seconds.
         retries: Retries for connection errors and 5xx answers.
         now: Current epoch seconds (tests).
+        deadline_seconds: Wall-clock limit of the whole download (redirects and body).
 
     Returns:
         The :class:`DownloadResult`.
@@ -292,8 +373,11 @@ def download_to_raw(
     incoming.mkdir(parents=True, exist_ok=True)
     host = urlsplit(url).hostname
     session = _session(retries)
+    deadline = time.monotonic() + deadline_seconds
     try:
-        response = session.get(url, stream=True, timeout=timeout, verify=verify)
+        response = _get_following_checked_redirects(
+            session, url, allowed_hosts, timeout=timeout, verify=verify, deadline=deadline
+        )
     except requests.exceptions.SSLError:
         raise DownloadError(
             f"TLS verification failed for {host}; the certificate is not "
@@ -318,7 +402,7 @@ def download_to_raw(
         fd, tmp_name = tempfile.mkstemp(dir=incoming, prefix=".download-", suffix=".part")
         tmp_path = Path(tmp_name)
         try:
-            sha, size = _stream_body(response, fd, file_name, expected, timeout)
+            sha, size = _stream_body(response, fd, file_name, expected, timeout, deadline)
             period = str(conf.get("periodicidade_date") or "0000-00-00")
             relative = PurePosixPath(
                 "raw",

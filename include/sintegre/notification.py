@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import jwt
@@ -256,8 +256,48 @@ def data_produto_shape(label: str) -> str | None:
     return None
 
 
+def check_fetch_target(
+    url: str, allowed_hosts: tuple[str, ...], *, what: str = "field 'url'"
+) -> SplitResult:
+    """Refuse any address we would not fetch: only https on an allowlisted host, by name, with
+    no credentials. Applied to the notification's URL and to every redirect hop.
+
+    Returns:
+        The split URL.
+
+    Raises:
+        NotificationError: 422 naming ``what`` and what is wrong (never the token itself).
+    """
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise NotificationError(f"{what} is not a valid URL", field="url") from None
+    if parts.scheme.lower() != "https":
+        raise NotificationError(
+            f"{what} must use https, not {parts.scheme or 'no scheme'!r}", field="url"
+        )
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise NotificationError(f"{what} must not carry credentials", field="url")
+    if not host:
+        raise NotificationError(f"{what} has no host", field="url")
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        raise NotificationError(f"{what} must name a host, not an IP address", field="url")
+    if host not in allowed_hosts:
+        raise NotificationError(
+            f"{what} points to host {host!r}, which is not in SINTEGRE_ALLOWED_DOWNLOAD_HOSTS",
+            field="url",
+        )
+    return parts
+
+
 def check_download_url(url: str, allowed_hosts: tuple[str, ...]) -> str:
-    """Refuse any URL we would not fetch: only https on an allowlisted host, no credentials.
+    """Refuse any URL we would not fetch (see :func:`check_fetch_target`); it needs a token.
 
     Returns:
         The token query parameter.
@@ -265,31 +305,7 @@ def check_download_url(url: str, allowed_hosts: tuple[str, ...]) -> str:
     Raises:
         NotificationError: 422 naming ``url`` and what is wrong (never the token itself).
     """
-    try:
-        parts = urlsplit(url.strip())
-        host = (parts.hostname or "").lower()
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        raise NotificationError("field 'url' is not a valid URL", field="url") from None
-    if parts.scheme.lower() != "https":
-        raise NotificationError(
-            f"field 'url' must use https, not {parts.scheme or 'no scheme'!r}", field="url"
-        )
-    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise NotificationError("field 'url' must not carry credentials", field="url")
-    if not host:
-        raise NotificationError("field 'url' has no host", field="url")
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        pass
-    else:
-        raise NotificationError("field 'url' must name a host, not an IP address", field="url")
-    if host not in allowed_hosts:
-        raise NotificationError(
-            f"field 'url' points to host {host!r}, which is not in SINTEGRE_ALLOWED_DOWNLOAD_HOSTS",
-            field="url",
-        )
+    parts = check_fetch_target(url, allowed_hosts)
     tokens = parse_qs(parts.query).get("token") or []
     if len(tokens) != 1 or not tokens[0].strip():
         raise NotificationError("field 'url' has no token query parameter", field="url")

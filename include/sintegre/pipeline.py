@@ -20,6 +20,7 @@ import time
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sintegre import lake
@@ -27,6 +28,7 @@ from sintegre.download import DownloadError, download_to_raw, sanitize_file_name
 from sintegre.inbox import Inbox
 from sintegre.products import Product, load_catalog
 from sintegre.readers import ReaderError, read_product_file
+from sintegre.readers.annotate import annotate
 from sintegre.readers.errors import LayoutMismatch
 from sintegre.readers.model import ParsedTable
 from sintegre.redact import REDACTED
@@ -146,6 +148,7 @@ def fetch_into_raw(
         "allowed_hosts": settings.allowed_download_hosts,
         "verify": settings.tls_verify,
         "timeout": settings.download_timeout_seconds,
+        "deadline_seconds": settings.download_deadline_seconds,
         "retries": settings.download_retries if retries is None else retries,
     }
     if store.is_local:
@@ -208,6 +211,25 @@ def _dataset_of(product: Product | None, parsed: ParsedTable) -> str | None:
     return f"{product.dataset}__{parsed.name}" if parsed.name else product.dataset
 
 
+def _annotated(product: Product | None, parsed: ParsedTable) -> pa.Table:
+    """Units and descriptions in the column metadata, the product's name in the file's."""
+    if product is None:
+        return parsed.table
+    spec = (
+        next(t for t in product.tables if t.name == parsed.name and not t.raw)
+        if parsed.catalogued
+        else None
+    )
+    return annotate(
+        parsed.table,
+        spec,
+        product_id=product.id,
+        product_name=product.name,
+        dataset=_dataset_of(product, parsed) or product.dataset,
+        evidence=product.evidence if spec is not None else "",
+    )
+
+
 def parse_step(
     downloaded: dict[str, Any],
     run_id: str,
@@ -253,7 +275,7 @@ def parse_step(
                     if parsed.path is not None:
                         shutil.copyfile(parsed.path, tmp)
                     else:
-                        pq.write_table(parsed.table, tmp)
+                        pq.write_table(_annotated(product, parsed), tmp)
                 if parsed.drift:
                     log.warning(
                         "schema drift in %s table %r: missing %s, unexpected %s",

@@ -59,6 +59,7 @@ class Settings:
     forwarder_max_backoff_seconds: float
     token_rescue_window_seconds: int
     download_timeout_seconds: float
+    download_deadline_seconds: float
     download_retries: int
     task_retry_delay_seconds: float
     max_body_bytes: int
@@ -134,6 +135,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         forwarder_max_backoff_seconds=float(env.get("FORWARDER_MAX_BACKOFF_SECONDS", "60")),
         token_rescue_window_seconds=int(env.get("SINTEGRE_TOKEN_RESCUE_WINDOW_SECONDS", "7200")),
         download_timeout_seconds=float(env.get("SINTEGRE_DOWNLOAD_TIMEOUT_SECONDS", "60")),
+        download_deadline_seconds=float(env.get("SINTEGRE_DOWNLOAD_DEADLINE_SECONDS", "1800")),
         download_retries=int(env.get("SINTEGRE_DOWNLOAD_RETRIES", "3")),
         task_retry_delay_seconds=float(env.get("SINTEGRE_TASK_RETRY_DELAY_SECONDS", "120")),
         max_body_bytes=int(env.get("SINTEGRE_MAX_BODY_BYTES", str(64 * 1024))),

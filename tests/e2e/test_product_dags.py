@@ -28,7 +28,15 @@ import pytest
 import requests
 from stack import MEASUREMENTS
 
-from fixtures.catalog_fixtures import DRIFT, FIXTURES, CatalogFixture, DatasetExpectation
+from fixtures.catalog_fixtures import (
+    DRIFT,
+    FIXTURES,
+    GENERIC,
+    IMPLAUSIBLE,
+    MISMATCH,
+    CatalogFixture,
+    DatasetExpectation,
+)
 from helpers import SUBSCRIBER_EMAIL
 from sintegre.lake import LINEAGE_COLUMNS
 from sintegre.products import Product, load_catalog
@@ -37,8 +45,11 @@ from sintegre.simulator import build_notification
 #: Columns every landed row gets (lineage), left out of the per-product column lists.
 LINEAGE = set(LINEAGE_COLUMNS)
 PARTITIONS = {"macroprocesso", "periodicidade"}
-FINAL = {"succeeded", "unchanged", "failed", "expired"}
+FINAL = {"succeeded", "unchanged", "failed", "layout_mismatch", "expired"}
 DRIFT_KEY = "drift"
+MISMATCH_KEY = "mismatch"
+IMPLAUSIBLE_KEY = "implausible"
+GENERIC_KEY = "generic"
 #: Deliveries sent and not yet finished, at most (see ``deliveries``).
 IN_FLIGHT = 4
 
@@ -57,7 +68,21 @@ class Delivery:
 
 def _notify(stack, simulator, webhook, fixture: CatalogFixture, folder: Path) -> Delivery:
     product = load_catalog().by_id(fixture.product_id)
-    assert product is not None, f"product {fixture.product_id} is not in the catalog"
+    if product is None:  # the uncatalogued case: the generic DAG
+        product = Product(
+            id=fixture.product_id,
+            name=GENERIC.nome,
+            aliases=(),
+            processo=GENERIC.processo,
+            macro_processo=GENERIC.macro_processo,
+            granularity="daily",
+            file_pattern=fixture.file_name,
+            format="zip",
+            content="",
+            arrival=load_catalog().products[0].arrival,
+            dag_id="sintegre_generic",
+            dataset=f"produto_{fixture.product_id}",
+        )
     path = fixture.build(folder / str(fixture.product_id) / fixture.file_name)
     publication = simulator.publish(
         path,
@@ -105,6 +130,9 @@ def deliveries(stack, simulator, webhook, tmp_path_factory) -> dict[int | str, D
     ]
     # Sent after the regular 229: it is that dataset's newest notification on the status page.
     queue.append((DRIFT_KEY, DRIFT.fixture, folder / "drift"))
+    queue.append((MISMATCH_KEY, MISMATCH.fixture, folder / "mismatch"))
+    queue.append((IMPLAUSIBLE_KEY, IMPLAUSIBLE.fixture, folder / "implausible"))
+    queue.append((GENERIC_KEY, GENERIC.fixture, folder / "generic"))
     started = time.monotonic()
     deadline = started + 1500
     sent: dict[int | str, Delivery] = {}
@@ -132,7 +160,7 @@ def _catalog_rows(lake: Path, notification_id: str) -> list[dict[str, Any]]:
     con = duckdb.connect()
     try:
         result = con.execute(
-            "SELECT dataset, outcome, rows, raw_path, curated_path, schema_drift "
+            "SELECT dataset, outcome, rows, raw_path, curated_path, schema_drift, implausible "
             "FROM read_parquet(?, hive_partitioning = true, union_by_name = true) "
             "WHERE notification_id = ? ORDER BY dataset",
             [str(lake / "catalog/ingestions/**/*.parquet"), notification_id],
@@ -216,23 +244,71 @@ def test_catalogued_product_lands_through_its_own_dag(stack, deliveries, product
         _check_dataset(lake, delivery, view, dataset, expectation)
 
 
-def test_a_renamed_column_lands_and_is_reported_as_schema_drift(stack, webhook, deliveries):
+def test_a_new_column_lands_and_is_reported_as_schema_drift(stack, webhook, deliveries):
     delivery = deliveries[DRIFT_KEY]
     _check_run(stack, delivery)
     # The forwarder reads the drift from the land task's XCom after the run succeeded.
     view = webhook.wait_for_field(delivery.notification_id, "schema_drift", timeout=60)
     assert view["schema_drift"] == DRIFT.drift
-    ((dataset, expectation),) = delivery.fixture.datasets.items()
-    _check_dataset(stack.lake, delivery, view, dataset, expectation)
-    (row,) = _catalog_rows(stack.lake, delivery.notification_id)
-    assert (row["dataset"], row["outcome"]) == (dataset, "new")
-    assert row["schema_drift"] is not None
+    for dataset, expectation in delivery.fixture.datasets.items():
+        _check_dataset(stack.lake, delivery, view, dataset, expectation)
+    rows = _catalog_rows(stack.lake, delivery.notification_id)
+    assert {r["dataset"]: r["outcome"] for r in rows} == dict.fromkeys(
+        delivery.fixture.datasets, "new"
+    )
+    assert any(r["schema_drift"] is not None for r in rows)
 
     page = requests.get(
         f"{stack.receiver_url}/", headers={"Authorization": webhook.admin}, timeout=10
     )
     assert page.status_code == 200
     assert "schema drift" in page.text
-    assert dataset in page.text
-    assert "missing base_ute" in page.text
-    assert "new base_termica" in page.text
+    for dataset, drift in DRIFT.drift.items():
+        assert dataset in page.text
+        for column in drift["unexpected"]:
+            assert column in page.text
+
+
+def test_a_file_that_does_not_fit_fails_loudly_and_lands_nothing(stack, webhook, deliveries):
+    delivery = deliveries[MISMATCH_KEY]
+    view = delivery.view
+    assert view is not None
+    assert view["dag_id"] == delivery.product.dag_id
+    assert view["status"] == "layout_mismatch", (view["status"], view["last_error"])
+    mismatch = view["layout_mismatch"]
+    assert mismatch["product"] == delivery.product.id
+    assert mismatch["table"] == MISMATCH.table
+    assert MISMATCH.expected_fragment in mismatch["expected"], mismatch
+    assert "layout mismatch" in view["last_error"]
+    # Nothing of it in the lake catalog; the raw file is kept for a replay after a fix.
+    assert _catalog_rows(stack.lake, delivery.notification_id) == []
+    raws = list((stack.lake / "raw").rglob(delivery.served_name))
+    assert any(hashlib.sha256(p.read_bytes()).hexdigest() == delivery.sha256 for p in raws)
+    run = stack.airflow_get(f"/api/v2/dags/{view['dag_id']}/dagRuns/{view['dag_run_id']}")
+    assert run.json()["state"] == "failed"
+    page = requests.get(
+        f"{stack.receiver_url}/", headers={"Authorization": webhook.admin}, timeout=10
+    )
+    assert "layout mismatch" in page.text
+    assert MISMATCH.expected_fragment in page.text
+
+
+def test_implausible_values_land_and_are_flagged(stack, webhook, deliveries):
+    delivery = deliveries[IMPLAUSIBLE_KEY]
+    _check_run(stack, delivery)
+    view = webhook.wait_for_field(delivery.notification_id, "implausible", timeout=60)
+    assert view["implausible"] == IMPLAUSIBLE.implausible
+    rows = _catalog_rows(stack.lake, delivery.notification_id)
+    flagged = {r["dataset"]: r["implausible"] for r in rows if r["implausible"]}
+    assert set(flagged) == set(IMPLAUSIBLE.implausible)
+    page = requests.get(
+        f"{stack.receiver_url}/", headers={"Authorization": webhook.admin}, timeout=10
+    )
+    assert "implausible values" in page.text
+
+
+def test_an_uncatalogued_real_csv_lands_typed_through_the_generic_dag(stack, deliveries):
+    delivery = deliveries[GENERIC_KEY]
+    _check_run(stack, delivery)
+    for dataset, expectation in delivery.fixture.datasets.items():
+        _check_dataset(stack.lake, delivery, delivery.view, dataset, expectation)

@@ -31,13 +31,15 @@ Decisions the drills pin down:
 from __future__ import annotations
 
 import hashlib
+import http.server
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -108,7 +110,11 @@ def conf_for(pub: Publication, *, now: float | None = None) -> dict[str, Any]:
 
 def drill_table() -> dict[str, str]:
     """Every drill id and its expected outcome, for reports built from the JUnit XML."""
-    drills: dict[str, DownloadDrill | ReaderDrill] = {**DOWNLOAD_DRILLS, **READER_DRILLS}
+    drills: dict[str, DownloadDrill | ReaderDrill | RedirectDrill] = {
+        **DOWNLOAD_DRILLS,
+        **READER_DRILLS,
+        **REDIRECT_DRILLS,
+    }
     return {drill_id: drill.expected for drill_id, drill in drills.items()}
 
 
@@ -307,6 +313,142 @@ def test_download_drill(
         assert sim.request_count(pub) == drill.requests
     assert_raw_has_no_partial_file(lake)
     assert_nothing_curated(lake)
+
+
+# --------------------------------------------------------------------------- redirects
+
+
+class _Internal(http.server.BaseHTTPRequestHandler):
+    """An internal service the worker can reach and SINtegre must never make it fetch."""
+
+    hits: ClassVar[int] = 0
+
+    def do_GET(self) -> None:
+        type(self).hits += 1
+        body = b"Data;Segredo\r\n01/03/2024;internal-only\r\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def internal() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Internal)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/admin/export.csv"
+    finally:
+        server.shutdown()
+
+
+@dataclass(frozen=True)
+class RedirectDrill:
+    """The allowlisted proxy answers a redirect: where to, and what must happen."""
+
+    location: Callable[[SimulatorServer, Publication, str], str]
+    expected: str
+    match: str | None  # None: the redirect is followed and the file downloaded
+    times: int | None = 1
+
+
+REDIRECT_DRILLS = {
+    "drill_redirect_to_internal_http": RedirectDrill(
+        lambda sim, pub, internal: internal,
+        expected="302 to http://127.0.0.1:<port>/...: refused before any request to it, "
+        "'refusing to follow the redirect ... must use https'; nothing stored",
+        match=r"refusing to follow the redirect from localhost: redirect hop 1 must use https",
+    ),
+    "drill_redirect_to_ip_literal": RedirectDrill(
+        lambda sim, pub, internal: pub.url.replace("localhost", "127.0.0.1"),
+        expected="302 to https://127.0.0.1:<port>/...: refused, 'must name a host, not an "
+        "IP address'",
+        match=r"redirect hop 1 must name a host, not an IP address",
+    ),
+    "drill_redirect_off_the_allowlist": RedirectDrill(
+        lambda sim, pub, internal: "https://files.example.invalid/x.csv",
+        expected="302 to a host outside SINTEGRE_ALLOWED_DOWNLOAD_HOSTS: refused naming it",
+        match=r"redirect hop 1 points to host 'files\.example\.invalid', which is not in",
+    ),
+    "drill_redirect_with_credentials": RedirectDrill(
+        lambda sim, pub, internal: pub.url.replace("https://", "https://user:pw@"),
+        expected="302 to a URL carrying credentials: refused",
+        match=r"redirect hop 1 must not carry credentials",
+    ),
+    "drill_redirect_loop": RedirectDrill(
+        lambda sim, pub, internal: pub.url,
+        expected="the proxy redirects to itself for ever: fails after 5 hops",
+        match=r"more than 5 redirects",
+        times=None,
+    ),
+    "drill_redirect_allowed_hop": RedirectDrill(
+        lambda sim, pub, internal: pub.url,
+        expected="302 to an https URL on the allowlisted host: followed, the file lands",
+        match=None,
+    ),
+}
+
+
+@pytest.mark.parametrize("drill_id", list(REDIRECT_DRILLS), ids=list(REDIRECT_DRILLS))
+def test_redirect_drill(
+    drill_id: str,
+    sim: SimulatorServer,
+    settings: Settings,
+    lake: Path,
+    internal: str,
+    record: Callable[[str, object], None],
+) -> None:
+    """Every ``Location`` is checked like the notification's URL before it is fetched."""
+    drill = REDIRECT_DRILLS[drill_id]
+    record("drill", drill_id)
+    record("expected", drill.expected)
+    pub, conf = _published()(sim)
+    sim.set_fault(pub, "redirect", times=drill.times, location=drill.location(sim, pub, internal))
+    hits = _Internal.hits
+    if drill.match is None:
+        result = download_step(conf, settings)
+        assert (lake / result["raw_path"]).read_bytes() == pub.content
+        assert sim.request_count(pub) == 2
+        record("outcome", "followed, downloaded")
+    else:
+        with pytest.raises(DownloadError, match=drill.match) as caught:
+            download_step(conf, settings)
+        assert caught.value.retryable is False
+        assert pub.token not in str(caught.value)
+        assert not (lake / "raw").exists() or files_under(lake / "raw") == []
+        record("outcome", f"failed: {caught.value}")
+    assert _Internal.hits == hits, "the internal service was fetched"
+    assert_raw_has_no_partial_file(lake)
+    assert_nothing_curated(lake)
+
+
+def test_a_trickling_server_is_abandoned_at_the_download_deadline(
+    sim: SimulatorServer, tmp_path: Path, lake: Path
+) -> None:
+    """Read timeouts are per read: 16 bytes every 0.05 s never trips one, the deadline does."""
+    settings = load_settings(
+        {
+            "LAKE_URI": str(lake),
+            "SINTEGRE_STATE_DIR": str(tmp_path / "state"),
+            "SINTEGRE_ALLOWED_DOWNLOAD_HOSTS": "localhost",
+            "REQUESTS_CA_BUNDLE": str(sim.ca_path),
+            "SINTEGRE_DOWNLOAD_TIMEOUT_SECONDS": "2",
+            "SINTEGRE_DOWNLOAD_RETRIES": "0",
+            "SINTEGRE_DOWNLOAD_DEADLINE_SECONDS": "1",
+        }
+    )
+    pub, conf = _published(content=CSV_BYTES * 40)(sim)
+    sim.set_fault(pub, "trickle", seconds=0.05)
+    started = time.monotonic()
+    with pytest.raises(DownloadError, match=r"longer than its deadline") as caught:
+        download_step(conf, settings)
+    assert time.monotonic() - started < 5
+    assert caught.value.retryable is True
+    assert_raw_has_no_partial_file(lake)
 
 
 # --------------------------------------------------------------------------- reader drills

@@ -123,10 +123,14 @@ def _read_any(
     if kind in (FileKind.WORKBOOK, FileKind.LEGACY_XLS):
         book = inside or ""
 
-        def spec_for_sheet(sheet: str) -> ParseSpec | None:
-            found = _spec_for(context, f"{book}/{sheet}" if book else sheet)
+        def spec_for_sheet(sheet: str) -> ParseSpec | bool | None:
+            path = f"{book}/{sheet}" if book else sheet
+            found = _spec_for(context, path)
             context.current_table = found.name if found is not None else None
-            return None if found is None or found.raw else found.parse
+            if found is not None and found.raw:
+                context.raw_members.append(path)
+                return False
+            return None if found is None else found.parse
 
         try:
             sheets = read_workbook(path, label, spec_for_sheet if context.specs else None)

@@ -40,8 +40,9 @@ Cell = object
 Row = list[Cell]
 Merge = tuple[tuple[int, int], tuple[int, int]]
 
-SpecFor = Callable[[str], ParseSpec | None]
-"""Given a sheet name, the sheet's parse spec (``None``: generic reading)."""
+SpecFor = Callable[[str], ParseSpec | bool | None]
+"""Given a sheet name, the sheet's parse spec (``None``: generic reading; ``False``: skip the
+sheet, the catalog keeps it raw)."""
 
 _GENERIC = ParseSpec()
 
@@ -75,7 +76,10 @@ def read_workbook(path: Path, label: str, spec_for: SpecFor | None = None) -> li
         for metadata in workbook.sheets_metadata:
             if metadata.typ is not SheetTypeEnum.WorkSheet:
                 continue  # chart and macro sheets hold no cells
-            spec = spec_for(metadata.name) if spec_for is not None else None
+            found = spec_for(metadata.name) if spec_for is not None else None
+            if found is False:
+                continue  # kept raw by the catalog (a cover sheet, notes)
+            spec = found if isinstance(found, ParseSpec) else None
             if spec is not None and spec.sheets and not glob_matches(spec.sheets, metadata.name):
                 continue
             where = f"{label} sheet {metadata.name!r}"

@@ -53,7 +53,7 @@ CA_FILE_NAME = "sintegre-simulator-ca.pem"
 CA_KEY_FILE_NAME = "sintegre-simulator-ca.key"
 DISPOSITIONS = ("rfc5987", "rfc2047", "plain", "none", "traversal")
 # Faults :meth:`SimulatorServer.set_fault` can inject.
-FAULT_KINDS = ("404", "500", "slow", "truncated")
+FAULT_KINDS = ("404", "500", "slow", "truncated", "redirect", "trickle")
 DEFAULT_SLOW_SECONDS = 3.0
 # Brasília has had no DST since 2019; a fixed offset avoids depending on tzdata.
 BRASILIA = timezone(timedelta(hours=-3), "BRT")
@@ -111,7 +111,8 @@ class _Fault:
 
     kind: str
     remaining: int  # -1 = every request
-    seconds: float | None = None  # "slow" only; None = the server's slow_seconds
+    seconds: float | None = None  # "slow"/"trickle"; None = the server's slow_seconds
+    location: str | None = None  # "redirect" only
 
 
 @dataclass
@@ -131,10 +132,11 @@ class _Entry:
 class _Action:
     """What the handler answers: the file, a status, the HTML page or a fault."""
 
-    kind: str  # "file", "status", "html", "slow", "truncated" or "unknown"
+    kind: str  # "file", "status", "html", "slow", "truncated", "redirect", "trickle", "unknown"
     entry: _Entry | None = None
     status: int = 200
     seconds: float = 0.0
+    location: str | None = None
 
 
 def content_type_for(file_name: str) -> str:
@@ -304,6 +306,11 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             status = HTTPStatus(action.status)
             text = "Arquivo não encontrado." if status == HTTPStatus.NOT_FOUND else status.phrase
             self._send_text(status, text, send_body=send_body)
+        elif action.kind == "redirect":
+            self.send_response(HTTPStatus.FOUND)
+            self.send_header("Location", action.location or "/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif action.kind == "html":
             self._send_bytes(
                 HTTPStatus.OK,
@@ -324,6 +331,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                 disposition,
                 send_body=send_body,
                 truncate=action.kind == "truncated",
+                trickle=action.seconds if action.kind == "trickle" else 0.0,
             )
 
     def _send_text(self, status: HTTPStatus, text: str, *, send_body: bool) -> None:
@@ -340,6 +348,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         *,
         send_body: bool,
         truncate: bool = False,
+        trickle: float = 0.0,
     ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -353,9 +362,15 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             if truncate:
                 # The full Content-Length was announced; half the bytes, then hang up.
                 view = view[: len(view) // 2]
-            # Chunked writes so large files stream instead of being copied in one go.
-            for start in range(0, len(view), _CHUNK):
-                self.wfile.write(view[start : start + _CHUNK])
+            # Chunked writes so large files stream instead of being copied in one go; a
+            # trickle sends 16 bytes, then waits, each wait shorter than a read timeout.
+            step = 16 if trickle else _CHUNK
+            for start in range(0, len(view), step):
+                with contextlib.suppress(OSError):
+                    self.wfile.write(view[start : start + step])
+                    if trickle:
+                        self.wfile.flush()
+                        time.sleep(trickle)
         self.wfile.flush()
         if truncate and send_body:
             self.close_connection = True
@@ -632,14 +647,17 @@ class SimulatorServer:
         times: int | None = None,
         *,
         seconds: float | None = None,
+        location: str | None = None,
     ) -> None:
         """Make requests for a publication fail (or misbehave) in a chosen way.
 
         Kinds: ``"404"`` and ``"500"`` answer that status with a short text body; ``"slow"``
         waits ``seconds`` (default :attr:`slow_seconds`) before answering with the file;
         ``"truncated"`` announces the full ``Content-Length``, sends half the bytes and
-        closes the connection. Faults queue up in the order they are set, after any
-        :meth:`set_failures` statuses and before :meth:`set_html_error` pages; a fault set
+        closes the connection; ``"redirect"`` answers 302 to ``location``; ``"trickle"``
+        sends the file 16 bytes at a time, ``seconds`` apart (a server that never stalls long
+        enough for a read timeout, yet never finishes). Faults queue up in the order they are
+        set, after any :meth:`set_failures` statuses and before :meth:`set_html_error` pages; a fault set
         with ``times=None`` stays at the head of the queue for good (until
         :meth:`clear_faults`).
 
@@ -647,7 +665,8 @@ class SimulatorServer:
             token_or_url: The publication's token or webhook URL (or the Publication).
             kind: One of :data:`FAULT_KINDS`.
             times: How many requests get the fault; ``None`` for every request from now on.
-            seconds: ``"slow"`` only: the delay for this fault.
+            seconds: ``"slow"``: the delay; ``"trickle"``: the pause between pieces.
+            location: ``"redirect"`` only: the ``Location`` answered.
 
         Raises:
             KeyError: Unknown publication.
@@ -655,12 +674,15 @@ class SimulatorServer:
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; expected one of {FAULT_KINDS}")
-        if seconds is not None and (kind != "slow" or seconds < 0):
-            raise ValueError("seconds applies to the 'slow' fault only and must be >= 0")
+        if seconds is not None and (kind not in ("slow", "trickle") or seconds < 0):
+            raise ValueError("seconds applies to 'slow' and 'trickle' only and must be >= 0")
+        if (location is None) != (kind != "redirect"):
+            raise ValueError("a 'redirect' fault needs a location (and only it takes one)")
         with self._lock:
             entry = self._entry(token_or_url)
             if times is None or times > 0:
-                entry.faults.append(_Fault(kind, -1 if times is None else int(times), seconds))
+                remaining = -1 if times is None else int(times)
+                entry.faults.append(_Fault(kind, remaining, seconds, location))
 
     def clear_faults(self, token_or_url: str | Publication) -> None:
         """Serve the file again: drop queued failures, faults and HTML errors.
@@ -719,7 +741,7 @@ class SimulatorServer:
                 if fault.kind in ("404", "500"):
                     return _Action("status", entry, status=int(fault.kind))
                 seconds = self.slow_seconds if fault.seconds is None else fault.seconds
-                return _Action(fault.kind, entry, seconds=seconds)
+                return _Action(fault.kind, entry, seconds=seconds, location=fault.location)
             if entry.html_errors:
                 if entry.html_errors > 0:
                     entry.html_errors -= 1
