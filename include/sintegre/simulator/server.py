@@ -657,8 +657,8 @@ class SimulatorServer:
         closes the connection; ``"redirect"`` answers 302 to ``location``; ``"trickle"``
         sends the file 16 bytes at a time, ``seconds`` apart (a server that never stalls long
         enough for a read timeout, yet never finishes). Faults queue up in the order they are
-        set, after any :meth:`set_failures` statuses and before :meth:`set_html_error` pages; a fault set
-        with ``times=None`` stays at the head of the queue for good (until
+        set, after any :meth:`set_failures` statuses and before :meth:`set_html_error` pages;
+        a fault set with ``times=None`` stays at the head of the queue for good (until
         :meth:`clear_faults`).
 
         Args:
