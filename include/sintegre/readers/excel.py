@@ -76,10 +76,10 @@ def read_workbook(path: Path, label: str, spec_for: SpecFor | None = None) -> li
         for metadata in workbook.sheets_metadata:
             if metadata.typ is not SheetTypeEnum.WorkSheet:
                 continue  # chart and macro sheets hold no cells
-            found = spec_for(metadata.name) if spec_for is not None else None
-            if found is False:
+            choice = spec_for(metadata.name) if spec_for is not None else None
+            if choice is False:
                 continue  # kept raw by the catalog (a cover sheet, notes)
-            spec = found if isinstance(found, ParseSpec) else None
+            spec = choice if isinstance(choice, ParseSpec) else None
             if spec is not None and spec.sheets and not glob_matches(spec.sheets, metadata.name):
                 continue
             where = f"{label} sheet {metadata.name!r}"
