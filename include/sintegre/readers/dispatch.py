@@ -143,7 +143,7 @@ def _read_any(
     if kind is FileKind.TEXT:
         parse = spec.parse if spec is not None else None
         try:
-            return kind, [_read_text(path, label, parse, context)]
+            return kind, [_read_text(path, label, parse, context, member=match_path)]
         except LayoutMismatch as mismatch:
             raise mismatch.located(table=spec.name if spec is not None else None) from None
     if kind is FileKind.PDF:
@@ -163,13 +163,16 @@ def _read_any(
     )
 
 
-def _read_text(path: Path, label: str, parse: ParseSpec | None, context: _Context) -> ParsedTable:
+def _read_text(
+    path: Path, label: str, parse: ParseSpec | None, context: _Context, *, member: str = ""
+) -> ParsedTable:
     if parse is not None and parse.layout:
         from sintegre.readers.layouts import LayoutSource, layout_kind, read_layout
 
         if layout_kind(parse.layout) != "text":
             raise ParseError(f"{label}: layout {parse.layout!r} reads workbooks, not text")
-        table = read_layout(parse.layout, LayoutSource(path=path, label=label))
+        source = LayoutSource(path=path, label=label, member=member)
+        table = read_layout(parse.layout, source)
         return ParsedTable(name="", table=table, original_columns=list(table.column_names))
     big = path.stat().st_size > STREAM_THRESHOLD_BYTES
     if big and context.work_dir is not None:
