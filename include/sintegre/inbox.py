@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from sintegre.notification import Notification
+
+log = logging.getLogger(__name__)
 
 STATUSES = (
     "received",
@@ -201,17 +204,19 @@ class _GroupCommit:
                 batch, self._queue = self._queue, []
             try:
                 self._commit(batch)
-            except sqlite3.IntegrityError:
-                # Not the duplicate case (that is ON CONFLICT): some row breaks a constraint.
-                # Commit the others one by one so a bad row fails alone.
+            except Exception as exc:
+                if len(batch) == 1:  # nothing committed: its caller is told
+                    batch[0].error, batch[0].done = exc, True
+                    return
+                # Nothing of the batch committed. One row may be at fault (a constraint, a
+                # value the driver cannot bind): commit them one by one, so a valid
+                # notification never fails because of a neighbour; a failure of the database
+                # itself fails each of them on its own.
                 for one in batch:
                     try:
                         self._commit([one])
-                    except Exception as exc:  # this row's own failure, told to its caller
-                        one.error, one.done = exc, True
-            except Exception as exc:  # nothing of the batch committed: every caller is told
-                for one in batch:
-                    one.error, one.done = exc, True
+                    except Exception as own:  # this row's own failure, told to its caller
+                        one.error, one.done = own, True
 
     def _commit(self, batch: list[_Job]) -> None:
         connection = self._writer()
@@ -531,6 +536,45 @@ class Inbox:
                 conn.execute(refusals.delete().where(refusals.c.seq <= newest - REFUSALS_KEPT))
         except sa.exc.SQLAlchemyError:
             pass
+
+    def record_refusals(self, batch: Sequence[Any], *, dropped: int = 0) -> None:
+        """Write buffered refusals (``PendingRefusal``-like objects) in one transaction.
+
+        Never raises (see :meth:`record_refusal`); the caller's buffer is then lost, which
+        costs traces, never answers.
+        """
+        if not batch and not dropped:
+            return
+        try:
+            with self.engine.begin() as conn:
+                if batch:
+                    conn.execute(
+                        refusals.insert(),
+                        [
+                            {
+                                "integration": item.integration[:100],
+                                "received_at": item.received_at,
+                                "status": item.status,
+                                "reason": item.reason[:60],
+                                "message": item.message[:500],
+                                "excerpt": item.excerpt,
+                            }
+                            for item in batch
+                        ],
+                    )
+                by_reason: dict[str, int] = {}
+                for item in batch:
+                    key = f"rejected:{item.reason[:60]}"
+                    by_reason[key] = by_reason.get(key, 0) + 1
+                if dropped:
+                    by_reason["rejected_traces_dropped"] = dropped
+                for name, amount in by_reason.items():
+                    self._count(conn, name, amount)
+                newest = conn.execute(sa.select(sa.func.max(refusals.c.seq))).scalar_one()
+                if newest is not None:
+                    conn.execute(refusals.delete().where(refusals.c.seq <= newest - REFUSALS_KEPT))
+        except sa.exc.SQLAlchemyError:
+            log.warning("could not record %d refusal(s)", len(batch))
 
     def recent_refusals(self, limit: int = 50) -> list[dict[str, Any]]:
         """The latest refusals, newest first."""

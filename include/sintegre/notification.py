@@ -143,6 +143,57 @@ def _deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
+#: Digits a JSON integer may have: epochs and ids need 10–13; Python refuses 4,300+ anyway,
+#: with a ValueError that must not become a 500.
+MAX_INT_DIGITS = 30
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _BadJson(ValueError):
+    """JSON that parses but that no sender means: duplicate keys, absurd numbers."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # {"url": A, "url": B} is last-wins in Python: refuse it, naming the key, rather than
+    # guess which one the sender meant.
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            shown = _SURROGATE.sub("?", key)[:60]
+            raise _BadJson(f"duplicate key {shown!r}")
+        result[key] = value
+    return result
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _BadJson(f"an integer of {len(text.lstrip('-'))} digits (at most {MAX_INT_DIGITS})")
+    return int(text)
+
+
+def _no_nan(text: str) -> float:
+    raise _BadJson(f"{text} is not a JSON number")
+
+
+def _lone_surrogate(value: Any, where: str = "the body") -> str | None:
+    """Where a string (key or value) holds a lone surrogate, or None."""
+    if isinstance(value, str):
+        return where if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _SURROGATE.search(key):
+                return "a key"
+            found = _lone_surrogate(item, f"field {key!r}")
+            if found:
+                return found
+    if isinstance(value, list):
+        for item in value:
+            found = _lone_surrogate(item, where)
+            if found:
+                return found
+    return None
+
+
 def parse_body(body: bytes) -> dict[str, Any]:
     """Decode the raw body into a JSON object.
 
@@ -158,10 +209,21 @@ def parse_body(body: bytes) -> dict[str, Any]:
             f"the body is not valid UTF-8 (byte {exc.start})", status=400
         ) from None
     try:
-        data = json.loads(text)
+        data = json.loads(
+            text, object_pairs_hook=_unique_keys, parse_int=_bounded_int, parse_constant=_no_nan
+        )
+    except _BadJson as exc:
+        raise NotificationError(f"the body is not valid JSON: {exc}", status=400) from None
     except (json.JSONDecodeError, RecursionError) as exc:
         message = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
         raise NotificationError(f"the body is not valid JSON: {message}", status=400) from None
+    bad = _lone_surrogate(data)
+    if bad is not None:
+        raise NotificationError(
+            f"the body is not valid JSON: {bad} holds a lone UTF-16 surrogate (\\ud800-\\udfff "
+            "escape), which is not text",
+            status=400,
+        )
     if not isinstance(data, dict):
         raise NotificationError(
             f"the body must be a JSON object, got {type(data).__name__}", status=400
@@ -320,12 +382,17 @@ def read_token_claims(token: str) -> dict[str, Any]:
     """
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, ValueError, RecursionError):
+        # ValueError: an integer claim beyond Python's digit limit, a bad encoding.
         raise NotificationError(
             "field 'url' carries a token that is not a readable JWT", field="url"
         ) from None
     if not isinstance(claims, dict):
         raise NotificationError("field 'url' carries a token without claims", field="url")
+    if _lone_surrogate(claims):
+        raise NotificationError(
+            "field 'url' carries a token whose claims hold a lone UTF-16 surrogate", field="url"
+        )
     return claims
 
 

@@ -193,6 +193,27 @@ def _url(netloc: str, *, scheme: str = "https", query: str = f"token={TOKEN}") -
     return f"{scheme}://{netloc}{PATH}?{query}"
 
 
+def _url_with_claim(url_claim: object) -> str:
+    """A proxy URL whose (unsigned-here) token carries ``url_claim`` as its ``URL`` claim.
+
+    The claims are written as raw JSON text, so values Python would refuse to serialise (an
+    integer of 5,000 digits) or that json escapes (a lone surrogate) reach the receiver as
+    ONS's portal could send them.
+    """
+
+    def part(text: str) -> str:
+        return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+    value = json.dumps(url_claim) if isinstance(url_claim, str) else "1" + "0" * 5000
+    now = int(time.time())
+    payload = (
+        f'{{"URL": {value}, "username": "x@example.org", "nomeProduto": "Acomph", '
+        f'"nbf": {now}, "exp": {now + 3600}}}'
+    )
+    header = part('{"alg":"HS256","typ":"JWT"}')
+    return f"https://{ONS_HOST}/ONS.Sintegre.Proxy/webhook?token={header}.{part(payload)}.c2ln"
+
+
 _url_cases = [
     pytest.param(ons_url(nbf=1_000_000_000), "expired", id="token-already-expired"),
     pytest.param(ons_url(nbf=NOW - 86_640), "expired", id="token-expires-right-now"),
@@ -253,15 +274,59 @@ REFUSALS = [
     ],
     pytest.param(
         json.dumps(make_payload(nome="Acomph \ud800")).encode(),
-        422,
+        400,
         "nome",
         id="nome-lone-surrogate-escape",
     ),
     pytest.param(
         json.dumps(make_payload(processo="Processo \udfff")).encode(),
-        422,
+        400,
         "processo",
         id="processo-lone-surrogate-escape",
+    ),
+    pytest.param(
+        json.dumps({**make_payload(), "extra\udc00": "x"}).encode(),
+        400,
+        "a key",
+        id="key-lone-surrogate-escape",
+    ),
+    pytest.param(
+        to_body(make_payload())[:-1] + b', "nota": ' + b"9" * 5000 + b"}",
+        400,
+        "an integer of 5000 digits",
+        id="integer-of-5000-digits",
+    ),
+    pytest.param(
+        to_body(make_payload())[:-1] + b', "nota": ' + b"9" * 31 + b"}",
+        400,
+        "an integer of 31 digits",
+        id="integer-of-31-digits",
+    ),
+    pytest.param(
+        to_body(make_payload())[:-1] + b', "url": "https://example.org/?token=x"}',
+        400,
+        "duplicate key 'url'",
+        id="duplicate-url-key",
+    ),
+    pytest.param(
+        to_body(make_payload())[:-1] + b', "nota": NaN}',
+        400,
+        "NaN is not a JSON number",
+        id="nan-constant",
+    ),
+    pytest.param(
+        to_body(
+            make_payload(url=_url_with_claim("https://sintegre.ons.org.br/Produtos/230/\ud800.xls"))
+        ),
+        422,
+        "url",
+        id="token-url-claim-lone-surrogate",
+    ),
+    pytest.param(
+        to_body(make_payload(url=_url_with_claim(None))),
+        422,
+        "url",
+        id="token-url-claim-huge-integer",
     ),
 ]
 

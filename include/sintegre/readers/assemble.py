@@ -299,7 +299,10 @@ def _drift(
     if spec is None or not spec.columns:
         return None
     expected = [column.name for column in spec.columns]
-    missing = [column for column in expected if column not in columns and column not in added]
+    # An optional column (ONS added it later) missing from an older file is not drift; a
+    # required one missing is a layout mismatch (sintegre.readers.checks), never drift.
+    required = [column.name for column in spec.columns if column.required]
+    missing = [column for column in required if column not in columns and column not in added]
     unexpected = [c for c in columns if c not in expected and c not in added]
     if not missing and not unexpected:
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import dataclasses
 import hmac
 import logging
@@ -23,6 +24,7 @@ from sintegre.inbox import Inbox, InboxRefused, InboxUnavailable, public_view
 from sintegre.notification import BRASILIA, NotificationError, normalize
 from sintegre.receiver.integrations import Integration, load_integrations
 from sintegre.receiver.metrics import render_metrics
+from sintegre.receiver.refusals import PendingRefusal, RefusalBuffer
 from sintegre.redact import install_redaction, redact
 from sintegre.routing import route
 from sintegre.settings import Settings, load_settings
@@ -64,10 +66,12 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    refusal_log = RefusalBuffer(inbox)
     app.extensions["sintegre"] = {
         "settings": settings,
         "inbox": inbox,
         "integrations": integrations,
+        "refusals": refusal_log,
     }
 
     def refuse(
@@ -84,12 +88,16 @@ def create_app(
         if keep_body:
             body = request.get_data(cache=True)[:1000]
             excerpt = redact(body.decode("utf-8", "replace"))
-        inbox.record_refusal(
-            integration=integration,
-            status=status,
-            reason=reason,
-            message=message,
-            excerpt=excerpt,
+        # Buffered: a flood of 401s must not take the inbox's write lock from valid stores.
+        refusal_log.add(
+            PendingRefusal(
+                integration=integration,
+                status=status,
+                reason=reason,
+                message=message,
+                excerpt=excerpt,
+                received_at=time.time(),
+            )
         )
         g.log_fields = {"refused": reason}
         return _error(status, message, **extra)
@@ -157,6 +165,7 @@ def create_app(
 
     @app.get("/metrics")
     def metrics() -> Response:
+        refusal_log.flush()
         return Response(render_metrics(inbox), mimetype="text/plain; version=0.0.4")
 
     @app.route("/sintegre/<integration>", methods=["GET", "HEAD"])
@@ -168,6 +177,19 @@ def create_app(
 
     @app.post("/sintegre/<integration>")
     def receive(integration: str) -> tuple[Response, int]:
+        try:
+            return accept(integration)
+        except HTTPException:
+            raise  # 413 and friends: answered by the error handler as they are
+        except Exception:
+            # A bug or a fault nobody foresaw: never a 500 that SINtegre reads as final. 503
+            # asks it to send again; the failure is counted and logged (redacted) for us.
+            log.exception("unexpected error while receiving a notification for %s", integration)
+            with contextlib.suppress(Exception):
+                inbox.count_event("internal_error")
+            return _error(503, "the notification could not be handled right now; send again")
+
+    def accept(integration: str) -> tuple[Response, int]:
         config = integrations.get(integration)
         if config is None:
             return refuse(
@@ -344,6 +366,7 @@ def create_app(
                 or bool(view["implausible"])
             )
             products.setdefault(row["integration"], []).append(view)
+        refusal_log.flush()
         refusals = [{**r, "when": _local(r["received_at"])} for r in inbox.recent_refusals(50)]
         oldest = inbox.oldest_pending_received_at()
         return render_template(

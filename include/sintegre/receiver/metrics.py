@@ -22,6 +22,7 @@ _EVENTS = {
     "unchanged": "Runs that ended in success with content already landed.",
     "failed": "Runs or triggers that failed.",
     "layout_mismatch": "Runs whose file did not fit its catalogued layout (nothing landed).",
+    "internal_error": "Notifications answered 503 after an unexpected error (SINtegre resends).",
     "expired": "Notifications whose file could not be fetched before the token died.",
     "rescued": "Files fetched by the forwarder before their token died.",
     "replayed": "Replays requested by operators.",
