@@ -12,10 +12,8 @@ sha256 checked against the catalog. The landing keeps the original delivery inst
 from __future__ import annotations
 
 import hashlib
-import inspect
 import logging
 import re
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -72,8 +70,22 @@ def _catalog_partitions(store: LakeStore, start: date, end: date) -> list[tuple[
     return found
 
 
-def _belongs_to(dataset: str | None, prefix: str) -> bool:
-    return dataset == prefix or (dataset or "").startswith(f"{prefix}__")
+def _product_datasets(name: str) -> tuple[str, frozenset[str]]:
+    """The product dataset a name stands for, and every lake dataset of that product.
+
+    ``name`` may be the product's dataset (``precipitacao_por_satelite``) or one of its tables'
+    datasets (``psat``): either way the whole product is reprocessed, since one raw file feeds
+    all of its tables. Uncatalogued names stand for themselves.
+    """
+    for product in load_catalog().products:
+        tables = {product.dataset_of(t) for t in product.tables if not t.raw}
+        if name == product.dataset or name in tables:
+            return product.dataset, frozenset({product.dataset, *tables})
+    return name, frozenset({name})
+
+
+def _belongs_to(dataset: str | None, prefix: str, names: frozenset[str]) -> bool:
+    return dataset in names or (dataset or "").startswith(f"{prefix}__")
 
 
 def plan(
@@ -88,8 +100,9 @@ def plan(
 
     Args:
         lake_root: The lake: a local path, a ``LAKE_URI`` (``s3://...``) or a store.
-        dataset_prefix: The product's dataset (``acomph``); its per-table datasets
-            (``acomph__<table>``) are included.
+        dataset_prefix: The product's dataset, or one of its tables' datasets (``psat``):
+            every dataset of the product is included (the catalog's table datasets and the
+            ``<product>__<name>`` of uncatalogued members).
         start: First period date (inclusive).
         end: Last period date (inclusive).
         settings: S3 endpoint and credentials of an ``s3://`` lake; from the environment when
@@ -110,6 +123,7 @@ def plan(
         raise ValueError(f"dataset must match {DATASET_PATTERN.pattern}: {dataset_prefix!r}")
     if end < start:
         raise ValueError(f"end ({end}) is before start ({start})")
+    dataset_prefix, names = _product_datasets(dataset_prefix)
     first_landing: dict[tuple[str, str, str], dict[str, Any]] = {}
     datasets: dict[tuple[str, str, str], set[str]] = {}
     store = open_store(lake_root, settings)
@@ -118,7 +132,9 @@ def plan(
             with store.open_input(key) as handle:
                 catalog = pq.ParquetFile(handle).read()
             for row in catalog.to_pylist():
-                if not row.get("raw_path") or not _belongs_to(row.get("dataset"), dataset_prefix):
+                if not row.get("raw_path") or not _belongs_to(
+                    row.get("dataset"), dataset_prefix, names
+                ):
                     continue
                 key = (row["raw_path"], macro, period)
                 datasets.setdefault(key, set()).add(row["dataset"])
@@ -241,11 +257,6 @@ def verified_download(lake_root: Path | str | LakeStore, item: dict[str, Any]) -
     }
 
 
-def land_supports_force(land: Callable[..., Any] | None = None) -> bool:
-    """Whether ``lake.land`` takes ``force`` (re-land a sha already landed)."""
-    return "force" in inspect.signature(land or lake.land).parameters
-
-
 def reprocess_item(
     item: dict[str, Any],
     run_id: str,
@@ -260,9 +271,7 @@ def reprocess_item(
         run_id: The run's id (lineage ``dag_run_id`` and the staging folder).
         settings: Where the lake is; read from the environment when omitted.
         force: Land even though this sha256 already landed, so a fixed parser's output
-            replaces the old one (outcome ``reprocessed``). Honoured only when ``lake.land``
-            takes ``force``; otherwise the landing reports ``unchanged`` and ``forced`` is
-            False in the result.
+            replaces the old one (outcome ``reprocessed``).
 
     Returns:
         What land returned, plus ``raw_path``, ``periodicidade`` and ``forced``.
@@ -281,12 +290,7 @@ def reprocess_item(
     parsed = parse_step(
         download, run_id, settings, product_id=product.id if product is not None else None
     )
-    forced = force and land_supports_force()
-    if force and not forced:
-        log.warning(
-            "lake.land has no force parameter: %s re-lands as unchanged (same sha256)",
-            item["raw_path"],
-        )
+    forced = force
     try:
         result = land_step(parsed, download, conf, run_id, settings, force=forced)
     finally:
@@ -309,7 +313,6 @@ def reprocess_item(
 __all__ = [
     "ReprocessError",
     "conf_from_item",
-    "land_supports_force",
     "plan",
     "reprocess_item",
     "verified_download",

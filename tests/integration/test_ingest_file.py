@@ -61,14 +61,14 @@ def listing(root: Path) -> dict[str, tuple[int, str]]:
     }
 
 
-def curated_file(lake: Path, day: date = DAY) -> Path:
+def curated_file(lake: Path, day: date = DAY, dataset: str = DATASET) -> Path:
     return (
-        lake / "curated" / DATASET / f"macroprocesso={MACRO_SLUG}" / f"periodicidade={day}"
+        lake / "curated" / dataset / f"macroprocesso={MACRO_SLUG}" / f"periodicidade={day}"
     ) / "data.parquet"
 
 
-def assert_curated(lake: Path, expected: ExpectedTable) -> None:
-    table = pq.read_table(curated_file(lake))
+def assert_curated(lake: Path, expected: ExpectedTable, dataset: str = DATASET) -> None:
+    table = pq.read_table(curated_file(lake, dataset=dataset))
     assert table.select(expected.columns).to_pylist() == expected.rows
     assert {c: str(table.schema.field(c).type) for c in expected.columns} == expected.types
 
@@ -88,25 +88,27 @@ def test_csv_lands_curated_raw_and_catalog(
             "--data-produto",
             "29/04/2025",
             "--product-id",
-            "230",
+            "9230",
         ]
     )
 
     assert code == 0
-    assert capsys.readouterr().out.splitlines() == [f"{DATASET} {DAY}: 24 rows, new"]
-    assert_curated(lake, expected)
-    raw = lake / "raw" / DATASET / "2025" / "04" / sha / source.name
+    # An id the catalog does not know: the dataset the generic DAG would use for it.
+    dataset = "produto_9230"
+    assert capsys.readouterr().out.splitlines() == [f"{dataset} {DAY}: 24 rows, new"]
+    assert_curated(lake, expected, dataset)
+    raw = lake / "raw" / dataset / "2025" / "04" / sha / source.name
     assert raw.read_bytes() == source.read_bytes()
     [row] = catalog_rows(lake)
     assert row["outcome"] == "new"
     assert row["source_file"] == source.name
     assert row["sha256"] == sha
     assert row["raw_path"] == str(raw.relative_to(lake))
-    assert row["dataset"] == DATASET
+    assert row["dataset"] == dataset
     assert row["notification_id"] == f"manual-{sha[:20]}-{DAY}"
     assert row["dag_run_id"] == f"manual__manual-{sha[:20]}-{DAY}"
     assert row["product"] == NOME
-    assert row["product_id"] == 230
+    assert row["product_id"] == 9230
     assert row["macroprocesso_label"] == MACRO
     assert row["data_produto"] == "29/04/2025"
     assert row["granularity"] == "daily"
@@ -210,3 +212,54 @@ def test_bad_arguments_exit_2(lake: Path, tmp_path: Path, capsys: pytest.Capture
         main([str(source), "--nome", NOME, "--macro-processo", MACRO, "--periodicidade", "29/04"])
     assert exc.value.code == 2
     assert not lake.exists()
+
+
+# ---- catalogued products: the same routing as a webhook delivery --------------------------
+
+
+def test_a_catalogued_product_lands_in_its_catalog_datasets_by_name_and_by_id(
+    lake: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: ingest-file parsed without the product, so psat landed generic, untyped."""
+    from sintegre.ons_files.precipitation import make_psat
+
+    day = date(2025, 9, 7)
+    source = make_psat(tmp_path / "psat_07092025.txt", day)
+    by_name = [str(source), "--nome", "Precipitação por Satélite", "--macro-processo", MACRO]
+    assert main([*by_name, "--periodicidade", str(day)]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"psat {day}: 6 rows, new"]
+    table = pq.read_table(curated_file(lake, day, dataset="psat"))
+    # rain = (100 * 7 + 37 i) / 100; i = 2 is PSATIPSI, latitude -(1000 + 300) / 100
+    row = next(r for r in table.to_pylist() if r["codigo_psat"] == "PSATIPSI")
+    assert (row["latitude"], row["precipitacao_mm"], row["data"]) == (-13.0, 7.74, day)
+    assert str(table.schema.field("precipitacao_mm").type) == "double"
+    assert table.schema.field("precipitacao_mm").metadata[b"unit"] == "mm".encode()
+    [catalog] = catalog_rows(lake)
+    assert (catalog["dataset"], catalog["product_id"]) == ("psat", 487)
+
+    # By id, under a name the catalog does not know: still the product's own datasets.
+    other = tmp_path / "psat_08092025.txt"
+    make_psat(other, date(2025, 9, 8))
+    by_id = [str(other), "--nome", "Chuva", "--macro-processo", MACRO, "--product-id", "487"]
+    assert main([*by_id, "--periodicidade", "2025-09-08"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["psat 2025-09-08: 6 rows, new"]
+
+
+def test_reprocess_reads_through_the_catalog_like_a_delivery(lake: Path, tmp_path: Path) -> None:
+    """Before: reprocess parsed without the product id and landed generic datasets."""
+    from sintegre.ons_files.precipitation import make_psat
+    from sintegre.reprocess import plan, reprocess_item
+    from sintegre.settings import load_settings
+
+    day = date(2025, 9, 7)
+    source = make_psat(tmp_path / "psat_07092025.txt", day)
+    args = [str(source), "--nome", "Precipitação por Satélite", "--macro-processo", MACRO]
+    assert main([*args, "--periodicidade", str(day)]) == 0
+    # The analyst names the dataset they know; the whole product is planned.
+    [item] = plan(lake, "psat", day, day)
+    assert item["dataset"] == "precipitacao_por_satelite"
+    result = reprocess_item(item, "manual__reprocess-psat", load_settings())
+    assert [(d["dataset"], d["outcome"]) for d in result["datasets"]] == [("psat", "reprocessed")]
+    table = pq.read_table(curated_file(lake, day, dataset="psat"))
+    assert table.num_rows == 6
+    assert str(table.schema.field("latitude").type) == "double"

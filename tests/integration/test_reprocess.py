@@ -1,8 +1,7 @@
 """Integration tests for ``sintegre.reprocess`` and the ``sintegre_reprocess`` DAG.
 
-The lake is filled with ``sintegre.ingest_file`` from real fixture files; no mocks. Without
-``lake.land(force=...)`` a reprocessed file can only land ``unchanged`` (same raw sha256): the
-tests assert whichever behaviour the installed ``lake.land`` has.
+The lake is filled with ``sintegre.ingest_file`` from real fixture files; no mocks. A forced
+reprocess lands as ``reprocessed`` (a new version of the same raw sha256).
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from sintegre.ingest_file import ingest_file
 from sintegre.reprocess import (
     ReprocessError,
     conf_from_item,
-    land_supports_force,
     plan,
     reprocess_item,
 )
@@ -34,8 +32,7 @@ DAGS = Path(__file__).resolve().parents[2] / "dags"
 MACRO = "Programação da Operação"
 MACRO_SLUG = "programacao_da_operacao"
 NOME = "Carga DESSEM"
-DATASET = "carga_dessem"
-FORCE = land_supports_force()
+DATASET = "produto_9230"
 
 
 @pytest.fixture
@@ -51,7 +48,13 @@ def lake(settings: Settings) -> Path:
 
 
 def ingest(
-    settings: Settings, path: Path, day: date, *, nome: str = NOME, final: date | None = None
+    settings: Settings,
+    path: Path,
+    day: date,
+    *,
+    nome: str = NOME,
+    final: date | None = None,
+    product_id: int | None = 9230,
 ) -> dict[str, Any]:
     return ingest_file(
         path,
@@ -61,7 +64,8 @@ def ingest(
         periodicidade_final=final,
         processo="Previsão de Carga para o DESSEM",
         data_produto=day.strftime("%d/%m/%Y"),
-        product_id=230,
+        # An id the catalog does not know: generic reading, dataset produto_9230.
+        product_id=product_id,
         settings=settings,
     )
 
@@ -109,7 +113,7 @@ def test_plan_returns_the_range_oldest_delivery_first(
         assert item["dataset"] == DATASET
         assert item["datasets"] == [DATASET]
         assert item["product"] == NOME
-        assert item["product_id"] == 230
+        assert item["product_id"] == 9230
         assert item["processo"] == "Previsão de Carga para o DESSEM"
         assert item["macroprocesso_slug"] == MACRO_SLUG
         assert item["macroprocesso_label"] == MACRO
@@ -143,20 +147,20 @@ def test_plan_takes_table_datasets_of_the_product_and_nothing_else(
     day = date(2025, 4, 29)
     make_xlsx(tmp_path / "vazoes.xlsx")
     make_csv(tmp_path / "carga.csv", rows=3)
-    # Two layouts in one delivery: acomph__carga and acomph__vazoes.
+    # Two layouts in one delivery of an uncatalogued product: boletim__carga, boletim__vazoes.
     make_zip(
-        tmp_path / "Acomph.zip",
+        tmp_path / "Boletim.zip",
         {"carga.csv": tmp_path / "carga.csv", "vazoes.xlsx": tmp_path / "vazoes.xlsx"},
     )
-    ingest(settings, tmp_path / "Acomph.zip", day, nome="Acomph")
+    ingest(settings, tmp_path / "Boletim.zip", day, nome="Boletim", product_id=None)
     make_csv(tmp_path / "other.csv", rows=4)
-    ingest(settings, tmp_path / "other.csv", day, nome="Acomph Semanal")  # acomph_semanal
+    ingest(settings, tmp_path / "other.csv", day, nome="Boletim Semanal", product_id=None)
 
-    [item] = plan(lake, "acomph", day, day)
+    [item] = plan(lake, "boletim", day, day)
 
-    assert item["dataset"] == "acomph"
-    assert item["datasets"] == ["acomph__carga", "acomph__vazoes"]
-    assert item["source_file"] == "Acomph.zip"
+    assert item["dataset"] == "boletim"
+    assert item["datasets"] == ["boletim__carga", "boletim__vazoes"]
+    assert item["source_file"] == "Boletim.zip"
 
 
 def test_same_bytes_in_two_partitions_are_two_items(
@@ -187,9 +191,9 @@ def test_reprocess_item_relands_with_the_original_delivery(
         reprocess_item(item, f"reprocess__test__{n}", settings) for n, item in enumerate(items)
     ]
 
-    assert [r["forced"] for r in results] == [FORCE, FORCE]
+    assert [r["forced"] for r in results] == [True, True]
     # Without lake.land(force=...), the same raw sha256 can only land as "unchanged".
-    expected_outcome = "reprocessed" if FORCE else "unchanged"
+    expected_outcome = "reprocessed"
     assert [[d["outcome"] for d in r["datasets"]] for r in results] == [[expected_outcome]] * 2
     assert [r["rows"] for r in results] == [16, 24]
     rows = catalog_rows(lake)
@@ -243,7 +247,6 @@ def two_versions(settings: Settings, tmp_path: Path, day: date, *, pause: float)
     return shas
 
 
-@pytest.mark.skipif(not FORCE, reason="lake.land has no force parameter")
 def test_reprocess_rewrites_history_and_keeps_the_newest_delivery_current(
     settings: Settings, lake: Path, tmp_path: Path
 ) -> None:
@@ -266,7 +269,6 @@ def test_reprocess_rewrites_history_and_keeps_the_newest_delivery_current(
     assert pq.read_table(curated_file(lake, DATASET, day)).num_rows == 16
 
 
-@pytest.mark.skipif(not FORCE, reason="lake.land has no force parameter")
 def test_reprocessing_the_older_version_alone_does_not_make_it_current(
     settings: Settings, lake: Path, tmp_path: Path
 ) -> None:
@@ -280,7 +282,6 @@ def test_reprocessing_the_older_version_alone_does_not_make_it_current(
     assert lineage(curated_file(lake, DATASET, day))[0] == sha_b
 
 
-@pytest.mark.skipif(not FORCE, reason="lake.land has no force parameter")
 def test_same_second_deliveries_keep_their_order(
     settings: Settings, lake: Path, tmp_path: Path
 ) -> None:
@@ -302,7 +303,6 @@ def test_same_second_deliveries_keep_their_order(
     assert lineage(curated_file(lake, DATASET, day)) == (sha_b, "reprocess__same_second_b")
 
 
-@pytest.mark.skipif(not FORCE, reason="lake.land has no force parameter")
 def test_known_bytes_under_another_name_are_not_replayed_as_a_newer_delivery(
     settings: Settings, lake: Path, tmp_path: Path
 ) -> None:
