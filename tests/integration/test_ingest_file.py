@@ -233,7 +233,7 @@ def test_a_catalogued_product_lands_in_its_catalog_datasets_by_name_and_by_id(
     row = next(r for r in table.to_pylist() if r["codigo_psat"] == "PSATIPSI")
     assert (row["latitude"], row["precipitacao_mm"], row["data"]) == (-13.0, 7.74, day)
     assert str(table.schema.field("precipitacao_mm").type) == "double"
-    assert table.schema.field("precipitacao_mm").metadata[b"unit"] == "mm".encode()
+    assert table.schema.field("precipitacao_mm").metadata[b"unit"] == b"mm"
     [catalog] = catalog_rows(lake)
     assert (catalog["dataset"], catalog["product_id"]) == ("psat", 487)
 

@@ -23,20 +23,13 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from sintegre.ons_files.dessem import make_blocos
+from sintegre.ons_files.hydro import make_acomp_hidrologico
+from sintegre.ons_files.pmo_load import make_decomp_carga_patamar, make_notas_tecnicas_medio_prazo
+from sintegre.ons_files.precipitation import make_pdp_models, make_psat
 from sintegre.ons_files.reports import make_ipdo_pdf
-from sintegre.ons_files.text_products import (
-    make_dessem_blocos,
-    make_pdp_models,
-    make_psat,
-    ons_file_name,
-)
-from sintegre.ons_files.workbooks import (
-    MONTHS_PT,
-    decomp_revision,
-    make_acompanhamento_hidrologico,
-    make_decomp_carga,
-    make_notas_tecnicas,
-)
+from sintegre.ons_files.text_products import ons_file_name
+from sintegre.ons_files.workbooks import MONTHS_PT, decomp_revision
 from sintegre.products import Product, load_catalog
 
 __all__ = [
@@ -137,15 +130,15 @@ def period_fields(granularity: str, day: date) -> tuple[str, datetime, datetime]
 
 def _dessem_blocos(target: Path, period: date) -> str:
     name = ons_file_name(275, period)  # Blocos_yyyy-mm-dd.zip
-    make_dessem_blocos(target / name, period)
+    make_blocos(target / name, period)
     return name
 
 
 def _hydrology_xlsx(target: Path, period: date) -> str:
-    # The workbook holds the seven days up to ``period``; the name spans the same days.
-    start = period - timedelta(days=6)
+    # The workbook holds the 90 days up to ``period``; the name spans the same days.
+    start = period - timedelta(days=89)
     name = f"Vazões Observadas - {start:%d-%m-%Y} a {period:%d-%m-%Y}.xlsx"
-    make_acompanhamento_hidrologico(target / name, period)
+    make_acomp_hidrologico(target / name, period)
     return name
 
 
@@ -168,22 +161,22 @@ def _ipdo_pdf(target: Path, period: date) -> str:
 
 
 def _decomp_carga(target: Path, period: date) -> str:
-    # make_decomp_carga takes the first day of the PMO week (the Saturday) and names its
-    # member RV<n>_PMO_<Mês>_<yyyy>_carga_semanal.xlsx from it; the ZIP gets the same stem.
+    # The PMO week starts on a Saturday; its revision and month name the ZIP.
     saturday, _ = operative_week(period)
-    month = MONTHS_PT[saturday.month - 1]
-    name = f"RV{decomp_revision(saturday)}_PMO_{month}_{saturday.year}_carga_semanal.zip"
-    make_decomp_carga(target / name, saturday)
+    friday = saturday + timedelta(days=6)
+    month = friday.replace(day=1)  # the PMO month is the month of the week's Friday
+    revision = decomp_revision(saturday)
+    name = f"RV{revision}_PMO_{MONTHS_PT[month.month - 1]}_{month.year}_carga_semanal.zip"
+    make_decomp_carga_patamar(target / name, saturday, month, revision)
     return name
 
 
 def _technical_notes_folder(target: Path, period: date) -> str:
     # A folder product: SINtegre zips the folder on download, so the sample is the folder
-    # holding what make_notas_tecnicas puts in its ZIP (NT_Carga/Carga_Mensal_mm_yyyy_SUB.xlsx
-    # and the note's PDF), unpacked.
+    # holding what make_notas_tecnicas_medio_prazo puts in its ZIP, unpacked.
     folder = target / "pasta"
     with tempfile.TemporaryDirectory(prefix="sintegre-sample-") as scratch:
-        archive = make_notas_tecnicas(Path(scratch) / "notas.zip", period)
+        archive = make_notas_tecnicas_medio_prazo(Path(scratch) / "notas.zip", period)
         with zipfile.ZipFile(archive) as opened:
             for member in opened.namelist():
                 destination = folder / member
