@@ -79,9 +79,7 @@ class RefusalBuffer:
             if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
                 return
             self._pid = os.getpid()
-            self._thread = threading.Thread(
-                target=self._run, name="refusal-writer", daemon=True
-            )
+            self._thread = threading.Thread(target=self._run, name="refusal-writer", daemon=True)
             self._thread.start()
 
     def _run(self) -> None:
