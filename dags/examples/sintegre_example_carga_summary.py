@@ -1,8 +1,9 @@
 """Example downstream DAG: runs whenever a new DESSEM load forecast lands in the lake.
 
-Scheduled on the dataset's Asset, which the generic DAG's ``land`` task emits (through the
-``sintegre-lake-landings`` alias) each time a landing changed something. Writes a small derived
-table, ``derived/carga_dessem_media_diaria/data.parquet``, in the lake (local or S3).
+Scheduled on the ``dessem_carga`` Asset (PrevCargaDESSEM, product 479), which that product's
+DAG's ``land`` task emits (through the ``sintegre-lake-landings`` alias) each time a landing
+changed something. Writes a small derived table, the mean load per day and subsystem,
+``derived/carga_dessem_media_diaria/data.parquet``, in the lake (local or S3).
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from sintegre.storage import LakeStore, open_store
 if TYPE_CHECKING:
     from sintegre.settings import Settings
 
-#: The DESSEM load forecast's ``carga`` table (products.yaml, product 275).
-LOAD_DATASET = "arquivos_de_previsao_de_carga_para_o_dessem__carga"
+#: The DESSEM load forecast, half-hourly per subsystem (catalog: product 479, ``dessem_carga``).
+LOAD_DATASET = "dessem_carga"
 SUMMARY_DATASET = "carga_dessem_media_diaria"
 
 
@@ -41,17 +41,14 @@ def daily_load_summary(
         scan = (
             f"read_parquet({quote_literal(source)}, hive_partitioning = true, union_by_name = true)"
         )
-        columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
-        # ONS names the submarket in the file (submercado) or only in the member name, which
-        # the catalog extracts as subsistema.
-        present = [c for c in ("submercado", "subsistema") if c in columns]
-        submarket = f"coalesce({', '.join(present)})" if len(present) > 1 else present[0]
+        # One row per day and subsystem: the mean of the half-hourly forecast (ONS's
+        # timestamps are Brasília local time, so the day is the timestamp's date).
         con.execute(
             f"""
             COPY (
-                SELECT data, {submarket} AS submercado,
-                       round(avg(carga_mwmed), 2) AS carga_media_mwmed,
-                       count(*) AS patamares, max(ingested_at) AS atualizado_em
+                SELECT CAST(data_hora AS DATE) AS data, submercado,
+                       round(avg(carga_mw), 2) AS carga_media_mwmed,
+                       count(*) AS meias_horas, max(ingested_at) AS atualizado_em
                 FROM {scan}
                 GROUP BY ALL ORDER BY ALL
             ) TO {quote_literal(str(tmp))} (FORMAT parquet, COMPRESSION zstd)

@@ -53,8 +53,7 @@ def test_send_all_every_sample_product_lands(stack, simulator, webhook, tmp_path
     assert list(catalog.rglob("*.parquet"))
     # The PDF (IPDO) is kept raw only, the others landed tables.
     curated = {p.name for p in (stack.lake / "curated").iterdir()}
-    assert "precipitacao_por_satelite" in curated
-    assert any(name.startswith("relatorio_de_acompanhamento_hidrologico__") for name in curated)
+    assert {"psat", "vazoes_observadas", "dessem_dp", "decomp_carga_dp"} <= curated
 
 
 def test_a_failed_delivery_then_resend_pending_lands(stack, simulator, webhook, tmp_path):

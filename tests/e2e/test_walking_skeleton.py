@@ -1,4 +1,4 @@
-"""A CSV and an XLSX go from SINtegre (simulated) through a real Airflow into the lake."""
+"""A zip of CSVs and an XLSX go from SINtegre (simulated) through a real Airflow into the lake."""
 
 from __future__ import annotations
 
@@ -10,27 +10,25 @@ import duckdb
 from stack import MEASUREMENTS, daily_notification
 
 from sintegre.fixtures import make_csv, make_xlsx
+from sintegre.ons_files.dessem import make_prevcarga_dessem
 from sintegre.simulator import SimulatorServer, build_notification
 
-CARGA = "Arquivos de Previsão de Carga para o DESSEM"
-# Not in the catalog: the XLSX goes through the generic DAG and readers (product 275's CSV goes
-# through its own DAG and parse spec). tests/e2e/test_product_dags.py has every real layout.
+CARGA = "Arquivos de Previsão de Carga para o DESSEM - PrevCargaDESSEM"
+# Not in the catalog: the XLSX goes through the generic DAG and readers (product 479's zip goes
+# through its own DAG and layout). tests/e2e/test_product_dags.py has every real layout.
 HIDRO = "Vazões Observadas (produto novo)"
 HIDRO_ID = 9234
-CARGA_DATASET = "arquivos_de_previsao_de_carga_para_o_dessem__carga"
+CARGA_DATASET = "dessem_carga"
+CARGA_DAY = date(2025, 4, 29)
 
 
 def test_csv_and_xlsx_land_as_partitioned_parquet(
     stack, simulator: SimulatorServer, webhook, tmp_path: Path
 ):
-    csv_expected = make_csv(tmp_path / "Blocos_2025-04-29.csv", rows=24)
+    zip_name = f"PrevCargaDESSEM_{CARGA_DAY.isoformat()}.zip"
+    make_prevcarga_dessem(tmp_path / zip_name, CARGA_DAY)
     xlsx_expected = make_xlsx(tmp_path / "Vazoes.xlsx", sheets={"Sudeste": 10, "Sul": 7})
-    csv_pub = simulator.publish(
-        tmp_path / "Blocos_2025-04-29.csv",
-        file_name="Blocos_2025-04-29.csv",
-        product_id=275,
-        nome=CARGA,
-    )
+    csv_pub = simulator.publish(tmp_path / zip_name, file_name=zip_name, product_id=479, nome=CARGA)
     xlsx_pub = simulator.publish(
         tmp_path / "Vazoes.xlsx",
         file_name="Vazões Observadas - 26-04-2025 a 02-05-2025.xlsx",
@@ -66,16 +64,10 @@ def test_csv_and_xlsx_land_as_partitioned_parquet(
     MEASUREMENTS["post_to_parquet_seconds"] = round(time.monotonic() - sent_at, 1)
     assert [v["status"] for v in views] == ["succeeded", "succeeded"], views
     assert [v["dag_id"] for v in views] == [
-        "sintegre__arquivos_de_previsao_de_carga_para_o_dessem",
+        "sintegre__arquivos_de_previsao_de_carga_para_o_dessem_prevcargadessem",
         "sintegre_generic",
     ]
-    # The make_csv layout is not the catalog's DESSEM layout: it lands, and says so.
-    assert webhook.wait_for_field(ids[0], "schema_drift")["schema_drift"] == {
-        CARGA_DATASET: {
-            "missing": ["hora", "codigo"],
-            "unexpected": ["patamar", "submercado"],
-        }
-    }
+    assert views[0]["schema_drift"] is None
     assert simulator.request_count(csv_pub.url) == 1
 
     lake = stack.lake
@@ -83,16 +75,16 @@ def test_csv_and_xlsx_land_as_partitioned_parquet(
     carga = con.execute(
         # The session's lake is shared by every e2e test: look at this delivery's rows only.
         "SELECT * FROM read_parquet(?, hive_partitioning = true, union_by_name = true) "
-        "WHERE src_notification_id = ? ORDER BY data, patamar, submercado",
+        "WHERE src_notification_id = ? ORDER BY submercado, data_hora",
         [str(lake / f"curated/{CARGA_DATASET}/**/*.parquet"), ids[0]],
     )
     columns = [d[0] for d in carga.description]
     rows = [dict(zip(columns, r, strict=True)) for r in carga.fetchall()]
-    assert len(rows) == 24
+    assert len(rows) == 4 * 48  # 4 subsystems x 48 half hours
     assert {r["macroprocesso"] for r in rows} == {"programacao_da_operacao"}
-    assert {r["periodicidade"] for r in rows} == {date(2025, 4, 29)}
+    assert {r["periodicidade"] for r in rows} == {CARGA_DAY}
     assert {r["granularity"] for r in rows} == {"daily"}
-    assert {r["src_product_id"] for r in rows} == {275}
+    assert {r["src_product_id"] for r in rows} == {479}
     types = dict(
         con.execute(
             "SELECT column_name, column_type FROM "
@@ -101,16 +93,17 @@ def test_csv_and_xlsx_land_as_partitioned_parquet(
             [str(lake / f"curated/{CARGA_DATASET}/**/*.parquet")],
         ).fetchall()
     )
-    assert types["data"] == "DATE"
-    assert types["patamar"] == "BIGINT"
-    assert types["carga_mwmed"] == "DOUBLE"
+    assert types["data_hora"] == "TIMESTAMP"
+    assert types["carga_mw"] == "DOUBLE"
     assert types["submercado"] == "VARCHAR"
     assert types["periodicidade"] == "DATE"
-    expected_sorted = sorted(
-        csv_expected.rows, key=lambda r: (r["data"], r["patamar"], r["submercado"])
+    # SECO, half hour k: (3600000 + 725 k) / 100 MW; k = 0 and k = 47.
+    seco = [r for r in rows if r["submercado"] == "SECO"]
+    assert (seco[0]["data_hora"], seco[0]["carga_mw"]) == (datetime(2025, 4, 29, 0, 0), 36000.0)
+    assert (seco[-1]["data_hora"], seco[-1]["carga_mw"]) == (
+        datetime(2025, 4, 29, 23, 30),
+        36340.75,
     )
-    assert [r["carga_mwmed"] for r in rows] == [r["carga_mwmed"] for r in expected_sorted]
-    assert [r["observacao"] for r in rows] == [r["observacao"] for r in expected_sorted]
 
     for table in ("Sudeste", "Sul"):
         # One sheet per subsystem, same layout: one dataset, the sheet a column.
@@ -134,16 +127,18 @@ def test_csv_and_xlsx_land_as_partitioned_parquet(
     while not derived.exists():
         assert time.monotonic() < deadline, "the Asset-scheduled example DAG never wrote its table"
         time.sleep(1)
-    pairs = {(r["data"], r["submercado"]) for r in csv_expected.rows}
+    # SECO's mean over k = 0..47: (3600000 + 725 x 23.5) / 100 = 36170.38 (rounded)
+    expected = (CARGA_DAY, "SECO", 36170.38, 48)
     # Other e2e landings of the dataset also run the example DAG: wait for the one with ours.
     while True:
         summary = con.execute(
-            "SELECT data, submercado, patamares FROM read_parquet(?)", [str(derived)]
+            "SELECT data, submercado, carga_media_mwmed, meias_horas FROM read_parquet(?)",
+            [str(derived)],
         ).fetchall()
-        if pairs <= {(d, s) for d, s, _ in summary} or time.monotonic() > deadline:
+        if expected in summary or time.monotonic() > deadline:
             break
         time.sleep(2)
-    assert pairs <= {(d, s) for d, s, _ in summary}
+    assert expected in summary
     uris = {
         e.get("uri")
         for dag_id in ("sintegre_generic", views[0]["dag_id"])
@@ -160,7 +155,7 @@ def test_csv_and_xlsx_land_as_partitioned_parquet(
         "ORDER BY dataset",
         [str(lake / "catalog/ingestions/**/*.parquet")],
     ).fetchall()
-    assert (CARGA_DATASET, 24, True) in catalog
+    assert (CARGA_DATASET, 192, True) in catalog
     assert (f"produto_{HIDRO_ID}", 17, True) in catalog
 
 
