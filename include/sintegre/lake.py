@@ -306,7 +306,11 @@ def _write_history(
 
 
 #: Catalog outcomes that put a version in history (candidates for "current").
-VERSION_OUTCOMES = ("new", "older", "reprocessed")
+#: ``reverted``: content seen before (its history file exists) that a newer delivery sends
+#: again: the catalog row points at the existing version, which becomes current again.
+VERSION_OUTCOMES = ("new", "older", "reprocessed", "reverted")
+#: Outcomes that make a new current version (the land task announces them as Asset events).
+CHANGING_OUTCOMES = ("new", "reprocessed", "reverted")
 
 
 def _catalog_dir(macro: str, period: str) -> str:
@@ -340,9 +344,14 @@ def _decide(
     store: LakeStore,
     curated: str,
 ) -> str:
-    """``unchanged`` (already landed), ``new`` (becomes current) or ``older`` (history only)."""
+    """``unchanged`` (already landed), ``new`` (becomes current), ``older`` (history only) or
+    ``reverted`` (content seen before, sent again by the newest delivery: current again)."""
     current = current_version(versions, dataset)
     if any(v["dataset"] == dataset and v["sha256"] == sha for v in versions):
+        if current is not None and current["sha256"] != sha and delivered > current["delivered_at"]:
+            # A, then B, then A again: the newest delivery's content is current, whatever was
+            # seen before. Its history file is already there; it is not rewritten.
+            return "reverted"
         # Committed but the writer died before curated/: this retry finishes the job (and
         # announces it, which the dead run could not).
         repair = current is not None and current["sha256"] == sha
@@ -562,7 +571,7 @@ def _land_locked(
                 "dataset": dataset,
                 "rows": staged.rows,
                 "outcome": outcome,
-                "changed": outcome in ("new", "reprocessed"),
+                "changed": outcome in CHANGING_OUTCOMES,
                 "version": version,
                 # Only when the columns differ from the catalog: the forwarder shows it.
                 **({"drift": staged.drift} if staged.drift else {}),
@@ -679,7 +688,7 @@ def _catalog_row(
             else None
         ),
         "outcome": outcome,
-        "changed": outcome in ("new", "reprocessed"),
+        "changed": outcome in CHANGING_OUTCOMES,
         "raw_path": download["raw_path"],
         "curated_path": curated,
         "history_path": history,

@@ -222,6 +222,61 @@ def test_newer_version_replaces_and_an_older_late_delivery_does_not(
     assert current_sha(curated_file(lake, "carga")) == sha("v2")
 
 
+def test_content_that_reverts_is_current_again_without_rewriting_its_history(
+    lake: Path, staging: Path
+) -> None:
+    """A lands, then B (newer), then A again (newest): A is current, from its own history."""
+    a_rows = {"mw": [1.0, 2.0], "tag": ["a", "a"]}
+    land(
+        [stage(staging, "", a_rows)],
+        make_conf(notification_id="n1"),
+        make_download("A"),
+        lake_root=lake,
+        run_id="r1",
+    )
+    land(
+        [stage(staging, "", {"mw": [9.0], "tag": ["b"]})],
+        make_conf(notification_id="n2", token_nbf=NBF + 60),
+        make_download("B"),
+        lake_root=lake,
+        run_id="r2",
+    )
+    history = next((lake / "history" / "carga").rglob(f"{sha('A')}.parquet"))
+    before = (history.read_bytes(), history.stat().st_mtime_ns)
+
+    result = land(
+        [stage(staging, "", a_rows)],
+        make_conf(notification_id="n3", token_nbf=NBF + 120),
+        make_download("A"),
+        lake_root=lake,
+        run_id="r3",
+    )
+
+    assert [(d["outcome"], d["changed"]) for d in result["datasets"]] == [("reverted", True)]
+    assert result["unchanged"] is False
+    assert (history.read_bytes(), history.stat().st_mtime_ns) == before
+    assert current_sha(curated_file(lake, "carga")) == sha("A")
+    assert pq.read_table(curated_file(lake, "carga")).column("tag").to_pylist() == ["a", "a"]
+    with connect(lake) as con:
+        assert sorted(rows(con, "SELECT tag, mw FROM carga")) == [("a", 1.0), ("a", 2.0)]
+        assert rows(con, "SELECT sha256, outcome FROM catalog WHERE is_current") == [
+            (sha("A"), "reverted")
+        ]
+        # Still two versions of content, three deliveries.
+        assert rows(con, "SELECT versions FROM datasets") == [(2,)]
+
+    # The same A delivered again but older than the current one changes nothing.
+    late = land(
+        [stage(staging, "", a_rows)],
+        make_conf(notification_id="n4", token_nbf=NBF + 90),
+        make_download("A"),
+        lake_root=lake,
+        run_id="r4",
+    )
+    assert late["datasets"][0]["outcome"] == "unchanged"
+    assert current_sha(curated_file(lake, "carga")) == sha("A")
+
+
 def test_same_content_landed_twice_is_unchanged(lake: Path, staging: Path) -> None:
     table = {"mw": [1.0, 2.0]}
     land(
