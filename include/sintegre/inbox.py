@@ -624,12 +624,22 @@ class Inbox:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def latest_periods(self) -> list[dict[str, Any]]:
-        """Per (product id, product name): the newest period start received, for freshness."""
-        query = sa.select(
-            notifications.c.product_id,
-            notifications.c.product,
-            sa.func.max(notifications.c.periodicidade).label("periodicidade"),
-        ).group_by(notifications.c.product_id, notifications.c.product)
+        """Per (product id, product name): the newest period start LANDED, for freshness.
+
+        Only deliveries whose run succeeded (``succeeded`` or ``unchanged``) count: a
+        notification that failed, is still in flight, or names a far-off period must not
+        mark a product fresh (one notification dated 2099 would otherwise silence its alarm
+        for good; the receiver also refuses periods more than two years ahead).
+        """
+        query = (
+            sa.select(
+                notifications.c.product_id,
+                notifications.c.product,
+                sa.func.max(notifications.c.periodicidade).label("periodicidade"),
+            )
+            .where(notifications.c.status.in_(("succeeded", "unchanged")))
+            .group_by(notifications.c.product_id, notifications.c.product)
+        )
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 

@@ -15,9 +15,9 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import SplitResult, parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import jwt
@@ -358,6 +358,35 @@ def check_fetch_target(
     return parts
 
 
+#: How far ahead of today a notification's period may start or end. ONS publishes for the
+#: coming days, weeks and months (NEWAVE looks five years ahead inside its files, never in the
+#: period fields); a period in 2099 is a mistake, or an attempt to silence freshness for good.
+MAX_PERIOD_AHEAD_DAYS = 2 * 366
+#: How far back: resends of old products happen (a replay of last year's deck), year 1 does not.
+MAX_PERIOD_BEHIND_DAYS = 10 * 366
+
+
+def _check_period_near(moment: datetime, field_name: str, now: float) -> None:
+    today = datetime.fromtimestamp(now, tz=UTC).date()
+    days = (moment.date() - today).days
+    if days > MAX_PERIOD_AHEAD_DAYS:
+        raise NotificationError(
+            f"field {field_name!r} is {moment.date().isoformat()}, more than two years ahead",
+            field=field_name,
+        )
+    if -days > MAX_PERIOD_BEHIND_DAYS:
+        raise NotificationError(
+            f"field {field_name!r} is {moment.date().isoformat()}, more than ten years ago",
+            field=field_name,
+        )
+
+
+def canonical_url(url: str) -> str:
+    """The URL with its scheme and host in lower case (``HTTPS://APPS08…`` → ``https://apps08…``)."""
+    parts = urlsplit(url.strip())
+    return urlunsplit(parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()))
+
+
 def check_download_url(url: str, allowed_hosts: tuple[str, ...]) -> str:
     """Refuse any URL we would not fetch (see :func:`check_fetch_target`); it needs a token.
 
@@ -493,12 +522,17 @@ def normalize(
         raise NotificationError(
             "field 'periodicidadeFinal' is before 'periodicidade'", field="periodicidadeFinal"
         )
+    current = time.time() if now is None else now
+    _check_period_near(start, "periodicidade", current)
+    _check_period_near(end, "periodicidadeFinal", current)
 
     token = check_download_url(url, allowed_hosts)
+    # What the receiver accepts, the DAG accepts: scheme and host in lower case (the DAG's
+    # Param pattern is ^https://), path and query (the token) untouched.
+    url = canonical_url(url)
     claims = read_token_claims(token)
     exp = _epoch_claim(claims.get("exp"), "exp")
     nbf = _epoch_claim(claims.get("nbf"), "nbf")
-    current = time.time() if now is None else now
     if exp is not None and exp <= current:
         raise NotificationError("field 'url' carries a token that has already expired", field="url")
     url_claim = claims.get("URL") if isinstance(claims.get("URL"), str) else None

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from sintegre.readers.spec import TableSpec, table_spec_from_mapping
-from sintegre.slugs import slugify
+from sintegre.slugs import slugify, strip_format_characters
 
 BRASILIA = ZoneInfo("America/Sao_Paulo")
 DEFAULT_PATH = Path(__file__).with_name("products.yaml")
@@ -56,6 +56,8 @@ _ARRIVAL_OPTIONAL = frozenset({"day_offset", "weekdays", "month_day_range", "con
 _HH_MM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _DATASET = re.compile(r"[a-z0-9]+(_[a-z0-9]+)*")
 _DAG_PREFIX = "sintegre__"
+#: Datasets of products the catalog does not know start with this (``produto_812``).
+UNCATALOGUED_PREFIX = "produto_"
 
 # Every dash-like code point a hand-typed or word-processed name may carry, folded to "-".
 _DASHES = dict.fromkeys(
@@ -189,8 +191,10 @@ def normalise_name(name: str) -> str:
     Returns:
         The folded key, ``""`` when nothing is left.
     """
+    # Invisible format characters (zero-width space, direction marks) first: a name carrying
+    # one is the same name to a person, and must not miss the catalog.
     # casefold before NFKD: folding can produce characters that decompose further.
-    text = unicodedata.normalize("NFKD", name.casefold())
+    text = unicodedata.normalize("NFKD", strip_format_characters(name).casefold())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.translate(_DASHES)
     text = _WHITESPACE.sub(" ", text).strip()
@@ -219,6 +223,12 @@ class Catalog:
     products: tuple[Product, ...]
     _by_id: Mapping[int, Product] = field(init=False, repr=False, compare=False)
     _by_name: Mapping[str, Product] = field(init=False, repr=False, compare=False)
+    _datasets: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    @property
+    def datasets(self) -> frozenset[str]:
+        """Every lake dataset the catalog owns: products' and their tables'."""
+        return self._datasets
 
     def __post_init__(self) -> None:
         by_id: dict[int, Product] = {}
@@ -253,6 +263,13 @@ class Catalog:
                         f"{key!r}, already used by {_describe(other)}"
                     )
                 by_name[key] = product
+        reserved = sorted(name for name in by_dataset if name.startswith(UNCATALOGUED_PREFIX))
+        if reserved:
+            raise ValueError(
+                f"datasets {reserved} start with {UNCATALOGUED_PREFIX!r}, which is reserved for "
+                "products the catalog does not know"
+            )
+        object.__setattr__(self, "_datasets", frozenset(by_dataset))
         # Read-only views: a cached catalog is shared by every caller in the process.
         object.__setattr__(self, "_by_id", MappingProxyType(by_id))
         object.__setattr__(self, "_by_name", MappingProxyType(by_name))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from sintegre.notification import Notification
-from sintegre.products import Catalog, Product, load_catalog
+from sintegre.products import UNCATALOGUED_PREFIX, Catalog, Product, load_catalog
 from sintegre.slugs import slugify
 
 __all__ = ["Route", "route", "uncatalogued_dataset"]
@@ -31,15 +31,21 @@ class Route:
     product: Product | None
 
 
-def uncatalogued_dataset(product_id: int | None, nome: str) -> str:
+def uncatalogued_dataset(product_id: int | None, nome: str, catalog: Catalog | None = None) -> str:
     """Dataset of a product the catalog does not know.
 
     The token's product id is stable while display names change, so it names the dataset when
-    there is one (``produto_812``); otherwise the name's slug.
+    there is one (``produto_812``); otherwise the name's slug, prefixed ``produto_`` when the
+    slug is (or extends) a catalogued dataset: a generic table never lands inside a
+    catalogued one (``"Acomph\u200b"`` with no id would otherwise slugify to ``acomph``).
     """
     if product_id is not None:
-        return f"produto_{product_id}"
-    return slugify(nome, fallback="produto")
+        return f"{UNCATALOGUED_PREFIX}{product_id}"
+    slug = slugify(nome, fallback="produto")
+    owned = (catalog or load_catalog()).datasets
+    if slug in owned or any(slug.startswith(f"{name}__") for name in owned):
+        return f"{UNCATALOGUED_PREFIX}{slug}"
+    return slug
 
 
 def route(notification: Notification, generic_dag_id: str, catalog: Catalog | None = None) -> Route:
@@ -56,7 +62,7 @@ def route(notification: Notification, generic_dag_id: str, catalog: Catalog | No
     catalog = catalog or load_catalog()
     product = catalog.lookup(notification.product_id, notification.nome)
     if product is None:
-        dataset = uncatalogued_dataset(notification.product_id, notification.nome)
+        dataset = uncatalogued_dataset(notification.product_id, notification.nome, catalog)
         return Route(generic_dag_id, dataclasses.replace(notification, dataset=dataset), None)
     routed = dataclasses.replace(
         notification,

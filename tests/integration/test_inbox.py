@@ -6,6 +6,7 @@ fresh database per module; they are skipped, saying why, only when that server i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
@@ -374,3 +375,40 @@ def test_many_processes_opening_a_new_inbox_at_once_all_succeed(tmp_path):
     ]
     errors = [p.communicate()[1].decode() for p in processes if p.wait() != 0]
     assert errors == []
+
+
+def test_only_landed_deliveries_count_for_freshness(sqlite_inbox):
+    """A failed or pending notification never marks its product fresh."""
+    nbf = int(time.time()) - 100
+    landed, body = notification_for(nbf)
+    store(sqlite_inbox, landed, body)
+    assert sqlite_inbox.latest_periods() == []  # received, not landed
+    sqlite_inbox.update(landed.id, status="failed")
+    assert sqlite_inbox.latest_periods() == []
+    sqlite_inbox.update(landed.id, status="succeeded")
+    assert [row["periodicidade"] for row in sqlite_inbox.latest_periods()] == ["2025-04-29"]
+
+
+def test_a_row_that_cannot_be_stored_never_fails_its_group_commit_neighbours(sqlite_inbox):
+    """Two stores share one transaction; one row's value cannot be bound: only it fails."""
+    from sintegre.inbox import _Job
+
+    group = sqlite_inbox._group
+    captured: list[_Job] = []
+    real_submit = group.submit
+    group.submit = lambda job: captured.append(job)  # collect the rows store() builds
+    try:
+        for offset in (0, 1):
+            notification, body = notification_for(int(time.time()) - 200 - offset)
+            with contextlib.suppress(Exception):
+                store(sqlite_inbox, notification, body)
+    finally:
+        group.submit = real_submit
+    good, bad = captured
+    bad.row["product"] = "Acomph \ud800"  # a lone surrogate: sqlite3 cannot encode it
+    group._queue.append(bad)  # queued by a concurrent caller: the same group commit
+    group.submit(good)
+    assert good.done and good.error is None
+    assert bad.done and isinstance(bad.error, UnicodeEncodeError)
+    assert sqlite_inbox.count() == 1
+    assert sqlite_inbox.get(good.row["id"]) is not None

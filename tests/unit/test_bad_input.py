@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -272,6 +273,24 @@ REFUSALS = [
         pytest.param(make_payload(url=p.values[0]), 422, "url", id=f"url-{p.id}", marks=p.marks)
         for p in _url_cases
     ],
+    pytest.param(
+        make_payload(periodicidade="2099-01-01T00:00:00", periodicidadeFinal="2099-01-01T23:59:59"),
+        422,
+        "periodicidade",
+        id="period-in-2099",
+    ),
+    pytest.param(
+        make_payload(periodicidade="0001-01-01T00:00:00"),
+        422,
+        "periodicidade",
+        id="period-in-year-1",
+    ),
+    pytest.param(
+        make_payload(periodicidadeFinal="9999-12-31T23:59:59"),
+        422,
+        "periodicidadeFinal",
+        id="period-ends-in-9999",
+    ),
     pytest.param(
         json.dumps(make_payload(nome="Acomph \ud800")).encode(),
         400,
@@ -542,6 +561,18 @@ ODD_BUT_VALID = [
         (),
         id="url-and-Uri-identical",
     ),
+    pytest.param(
+        lambda url: _payload(url.replace("https://", "HTTPS://")),
+        {"product": "Acomph", "dag_id": "sintegre__acomph"},
+        (),
+        id="scheme-upper-case",
+    ),
+    pytest.param(
+        lambda url: _payload(url, nome="Acomph\u200b\u200f"),
+        {"dataset": "acomph", "dag_id": "sintegre__acomph"},
+        (),
+        id="zero-width-space-and-rtl-mark-in-nome",
+    ),
 ]
 
 
@@ -580,6 +611,11 @@ def test_odd_but_valid_notifications_are_accepted(
         assert shown[key] == value, key
     row = app.extensions["sintegre"]["inbox"].get(answer["id"])
     assert row["body"] == body, "the body is kept exactly as received (extra keys included)"
+    # What the receiver accepts, the DAG accepts: the stored conf passes the DAG's Params.
+    conf = json.loads(row["conf"])
+    assert conf["url"].startswith("https://")
+    assert re.fullmatch(r"[a-z0-9_]+", conf["dataset"])
+    assert len(conf["dataset"]) <= 80
 
 
 # --- refusals never log the token ---------------------------------------------------------------

@@ -226,3 +226,39 @@ def test_route_by_id_then_name_else_generic(product_id, nome, dag_id, dataset) -
 def test_catalog_products_carry_table_specs_that_load() -> None:
     catalog = load_catalog()
     assert all(isinstance(t, TableSpec) for p in catalog.products for t in p.tables)
+
+
+# ---- hostile names ------------------------------------------------------------------------
+
+
+def test_format_characters_are_folded_out_of_product_names() -> None:
+    from sintegre.products import normalise_name
+
+    catalog = load_catalog()
+    for hostile in ("Acomph\u200b", "\u200fAcomph", "Ac\u200dom\ufeffph", "Acomph\u2060."):
+        assert normalise_name(hostile) == normalise_name("Acomph")
+        product = catalog.lookup(None, hostile)
+        assert product is not None and product.id == 230
+
+
+def test_an_uncatalogued_name_never_lands_in_a_catalogued_dataset() -> None:
+    from sintegre.routing import uncatalogued_dataset
+
+    catalog = load_catalog()
+    # "RDH Usinas" is not a product name, but its slug is the catalog's rdh_usinas table.
+    assert uncatalogued_dataset(None, "RDH Usinas", catalog) == "produto_rdh_usinas"
+    assert uncatalogued_dataset(None, "Boletim Novo", catalog) == "boletim_novo"
+    assert uncatalogued_dataset(812, "RDH Usinas", catalog) == "produto_812"
+    for name in catalog.datasets:
+        assert uncatalogued_dataset(None, name.replace("_", " "), catalog) not in catalog.datasets
+
+
+def test_long_names_make_short_distinct_slugs() -> None:
+    from sintegre.slugs import slugify
+
+    first = slugify("Relatório " * 40 + "A")
+    second = slugify("Relatório " * 40 + "B")
+    assert len(first) <= 80 and len(second) <= 80
+    assert first != second
+    assert first.startswith("relatorio_relatorio_")
+    assert slugify("x" * 80) == "x" * 80
