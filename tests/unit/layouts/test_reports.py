@@ -232,11 +232,8 @@ def test_246_revision(tmp_path: Path) -> None:
         "semana_6": 2116,
         "source_member": "Nao_Consistido/Prevs_202508_REV3.prv",
     }
-    # the cover sheet REV-1 is not catalogued: it lands on its own, flagged as drift
-    (cover,) = [t for t in tables.values() if not t.catalogued]
-    assert cover.drift["uncatalogued"] == [
-        "Nao_Consistido/Relatorio_Previsao_Vazoes_202508_REV3.xls/REV-1"
-    ]
+    # the cover sheet REV-1 is kept raw by the catalog: neither landed nor drift
+    assert [t for t in tables.values() if not t.catalogued] == []
 
 
 def test_246_pmo_has_no_revised_month(tmp_path: Path) -> None:
@@ -267,9 +264,8 @@ def test_245_five_weeks(tmp_path: Path) -> None:
     # IGUAÇU k = 0 of REV-6, week 5: 1000 + 50 + 0.5; (500 + 0 + 5) / 10
     (row,) = _rows(semanal, nome="IGUAÇU", semana=5)
     assert (row["ena_mwmed"], row["ena_mlt_pct"]) == (1050.5, 50.5)
-    # REV-1 and REV-2 are not catalogued for 245: drift
-    (drift,) = [t for t in tables.values() if not t.catalogued]
-    assert len(drift.drift["uncatalogued"]) == 2
+    # REV-1 and REV-2 are known sheets kept raw for 245: neither landed nor drift
+    assert [t for t in tables.values() if not t.catalogued] == []
 
 
 def _zip_with(path: Path, xls: bytes, prv: bytes) -> Path:
