@@ -287,10 +287,25 @@ class Forwarder:
         work += self.poll_outcomes(now)
         return work
 
-    def run_forever(self, stop: threading.Event) -> None:
-        """Cycle until ``stop`` is set; a broken cycle is logged and retried, never fatal."""
+    def run_forever(
+        self, stop: threading.Event, still_held: Callable[[], bool] | None = None
+    ) -> bool:
+        """Cycle until ``stop`` is set; a broken cycle is logged and retried, never fatal.
+
+        Args:
+            stop: Set to stop.
+            still_held: Checked before every cycle: whether this process still holds the
+                single-forwarder lock. When it says no (or cannot tell), the loop ends at once:
+                two forwarders must never trigger side by side.
+
+        Returns:
+            True when stopped on request, False when the lock was lost.
+        """
         log.info("forwarder started: Airflow at %s", self.client.base_url)
         while not stop.is_set():
+            if still_held is not None and not _safely(still_held):
+                log.error("the single-forwarder lock is no longer held: standing by")
+                return False
             try:
                 work = self.run_once()
             except sa.exc.OperationalError as exc:
@@ -302,25 +317,62 @@ class Forwarder:
             if not work:
                 stop.wait(self.poll_seconds)
         log.info("forwarder stopped")
+        return True
+
+
+def _safely(check: Callable[[], bool]) -> bool:
+    try:
+        return bool(check())
+    except Exception:  # cannot tell: assume lost (a second forwarder is the worse outcome)
+        log.exception("could not verify the single-forwarder lock")
+        return False
+
+
+class AdvisoryLock:
+    """A PostgreSQL session advisory lock held on one dedicated connection.
+
+    Truthy when acquired. The lock lives as long as that connection: if the connection dies
+    (a network cut, a server restart, an idle timeout), PostgreSQL releases the lock and a
+    standby may take over, while this process would go on believing it holds it.
+    :meth:`still_held` asks the server, on the same connection, before every cycle.
+    """
+
+    def __init__(self, conn: sa.Connection, key: int, held: bool) -> None:
+        self.conn, self.key, self.held = conn, key, held
+
+    def __bool__(self) -> bool:
+        return self.held
+
+    def still_held(self) -> bool:
+        """Whether the server still records this session as holding the lock."""
+        query = sa.text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND pid = pg_backend_pid() "
+            "AND ((classid::bigint << 32) | objid::bigint) = :k"
+        )
+        found = self.conn.execute(query, {"k": self.key}).scalar()
+        self.conn.commit()
+        return bool(found)
 
 
 @contextlib.contextmanager
-def postgres_advisory_lock(inbox: Inbox, key: int = 0x51_4E_74_65) -> Iterator[bool]:
+def postgres_advisory_lock(inbox: Inbox, key: int = 0x51_4E_74_65) -> Iterator[AdvisoryLock]:
     """One forwarder per PostgreSQL inbox, whichever host runs it (a session advisory lock).
 
     Yields:
-        True when this process holds the lock; it is released when the connection closes,
-        so a killed forwarder frees it at once.
+        An :class:`AdvisoryLock`, truthy when this process holds the lock; it is released
+        when the connection closes, so a killed forwarder frees it at once.
     """
     with inbox.engine.connect() as conn:
         held = bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
         conn.commit()
         try:
-            yield held
+            yield AdvisoryLock(conn, key, held)
         finally:
             if held:
-                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                conn.commit()
+                with contextlib.suppress(sa.exc.SQLAlchemyError):
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
 
 
 @contextlib.contextmanager
@@ -395,8 +447,11 @@ def main() -> int:
             lock = postgres_advisory_lock(forwarder.inbox)
         with lock as held:
             if held:
-                forwarder.run_forever(stop)
-                break
+                check = held.still_held if isinstance(held, AdvisoryLock) else None
+                if forwarder.run_forever(stop, still_held=check):
+                    break
+                waiting_logged = False
+                continue  # the lock was lost: stand by, and take it back when it is free
         # Standby: another forwarder feeds Airflow; take over the moment it goes away.
         if not waiting_logged:
             log.info("another forwarder feeds Airflow from this inbox; standing by")

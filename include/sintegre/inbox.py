@@ -285,7 +285,12 @@ class Inbox:
             )
             sa.event.listen(self.engine, "connect", _sqlite_pragmas(synchronous, busy_timeout_ms))
         else:
-            self.engine = sa.create_engine(url, pool_pre_ping=True)
+            # A 200 means committed: pinned for every inbox session, whatever the server, the
+            # database or the role say (synchronous_commit=off would acknowledge before the
+            # WAL reaches disk, and a crash could lose a notification already answered 200).
+            self.engine = sa.create_engine(
+                url, pool_pre_ping=True, connect_args={"options": "-c synchronous_commit=on"}
+            )
         self._create_schema()
         self._group = _GroupCommit(self) if self.is_sqlite else None
 

@@ -7,8 +7,9 @@ Each setting is listed in README.md and in .env.example. Nothing else in the pac
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 #: The repository root: ``include/sintegre/settings.py`` → three levels up.
@@ -29,7 +30,24 @@ def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip().lower() for part in value.split(",") if part.strip())
 
 
-@dataclass(frozen=True)
+#: Fields whose values never appear in a repr, a log or an error message.
+_SECRET_FIELDS = frozenset(
+    {
+        "airflow_password",
+        "webhook_password",
+        "webhook_token",
+        "admin_password",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+    }
+)
+#: ``scheme://user:password@`` in a URL (the inbox's PostgreSQL URL, an alert webhook).
+_URL_PASSWORD = re.compile(r"(://[^/:@]*:)[^@/]*@")
+REDACTED = "<redacted>"
+
+
+@dataclass(frozen=True, repr=False)
 class Settings:
     """The resolved configuration. Build it with :func:`load_settings`."""
 
@@ -78,6 +96,18 @@ class Settings:
     aws_access_key_id: str | None = field(default=None, repr=False)
     aws_secret_access_key: str | None = field(default=None, repr=False)
     aws_session_token: str | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        """Every field, with secrets masked and URL passwords removed (reprs reach logs)."""
+        shown = []
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name in _SECRET_FIELDS:
+                value = REDACTED if value else value
+            elif isinstance(value, str) and "://" in value:
+                value = _URL_PASSWORD.sub(r"\1" + REDACTED + "@", value)
+            shown.append(f"{item.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
 
     @property
     def webhook_base_url(self) -> str:

@@ -352,16 +352,46 @@ def test_postgres_advisory_lock_excludes_a_second_inbox(pg_url):
     first, second = Inbox(pg_url), Inbox(pg_url)
     try:
         with postgres_advisory_lock(first) as held:
-            assert held is True
+            assert bool(held) is True and held.still_held()
             with postgres_advisory_lock(second) as other:
-                assert other is False
+                assert bool(other) is False
         with postgres_advisory_lock(second) as other:
-            assert other is True
+            assert bool(other) is True
             with postgres_advisory_lock(first) as again:
-                assert again is False
+                assert bool(again) is False
     finally:
         first.dispose()
         second.dispose()
+
+
+@pytest.mark.postgres
+def test_a_forwarder_whose_lock_connection_dies_stops_forwarding(pg_url):
+    """The server drops the lock with its session: the forwarder must notice, not carry on."""
+    import psycopg
+
+    from sintegre.forwarder import Forwarder
+
+    inbox, standby = Inbox(pg_url), Inbox(pg_url)
+    client = type("Client", (), {"base_url": "http://airflow.invalid"})()
+    forwarder = Forwarder(inbox, client, poll_seconds=0.05)  # type: ignore[arg-type]
+    try:
+        with postgres_advisory_lock(inbox) as held:
+            assert held.still_held()
+            pid = held.conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+            held.conn.commit()
+            with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            # The lock is free: a standby takes it over...
+            with postgres_advisory_lock(standby) as taken:
+                assert bool(taken) is True
+            # ...and the first forwarder stops at its next cycle instead of triggering too.
+            stop = threading.Event()
+            started = time.monotonic()
+            assert forwarder.run_forever(stop, still_held=held.still_held) is False
+            assert time.monotonic() - started < 5
+    finally:
+        inbox.dispose()
+        standby.dispose()
 
 
 def test_many_processes_opening_a_new_inbox_at_once_all_succeed(tmp_path):
@@ -412,3 +442,24 @@ def test_a_row_that_cannot_be_stored_never_fails_its_group_commit_neighbours(sql
     assert bad.done and isinstance(bad.error, UnicodeEncodeError)
     assert sqlite_inbox.count() == 1
     assert sqlite_inbox.get(good.row["id"]) is not None
+
+
+def test_postgres_inbox_commits_synchronously_whatever_the_database_default(pg_url):
+    """200 means committed: synchronous_commit is pinned on for the inbox's sessions."""
+    import psycopg
+
+    database = pg_url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{database}" SET synchronous_commit = off')
+    try:
+        inbox = Inbox(pg_url)
+        with inbox.engine.connect() as conn:
+            assert conn.execute(sa.text("SHOW synchronous_commit")).scalar() == "on"
+        inbox.dispose()
+        plain = sa.create_engine(pg_url)
+        with plain.connect() as conn:  # the database default really is off
+            assert conn.execute(sa.text("SHOW synchronous_commit")).scalar() == "off"
+        plain.dispose()
+    finally:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{database}" RESET synchronous_commit')

@@ -437,3 +437,40 @@ def test_no_password_or_token_reaches_the_logs(yaml_client, caplog):
             assert secret not in line, (record.name, line)
     for secret in SECRETS:
         assert secret not in caplog.text
+
+
+def test_secrets_never_appear_in_a_repr() -> None:
+    from sintegre.receiver.integrations import Integration
+    from sintegre.settings import load_settings
+
+    settings = load_settings(
+        {
+            "AIRFLOW_PASSWORD": "airflow-secret-1",
+            "SINTEGRE_WEBHOOK_PASSWORD": "webhook-secret-2",
+            "SINTEGRE_WEBHOOK_TOKEN": "webhook-token-3",
+            "SINTEGRE_ADMIN_PASSWORD": "admin-secret-4",
+            "SINTEGRE_INBOX_URL": "postgresql://sintegre:inbox-secret-5@db:5432/inbox",
+            "SINTEGRE_ALERT_WEBHOOK_URL": "https://alert:hook-secret-6@hooks.example/x",
+            "AWS_SECRET_ACCESS_KEY": "aws-secret-7",
+        }
+    )
+    integration = Integration(
+        name="ons", auth="basic", credentials=(("ons", "cred-secret-8"),), tokens=()
+    )
+    shown = repr(settings) + str(settings) + repr(integration) + repr([settings, integration])
+    for n, secret in enumerate(
+        [
+            "airflow-secret",
+            "webhook-secret",
+            "webhook-token",
+            "admin-secret",
+            "inbox-secret",
+            "hook-secret",
+            "aws-secret",
+            "cred-secret",
+        ],
+        start=1,
+    ):
+        assert f"{secret}-{n}" not in shown
+    assert "postgresql://sintegre:<redacted>@db:5432/inbox" in shown
+    assert "admin_password='<redacted>'" in shown

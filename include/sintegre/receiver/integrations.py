@@ -37,8 +37,9 @@ class Integration:
 
     name: str
     auth: str
-    credentials: tuple[tuple[str, str], ...] = ()
-    tokens: tuple[str, ...] = ()
+    # Secrets: never in a repr (a repr reaches logs and tracebacks).
+    credentials: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    tokens: tuple[str, ...] = field(default=(), repr=False)
     expected_products: tuple[str, ...] = ()
     expected_product_ids: tuple[int, ...] = ()
     realm: str = field(default="SINtegre webhook")
