@@ -157,6 +157,36 @@ def test_replay_endpoint_gives_a_new_run_id(client, post, app):
     assert client.post("/api/notifications/nope/replay", headers=ADMIN).status_code == 404
 
 
+def test_cross_site_replays_are_refused_same_site_and_scripts_are_not(client, post, app):
+    """CSRF: a form on another site POSTing with the operator's cached Basic credentials."""
+    inbox = _inbox(app)
+    notification_id = post(make_payload()).get_json()["id"]
+    inbox.update(notification_id, status="failed", last_error="boom")
+    hostile = [
+        {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+        {"Origin": "https://evil.example"},  # an older browser without Sec-Fetch-*
+        {"Sec-Fetch-Site": "same-site"},  # a sibling subdomain is another site too
+        {"Origin": "null"},  # sandboxed iframes, data: URLs
+    ]
+    for headers in hostile:
+        for url in (f"/api/notifications/{notification_id}/replay", "/api/replay"):
+            response = client.post(url, headers={**ADMIN, **headers})
+            assert response.status_code == 403, (url, headers)
+            assert "cross-site" in response.get_json()["error"]
+    assert inbox.get(notification_id)["status"] == "failed"  # nothing replayed
+    own = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
+    response = client.post(f"/api/notifications/{notification_id}/replay", headers={**ADMIN, **own})
+    assert response.status_code == 200  # the status page's own origin
+    inbox.update(notification_id, status="failed")
+    # curl and the CLI send neither header: allowed
+    assert (
+        client.post(f"/api/notifications/{notification_id}/replay", headers=ADMIN).status_code
+        == 200
+    )
+    # reading stays possible from anywhere with the credentials (no state changes)
+    assert client.get("/api/notifications", headers={**ADMIN, **hostile[0]}).status_code == 200
+
+
 def test_bulk_replay_and_cli(client, post, app, env, monkeypatch, capsys):
     from sintegre import replay
 

@@ -15,6 +15,7 @@ import logging
 import time
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from flask import Flask, Response, abort, g, jsonify, render_template, request
@@ -280,6 +281,23 @@ def create_app(
             response.status_code = 401
             response.headers["WWW-Authenticate"] = 'Basic realm="SINtegre receiver admin"'
             abort(response)
+        refuse_cross_site()
+
+    def refuse_cross_site() -> None:
+        """CSRF: a browser caches Basic credentials, so a page on another site could make an
+        operator's browser POST a replay here. Browsers say where a request comes from
+        (``Sec-Fetch-Site``, ``Origin``); state-changing admin requests must come from this
+        site or from no site at all (curl, scripts, the CLI send neither header)."""
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return
+        site = request.headers.get("Sec-Fetch-Site")
+        if site is not None and site not in ("same-origin", "none"):
+            abort(403, f"cross-site request refused (Sec-Fetch-Site: {site})")
+        origin = request.headers.get("Origin")
+        if origin is not None:
+            parts = urlsplit(origin)
+            if origin == "null" or parts.netloc.lower() != request.host.lower():
+                abort(403, "cross-site request refused (Origin is another site)")
 
     @app.get("/api/notifications")
     def list_notifications() -> Response:
