@@ -360,3 +360,89 @@ def test_docx_is_unsupported_not_an_archive(tmp_path: Path) -> None:
 
     with pytest.raises(UnsupportedFormatError, match="not a spreadsheet"):
         read_product_file(path)
+
+
+# ---- workbooks: budget, bombs, names that lie about the format ------------------------------
+
+
+def test_a_stray_cell_far_right_is_refused_before_the_rectangle_is_built(tmp_path: Path) -> None:
+    """2,000 rows and one cell at column 16,000: 32 M cells. Before: 17 s and 1.6 GB."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in range(1, 2001):
+        sheet.cell(row, 1, row)
+    sheet.cell(1, 16000, "perdida")
+    path = tmp_path / "RDH_05AGO2025.xlsx"
+    book.save(path)
+    assert path.stat().st_size < 100_000
+    started = time.monotonic()
+    with pytest.raises(ParseError, match=r"2,000 rows x 16,000 columns .*cell budget"):
+        read_product_file(path)
+    assert time.monotonic() - started < 10  # refused from the sheet's dimensions
+
+
+def test_an_xlsx_delivered_alone_gets_the_zip_bomb_checks(tmp_path: Path) -> None:
+    """A workbook is a ZIP: a part that expands 1000:1 is refused before calamine opens it."""
+    path = tmp_path / "Plan.xlsx"
+    make_xlsx(path, sheets={"Dados": 3})
+    with zipfile.ZipFile(path) as original:
+        parts = {info.filename: original.read(info) for info in original.infolist()}
+    bloated = tmp_path / "Bomba.xlsx"
+    with zipfile.ZipFile(bloated, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+        archive.writestr("xl/media/padding.bin", b"\0" * (64 * 1024 * 1024))
+    with pytest.raises(ParseError, match=r"padding\.bin.*expands \d+:1.*zip bomb"):
+        read_product_file(bloated)
+
+
+@pytest.mark.parametrize(
+    ("writer", "served_as"),
+    [
+        ("xlsx", "ACOMPH_05.08.2025.xls"),  # an .xlsx named .xls
+        ("xls", "RDH_05AGO2025.xlsx"),  # a BIFF8 .xls named .xlsx
+        ("ods", "RDH_05AGO2025.xlsx"),  # an ODS named .xlsx
+    ],
+)
+def test_the_reader_follows_the_content_never_the_extension(
+    tmp_path: Path, writer: str, served_as: str
+) -> None:
+    path = tmp_path / served_as
+    if writer == "xlsx":
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        book.active.append(["data", "valor"])
+        book.active.append(["01/08/2025", 1.5])
+        book.save(path)
+    elif writer == "xls":
+        book = xlwt.Workbook()
+        sheet = book.add_sheet("Plan1")
+        for column, value in enumerate(["data", "valor"]):
+            sheet.write(0, column, value)
+        sheet.write(1, 0, "01/08/2025")
+        sheet.write(1, 1, 1.5)
+        book.save(str(path))
+    else:
+        from odf.opendocument import OpenDocumentSpreadsheet
+        from odf.table import Table, TableCell, TableRow
+        from odf.text import P
+
+        document = OpenDocumentSpreadsheet()
+        table = Table(name="Plan1")
+        for values in (["data", "valor"], ["01/08/2025", 1.5]):
+            row = TableRow()
+            for value in values:
+                if isinstance(value, float):
+                    cell = TableCell(valuetype="float", value=value)
+                else:
+                    cell = TableCell(valuetype="string")
+                cell.addElement(P(text=str(value)))
+                row.addElement(cell)
+            table.addElement(row)
+        document.spreadsheet.addElement(table)
+        document.save(str(path))
+    (table,) = read_product_file(path)
+    assert table.table.column("valor").to_pylist() == [1.5]

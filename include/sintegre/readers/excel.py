@@ -15,6 +15,7 @@ block of columns per gauge into long form (Acomph).
 from __future__ import annotations
 
 import unicodedata
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 from python_calamine import CalamineSheet, CalamineWorkbook, SheetTypeEnum
 
+from sintegre.readers.archive import check_archive
 from sintegre.readers.columns import (
     build_table,
     cell_to_text,
@@ -67,8 +69,16 @@ def read_workbook(path: Path, label: str, spec_for: SpecFor | None = None) -> li
         ParseError: The workbook or one of its sheets cannot be read, or a sheet does not
             have the layout its spec describes (keyword not found, no column blocks).
     """
+    if zipfile.is_zipfile(path):
+        # An XLSX or ODS is a ZIP: a workbook delivered on its own gets the same bomb checks
+        # (entries, sizes, ratios) as a member of a ZIP delivery, before calamine inflates it.
+        with zipfile.ZipFile(path) as package:
+            check_archive(package, label)
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
+        # By content, never by extension: calamine's from_path picks its parser from the
+        # name, so an .xlsx delivered as ACOMPH_….xls (or the reverse) would fail.
+        with path.open("rb") as handle:
+            workbook = CalamineWorkbook.from_filelike(handle)
     except Exception as error:  # calamine raises several unrelated types for bad files
         raise ParseError(f"{label}: the spreadsheet could not be opened ({error})") from error
     try:
@@ -85,6 +95,10 @@ def read_workbook(path: Path, label: str, spec_for: SpecFor | None = None) -> li
             where = f"{label} sheet {metadata.name!r}"
             try:
                 sheet = workbook.get_sheet_by_name(metadata.name)
+            except Exception as error:
+                raise ParseError(f"{where}: the sheet could not be read ({error})") from error
+            _check_cell_budget(sheet, where)
+            try:
                 # Absolute coordinates (no skipped leading area), so that skip_rows counts
                 # the rows a person sees and merged ranges line up with the cells.
                 rows: list[Row] = sheet.to_python(skip_empty_area=False)
@@ -113,6 +127,25 @@ def read_workbook(path: Path, label: str, spec_for: SpecFor | None = None) -> li
             )
         )
     return dedupe_names(tables)
+
+
+#: Cells a sheet's rectangle (from A1 to its last used cell) may span. The readers build the
+#: whole rectangle, so one stray cell at column XFD of a 2,000-row sheet would cost 32 M cells
+#: (17 s and 1.6 GB); ONS's largest sheets hold well under a million.
+MAX_SHEET_CELLS = 8_000_000
+
+
+def _check_cell_budget(sheet: CalamineSheet, where: str) -> None:
+    end = sheet.end
+    if end is None:
+        return
+    rows, columns = end[0] + 1, end[1] + 1
+    if rows * columns > MAX_SHEET_CELLS:
+        raise ParseError(
+            f"{where}: the sheet spans {rows:,} rows x {columns:,} columns "
+            f"({rows * columns:,} cells), more than the {MAX_SHEET_CELLS:,}-cell budget "
+            "(a stray cell far from the table, or a hostile file); nothing was read"
+        )
 
 
 def _layout_table(path: Path, rows: list[Row], layout: str, sheet: str, where: str) -> ParsedTable:
