@@ -8,7 +8,7 @@ default). Trigger it with ``{"now": "2025-04-30T18:00:00-03:00"}`` to judge anot
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import Param, dag, get_current_context, task
@@ -60,7 +60,12 @@ def _notifiers() -> list[Any]:
 )
 def sintegre_freshness() -> None:
     # Every catalogued product is an Asset; the check reads them all (lineage in the UI).
-    @task(retries=0, on_failure_callback=_notifiers(), inlets=catalog_assets())
+    @task(
+        retries=0,
+        on_failure_callback=_notifiers(),
+        inlets=catalog_assets(),
+        execution_timeout=timedelta(minutes=5),
+    )
     def check() -> dict[str, Any]:
         """Fail, naming each late product, when any watched product is late."""
         from sintegre.freshness import check_inbox, parse_now

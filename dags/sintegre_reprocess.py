@@ -9,7 +9,7 @@ Thin on purpose: the logic lives in ``sintegre.reprocess`` (no Airflow there).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from airflow.sdk import Param, dag, get_current_context, task
@@ -36,7 +36,7 @@ from sintegre_assets import LANDINGS, dataset_asset  # plugins/: Airflow-side he
     },
 )
 def sintegre_reprocess() -> None:
-    @task(retries=0)
+    @task(retries=0, execution_timeout=timedelta(minutes=10))
     def plan() -> list[dict[str, Any]]:
         """List the raw files to re-parse (small dicts: one mapped task each)."""
         from sintegre.reprocess import plan as plan_items
@@ -57,7 +57,12 @@ def sintegre_reprocess() -> None:
 
     # Lands are never concurrent (across runs too): each one reads then rewrites its partition.
     # No retry: the same bytes through the same parser fail the same way.
-    @task(retries=0, max_active_tis_per_dag=1, outlets=[LANDINGS])
+    @task(
+        retries=0,
+        max_active_tis_per_dag=1,
+        outlets=[LANDINGS],
+        execution_timeout=timedelta(hours=1),
+    )
     def reprocess(item: dict[str, Any], *, outlet_events=None) -> dict[str, Any]:
         """Parse one raw file again and land it; announce the datasets it changed."""
         from sintegre.readers import ReaderError

@@ -19,7 +19,13 @@ from sintegre.settings import load_settings
 from sintegre_assets import LANDINGS, dataset_asset
 
 # Reading the environment is not I/O; tests shorten the delay through it.
-RETRY_DELAY = timedelta(seconds=load_settings().task_retry_delay_seconds)
+_SETTINGS = load_settings()
+RETRY_DELAY = timedelta(seconds=_SETTINGS.task_retry_delay_seconds)
+# Wall-clock limits: a task that outlives them is killed and marked failed (then retried where
+# retries help), never left running for ever. The download's own deadline comes first.
+DOWNLOAD_TIMEOUT = timedelta(seconds=_SETTINGS.download_deadline_seconds + 300)
+PARSE_TIMEOUT = timedelta(minutes=30)  # a 1 GB CSV parses in ~2 min on a loaded 2-core host
+LAND_TIMEOUT = timedelta(seconds=_SETTINGS.lake_lock_wait_seconds + 1200)
 
 
 def _params() -> dict[str, Param]:
@@ -84,7 +90,12 @@ def build_ingest_dag(
         params=_params(),
     )
     def ingest() -> None:
-        @task(retries=3, retry_delay=RETRY_DELAY, retry_exponential_backoff=True)
+        @task(
+            retries=3,
+            retry_delay=RETRY_DELAY,
+            retry_exponential_backoff=True,
+            execution_timeout=DOWNLOAD_TIMEOUT,
+        )
         def download() -> dict[str, Any]:
             """Stream the file into the raw zone (retried: networks and ONS hiccup)."""
             from sintegre.download import DownloadError
@@ -100,7 +111,7 @@ def build_ingest_dag(
                 # An expired or refused token will not come back by retrying.
                 raise AirflowFailException(str(exc)) from None
 
-        @task(retries=0)
+        @task(retries=0, execution_timeout=PARSE_TIMEOUT)
         def parse(downloaded: dict[str, Any]) -> dict[str, Any]:
             """Read the file into typed tables (no retry: the same bytes fail the same way)."""
             from sintegre.pipeline import LayoutMismatch, ReaderError, parse_step
@@ -117,7 +128,13 @@ def build_ingest_dag(
                 raise AirflowFailException(str(exc)) from None
 
         # One landing at a time per DAG: two runs never write the same partition together.
-        @task(retries=2, retry_delay=RETRY_DELAY, max_active_tis_per_dag=1, outlets=[LANDINGS])
+        @task(
+            retries=2,
+            retry_delay=RETRY_DELAY,
+            max_active_tis_per_dag=1,
+            outlets=[LANDINGS],
+            execution_timeout=LAND_TIMEOUT,
+        )
         def land(
             parsed: dict[str, Any], downloaded: dict[str, Any], *, outlet_events=None
         ) -> dict[str, Any]:

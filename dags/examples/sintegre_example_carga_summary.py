@@ -8,6 +8,8 @@ changed something. Writes a small derived table, the mean load per day and subsy
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from airflow.sdk import Asset, dag, task
 
 from sintegre.derived import LOAD_DATASET
@@ -24,7 +26,7 @@ LOAD_ASSET = Asset(name=f"sintegre.{LOAD_DATASET}", uri=f"sintegre-lake://curate
     doc_md=__doc__,
 )
 def sintegre_example_carga_summary() -> None:
-    @task(retries=1)
+    @task(retries=1, execution_timeout=timedelta(minutes=10))
     def summarise() -> str:
         from sintegre.derived import daily_load_summary
 

@@ -40,6 +40,7 @@ import fcntl
 import hashlib
 import json
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -75,6 +76,17 @@ LOCK_MODES = ("auto", "none")
 
 class LakeLockError(RuntimeError):
     """Landings on this lake cannot be serialised with the current settings."""
+
+
+class LakeLockTimeout(LakeLockError):
+    """Another landing held the partition longer than we wait (the task retries later)."""
+
+
+#: How long a landing waits for its partition's lock by default (settings:
+#: ``SINTEGRE_LAKE_LOCK_WAIT_SECONDS``). A landing of ONS's files takes seconds; a lock held for
+#: minutes belongs to a stuck process, and waiting for ever would hide it.
+LOCK_WAIT_SECONDS = 300.0
+_LOCK_POLL_SECONDS = 0.2
 
 
 LINEAGE_COLUMNS = (
@@ -450,12 +462,21 @@ def partition_lock(
         LakeLockError: Object storage, no PostgreSQL inbox and ``SINTEGRE_LAKE_LOCK`` not
             ``none``; or an unknown ``SINTEGRE_LAKE_LOCK``.
     """
+    wait = settings.lake_lock_wait_seconds if settings is not None else LOCK_WAIT_SECONDS
     if store.is_local:
         lock_dir = store.local_path("_locks")
         lock_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock_dir / f"{macro}__{period}.lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise LakeLockTimeout(_lock_timeout_message(macro, period, wait)) from None
+                    time.sleep(_LOCK_POLL_SECONDS)
             yield
         finally:
             os.close(fd)
@@ -477,8 +498,18 @@ def partition_lock(
             "to the PostgreSQL inbox, or set SINTEGRE_LAKE_LOCK=none if only one landing can "
             "run at a time (land tasks with max_active_tis_per_dag=1, one DAG)"
         )
-    with _advisory_lock(settings.inbox_url, _lock_key(store.uri, macro, period)):
+    key = _lock_key(store.uri, macro, period)
+    with _advisory_lock(settings.inbox_url, key, wait, _lock_timeout_message(macro, period, wait)):
         yield
+
+
+def _lock_timeout_message(macro: str, period: str, wait: float) -> str:
+    return (
+        f"another landing has held partition macroprocesso={macro}/periodicidade={period} for "
+        f"more than {wait:g} s (SINTEGRE_LAKE_LOCK_WAIT_SECONDS); nothing was "
+        "landed, the task retries later. A process stuck in a landing holds it: see "
+        "docs/OPERATIONS.md"
+    )
 
 
 def _lock_key(lake_uri: str, macro: str, period: str) -> int:
@@ -488,16 +519,21 @@ def _lock_key(lake_uri: str, macro: str, period: str) -> int:
 
 
 @contextlib.contextmanager
-def _advisory_lock(url: str, key: int) -> Iterator[None]:
-    """A session advisory lock, waited for; freed when the connection closes (a dead worker's
-    lock goes with its connection)."""
+def _advisory_lock(url: str, key: int, wait: float, timeout_message: str) -> Iterator[None]:
+    """A session advisory lock, waited for at most ``wait`` seconds; freed when the connection
+    closes (a dead worker's lock goes with its connection)."""
     import sqlalchemy as sa
     from sqlalchemy.pool import NullPool
 
     engine = sa.create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as conn:
-            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            deadline = time.monotonic() + wait
+            while not conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+                conn.commit()
+                if time.monotonic() > deadline:
+                    raise LakeLockTimeout(timeout_message)
+                time.sleep(_LOCK_POLL_SECONDS)
             conn.commit()
             try:
                 yield

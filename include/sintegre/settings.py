@@ -88,6 +88,8 @@ class Settings:
     demo: bool
     #: How landings on one partition are serialised: ``auto`` or ``none`` (see lake.py).
     lake_lock: str = "auto"
+    #: How long a landing waits for its partition's lock before failing (it retries later).
+    lake_lock_wait_seconds: float = 300.0
     #: S3 (or MinIO...) endpoint for an ``s3://`` lake; None: AWS itself.
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
@@ -175,6 +177,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         freshness_schedule=env.get("SINTEGRE_FRESHNESS_SCHEDULE", "*/30 * * * *"),
         demo=env.get("SINTEGRE_DEMO", "").strip().lower() in {"1", "true", "yes"},
         lake_lock=env.get("SINTEGRE_LAKE_LOCK", "auto").strip().lower() or "auto",
+        lake_lock_wait_seconds=float(env.get("SINTEGRE_LAKE_LOCK_WAIT_SECONDS", "300")),
         # The project's own name wins over the AWS SDK's, so the lake can use another
         # endpoint than the rest of the host's AWS tooling.
         s3_endpoint_url=env.get("SINTEGRE_S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL") or None,

@@ -504,6 +504,26 @@ def test_a_landing_waits_for_the_partitions_advisory_lock(
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not PG, reason="PostgreSQL at 127.0.0.1:5432 is not reachable")
+def test_a_lock_held_too_long_fails_the_landing_with_a_message(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """pg_advisory_lock waited for ever; now a stuck holder fails the landing, which retries."""
+    import dataclasses
+
+    impatient = dataclasses.replace(settings, lake_lock_wait_seconds=0.5)
+    store = open_store(impatient.lake_uri, impatient)
+    with lake_module.partition_lock(store, MACRO_SLUG, str(DAY), impatient):
+        started = time.monotonic()
+        with (
+            pytest.raises(lake_module.LakeLockTimeout, match=r"held partition .* more than 0.5 s"),
+            lake_module.partition_lock(store, MACRO_SLUG, str(DAY), impatient),
+        ):
+            pass
+        assert time.monotonic() - started < 10
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG, reason="PostgreSQL at 127.0.0.1:5432 is not reachable")
 def test_concurrent_landings_on_one_s3_partition_are_serialised(
     sim: SimulatorServer, settings: Settings, endpoint: str, bucket: str, tmp_path: Path
 ) -> None:

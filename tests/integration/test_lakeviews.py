@@ -653,3 +653,27 @@ def test_dataset_names_are_quoted_and_clashes_skipped(
         assert rows(con, "SELECT name FROM datasets") == [("carga",), ("carga__select",)]
     skipped = " ".join(record.getMessage() for record in caplog.records)
     assert "'carga_history'" in skipped and "'catalog'" in skipped
+
+
+def test_a_local_partition_lock_held_too_long_fails_with_a_message(tmp_path: Path) -> None:
+    """flock waited for ever; a stuck holder now fails the landing after the wait."""
+    import dataclasses
+    import time
+
+    from sintegre.settings import load_settings
+    from sintegre.storage import open_store
+
+    settings = dataclasses.replace(
+        load_settings({"LAKE_URI": str(tmp_path / "lake")}), lake_lock_wait_seconds=0.5
+    )
+    store = open_store(settings.lake_uri, settings)
+    with lake_module.partition_lock(store, MACRO_SLUG, DAY, settings):
+        started = time.monotonic()
+        with (
+            pytest.raises(lake_module.LakeLockTimeout, match=r"periodicidade=2025-04-29 for"),
+            lake_module.partition_lock(store, MACRO_SLUG, DAY, settings),
+        ):
+            pass
+        assert time.monotonic() - started < 10
+    with lake_module.partition_lock(store, MACRO_SLUG, DAY, settings):
+        pass  # free again

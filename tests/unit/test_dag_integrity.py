@@ -90,3 +90,14 @@ def test_every_catalogued_product_has_its_own_dag(dagbag):
     acomph = dagbag.dags["sintegre__acomph"]
     assert sorted(acomph.tags) == sorted(["sintegre", "ons", "programacao_da_operacao", "daily"])
     assert "# Acomph" in acomph.doc_md
+
+
+def test_every_task_has_a_wall_clock_limit(dagbag):
+    """Nothing runs for ever: every task of every DAG has an execution_timeout."""
+    missing = [
+        f"{dag_id}.{task.task_id}"
+        for dag_id, dag in dagbag.dags.items()
+        for task in dag.tasks
+        if task.execution_timeout is None
+    ]
+    assert missing == []
