@@ -110,6 +110,15 @@ counters = sa.Table(
 REFUSALS_KEPT = 2000
 
 
+@dataclass(frozen=True)
+class LatencyHistogram:
+    """Cumulative bucket counts (one per bound), the sum and the count of latencies."""
+
+    buckets: tuple[int, ...]
+    total: float
+    count: int
+
+
 class InboxRefused(ValueError):
     """The database refused the values themselves (not a transient failure): answer 4xx."""
 
@@ -601,13 +610,25 @@ class Inbox:
         with self.engine.connect() as conn:
             return conn.execute(query).scalar_one()
 
-    def trigger_latencies(self) -> list[float]:
-        """Seconds from arrival to trigger, for every triggered notification."""
-        query = sa.select(notifications.c.triggered_at - notifications.c.received_at).where(
-            notifications.c.triggered_at.is_not(None)
-        )
+    def trigger_latency_histogram(self, bounds: Sequence[float]) -> LatencyHistogram:
+        """Cumulative counts of trigger latencies at each bound, their sum and count, in SQL."""
+        latency = notifications.c.triggered_at - notifications.c.received_at
+        columns = [
+            sa.func.count().filter(latency <= bound).label(f"le_{index}")
+            for index, bound in enumerate(bounds)
+        ]
+        query = sa.select(
+            *columns,
+            sa.func.coalesce(sa.func.sum(latency), 0.0).label("total"),
+            sa.func.count().label("n"),
+        ).where(notifications.c.triggered_at.is_not(None))
         with self.engine.connect() as conn:
-            return [float(v) for (v,) in conn.execute(query)]
+            row = conn.execute(query).one()
+        return LatencyHistogram(
+            buckets=tuple(int(row[index]) for index in range(len(bounds))),
+            total=float(row.total),
+            count=int(row.n),
+        )
 
     def latest_per_product(self) -> list[dict[str, Any]]:
         """The newest notification of each (integration, product), newest first."""

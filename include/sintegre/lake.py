@@ -466,17 +466,28 @@ def partition_lock(
     if store.is_local:
         lock_dir = store.local_path("_locks")
         lock_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock_dir / f"{macro}__{period}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        lock_path = lock_dir / f"{macro}__{period}.lock"
+        deadline = time.monotonic() + wait
+        while True:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                if time.monotonic() > deadline:
+                    raise LakeLockTimeout(_lock_timeout_message(macro, period, wait)) from None
+                time.sleep(_LOCK_POLL_SECONDS)
+                continue
+            # The maintenance sweep deletes free lock files: if ours was unlinked between
+            # open and flock, it locks nothing anyone else sees; start again on the new file.
+            try:
+                same = os.fstat(fd).st_ino == os.stat(lock_path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
         try:
-            deadline = time.monotonic() + wait
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise LakeLockTimeout(_lock_timeout_message(macro, period, wait)) from None
-                    time.sleep(_LOCK_POLL_SECONDS)
             yield
         finally:
             os.close(fd)

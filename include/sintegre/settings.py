@@ -90,6 +90,12 @@ class Settings:
     lake_lock: str = "auto"
     #: How long a landing waits for its partition's lock before failing (it retries later).
     lake_lock_wait_seconds: float = 300.0
+    #: Retention (the sintegre_maintenance DAG): finished notifications, refusal traces, and
+    #: the age after which partial downloads, dead runs' staging and free locks are swept.
+    inbox_retention_days: float = 365.0
+    refusals_retention_days: float = 30.0
+    stale_file_hours: float = 24.0
+    maintenance_schedule: str = "30 6 * * *"
     #: S3 (or MinIO...) endpoint for an ``s3://`` lake; None: AWS itself.
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
@@ -178,6 +184,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         demo=env.get("SINTEGRE_DEMO", "").strip().lower() in {"1", "true", "yes"},
         lake_lock=env.get("SINTEGRE_LAKE_LOCK", "auto").strip().lower() or "auto",
         lake_lock_wait_seconds=float(env.get("SINTEGRE_LAKE_LOCK_WAIT_SECONDS", "300")),
+        inbox_retention_days=float(env.get("SINTEGRE_INBOX_RETENTION_DAYS", "365")),
+        refusals_retention_days=float(env.get("SINTEGRE_REFUSALS_RETENTION_DAYS", "30")),
+        stale_file_hours=float(env.get("SINTEGRE_STALE_FILE_HOURS", "24")),
+        maintenance_schedule=env.get("SINTEGRE_MAINTENANCE_SCHEDULE", "30 6 * * *"),
         # The project's own name wins over the AWS SDK's, so the lake can use another
         # endpoint than the rest of the host's AWS tooling.
         s3_endpoint_url=env.get("SINTEGRE_S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL") or None,

@@ -159,6 +159,26 @@ class LakeStore:
             keys.append(key)
         return sorted(keys)
 
+    def list_modified(self, prefix: str | PurePosixPath = "") -> list[tuple[str, float]]:
+        """Every file key under ``prefix`` (recursively, hidden ones included) with its
+        modification time (epoch seconds): what the maintenance sweep needs."""
+        selector = pafs.FileSelector(
+            self.path_for_pyarrow(_clean_key(prefix)), recursive=True, allow_not_found=True
+        )
+        try:
+            infos = self.filesystem.get_file_info(selector)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        root = self.root + "/"
+        found = []
+        for info in infos:
+            if info.type != pafs.FileType.File:
+                continue
+            key = info.path[len(root) :] if info.path.startswith(root) else info.path
+            mtime = info.mtime.timestamp() if info.mtime is not None else 0.0
+            found.append((key, mtime))
+        return sorted(found)
+
     def glob(self, prefix: str | PurePosixPath = "", suffix: str = "") -> list[str]:
         """Alias of :meth:`list`."""
         return self.list(prefix, suffix)

@@ -463,3 +463,19 @@ def test_postgres_inbox_commits_synchronously_whatever_the_database_default(pg_u
     finally:
         with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
             conn.execute(f'ALTER DATABASE "{database}" RESET synchronous_commit')
+
+
+def test_trigger_latency_histogram_is_one_aggregate_query(sqlite_inbox):
+    """/metrics reads bucket counts from SQL, not every triggered row."""
+    base = int(time.time()) - 500
+    latencies = [0.2, 1.5, 3.0, 45.0]
+    for index, latency in enumerate(latencies):
+        notification, body = notification_for(base - index)
+        store(sqlite_inbox, notification, body, now=1000.0)
+        sqlite_inbox.update(notification.id, status="triggered", triggered_at=1000.0 + latency)
+    untriggered, body = notification_for(base - 99)
+    store(sqlite_inbox, untriggered, body, now=1000.0)
+    histogram = sqlite_inbox.trigger_latency_histogram((0.5, 2, 5, 60))
+    assert histogram.buckets == (1, 2, 3, 4)
+    assert histogram.count == 4
+    assert histogram.total == pytest.approx(sum(latencies))

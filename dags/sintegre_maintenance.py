@@ -1,0 +1,70 @@
+"""Maintenance: retention of the inbox and a sweep of stale files, every night.
+
+Two independent tasks, each logging what it removed (and returning the counts as XCom):
+
+- ``prune_inbox``: finished notifications older than ``SINTEGRE_INBOX_RETENTION_DAYS``
+  (default 365) and refusal traces older than ``SINTEGRE_REFUSALS_RETENTION_DAYS`` (30). Open
+  notifications (received, triggered) are never deleted;
+- ``sweep_stale_files``: partial downloads, dead runs' staging folders and free partition lock
+  files older than ``SINTEGRE_STALE_FILE_HOURS`` (24).
+
+Nothing an analyst can query is deleted here (``history/``, ``curated/``, ``catalog/``,
+``raw/``). Schedule: ``SINTEGRE_MAINTENANCE_SCHEDULE`` (03:30 Brasília; ``none`` turns it off).
+See docs/OPERATIONS.md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import dag, task
+
+from sintegre.settings import load_settings
+
+SETTINGS = load_settings()  # environment only: parsing this file does no I/O
+
+
+@dag(
+    dag_id="sintegre_maintenance",
+    schedule=None
+    if SETTINGS.maintenance_schedule.lower() == "none"
+    else SETTINGS.maintenance_schedule,
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["sintegre", "maintenance"],
+    doc_md=__doc__,
+)
+def sintegre_maintenance() -> None:
+    @task(retries=1, execution_timeout=timedelta(minutes=10))
+    def prune_inbox() -> dict[str, int]:
+        """Delete finished notifications and refusal traces past their retention."""
+        from sintegre.inbox import Inbox
+        from sintegre.maintenance import prune_inbox as prune
+
+        settings = load_settings()
+        inbox = Inbox(settings.inbox_url, synchronous=settings.inbox_synchronous)
+        try:
+            return prune(
+                inbox,
+                keep_days=settings.inbox_retention_days,
+                refusals_keep_days=settings.refusals_retention_days,
+            )
+        finally:
+            inbox.dispose()
+
+    @task(retries=1, execution_timeout=timedelta(minutes=20))
+    def sweep_stale_files() -> dict[str, int]:
+        """Remove partial downloads, dead runs' staging and free locks past their age."""
+        from sintegre.maintenance import sweep_stale_files as sweep
+        from sintegre.storage import open_store
+
+        settings = load_settings()
+        store = open_store(settings.lake_uri, settings)
+        return sweep(store, older_than_hours=settings.stale_file_hours).as_dict()
+
+    prune_inbox()
+    sweep_stale_files()
+
+
+sintegre_maintenance()
