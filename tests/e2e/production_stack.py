@@ -435,6 +435,7 @@ def build_production_stack(
             "SINTEGRE_TASK_RETRY_DELAY_SECONDS": "1",
             "SINTEGRE_DOWNLOAD_RETRIES": "2",
             "SINTEGRE_FRESHNESS_SCHEDULE": "none",
+            "SINTEGRE_MAINTENANCE_SCHEDULE": "none",
             **extra_env,
         }
     )

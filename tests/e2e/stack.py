@@ -338,6 +338,7 @@ def build_stack(
             "SINTEGRE_TASK_RETRY_DELAY_SECONDS": "1",
             "SINTEGRE_DOWNLOAD_RETRIES": "2",
             "SINTEGRE_FRESHNESS_SCHEDULE": "none",
+            "SINTEGRE_MAINTENANCE_SCHEDULE": "none",
             "SINTEGRE_ALERT_WEBHOOK_URL": alert_url or "",
         }
     )
