@@ -240,8 +240,10 @@ def drill_rows(junit: Path) -> list[dict[str, Any]]:
         classname = case.get("classname", "")
         name = case.get("name", "")
         module = classname.rsplit(".", 1)[-1]
+        marked = any(prop.get("name") == "drill" for prop in case.iter("property"))
         is_drill = (
-            "drill" in name.lower()
+            marked
+            or "drill" in name.lower()
             or module in DRILL_MODULES
             or (module == REFUSAL_TABLE[0] and name.startswith(REFUSAL_TABLE[1]))
         )

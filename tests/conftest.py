@@ -92,6 +92,12 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     junit XML has no docstrings; ``bench/report.py`` builds the drills table of BENCHMARKS.md
     from these properties. Same effect as ``record_property``, set once at collection.
     """
+    marker = item.get_closest_marker("drill")
+    if marker is not None:
+        # @pytest.mark.drill("what must happen"): a row of BENCHMARKS.md's drills table.
+        item.user_properties.append(("drill", item.name))
+        item.user_properties.append(("expected", str(marker.args[0])))
+        return
     expected = _expected_of(item)
     if expected:
         item.user_properties.append(("expected", expected))

@@ -359,35 +359,35 @@ class RedirectDrill:
 REDIRECT_DRILLS = {
     "drill_redirect_to_internal_http": RedirectDrill(
         lambda sim, pub, internal: internal,
-        expected="302 to http://127.0.0.1:<port>/...: refused before any request to it, "
+        expected="#14.1 302 to http://127.0.0.1:<port>/...: refused before any request to it, "
         "'refusing to follow the redirect ... must use https'; nothing stored",
         match=r"refusing to follow the redirect from localhost: redirect hop 1 must use https",
     ),
     "drill_redirect_to_ip_literal": RedirectDrill(
         lambda sim, pub, internal: pub.url.replace("localhost", "127.0.0.1"),
-        expected="302 to https://127.0.0.1:<port>/...: refused, 'must name a host, not an "
+        expected="#14.1 302 to https://127.0.0.1:<port>/...: refused, 'must name a host, not an "
         "IP address'",
         match=r"redirect hop 1 must name a host, not an IP address",
     ),
     "drill_redirect_off_the_allowlist": RedirectDrill(
         lambda sim, pub, internal: "https://files.example.invalid/x.csv",
-        expected="302 to a host outside SINTEGRE_ALLOWED_DOWNLOAD_HOSTS: refused naming it",
+        expected="#14.1 302 to a host outside SINTEGRE_ALLOWED_DOWNLOAD_HOSTS: refused naming it",
         match=r"redirect hop 1 points to host 'files\.example\.invalid', which is not in",
     ),
     "drill_redirect_with_credentials": RedirectDrill(
         lambda sim, pub, internal: pub.url.replace("https://", "https://user:pw@"),
-        expected="302 to a URL carrying credentials: refused",
+        expected="#14.1 302 to a URL carrying credentials: refused",
         match=r"redirect hop 1 must not carry credentials",
     ),
     "drill_redirect_loop": RedirectDrill(
         lambda sim, pub, internal: pub.url,
-        expected="the proxy redirects to itself for ever: fails after 5 hops",
+        expected="#14.1 the proxy redirects to itself for ever: fails after 5 hops",
         match=r"more than 5 redirects",
         times=None,
     ),
     "drill_redirect_allowed_hop": RedirectDrill(
         lambda sim, pub, internal: pub.url,
-        expected="302 to an https URL on the allowlisted host: followed, the file lands",
+        expected="#14.1 302 to an https URL on the allowlisted host: followed, the file lands",
         match=None,
     ),
 }
@@ -426,6 +426,10 @@ def test_redirect_drill(
     assert_nothing_curated(lake)
 
 
+@pytest.mark.drill(
+    "#14.10 a server trickling 16 bytes every 0.05 s: the download fails at its wall-clock "
+    "deadline, retryable, nothing stored"
+)
 def test_a_trickling_server_is_abandoned_at_the_download_deadline(
     sim: SimulatorServer, tmp_path: Path, lake: Path
 ) -> None:

@@ -364,6 +364,10 @@ def test_postgres_advisory_lock_excludes_a_second_inbox(pg_url):
         second.dispose()
 
 
+@pytest.mark.drill(
+    "#14.11 the forwarder's advisory-lock connection is killed: a standby takes the lock "
+    "and the first forwarder stops at its next cycle"
+)
 @pytest.mark.postgres
 def test_a_forwarder_whose_lock_connection_dies_stops_forwarding(pg_url):
     """The server drops the lock with its session: the forwarder must notice, not carry on."""
@@ -407,6 +411,9 @@ def test_many_processes_opening_a_new_inbox_at_once_all_succeed(tmp_path):
     assert errors == []
 
 
+@pytest.mark.drill(
+    "#14.5 a received or failed notification never marks its product fresh; a landed one does"
+)
 def test_only_landed_deliveries_count_for_freshness(sqlite_inbox):
     """A failed or pending notification never marks its product fresh."""
     nbf = int(time.time()) - 100
@@ -419,6 +426,10 @@ def test_only_landed_deliveries_count_for_freshness(sqlite_inbox):
     assert [row["periodicidade"] for row in sqlite_inbox.latest_periods()] == ["2025-04-29"]
 
 
+@pytest.mark.drill(
+    "#14.3 one row of a group commit cannot be bound (lone surrogate): it alone fails, its "
+    "neighbour is stored"
+)
 def test_a_row_that_cannot_be_stored_never_fails_its_group_commit_neighbours(sqlite_inbox):
     """Two stores share one transaction; one row's value cannot be bound: only it fails."""
     from sintegre.inbox import _Job
@@ -444,6 +455,10 @@ def test_a_row_that_cannot_be_stored_never_fails_its_group_commit_neighbours(sql
     assert sqlite_inbox.get(good.row["id"]) is not None
 
 
+@pytest.mark.drill(
+    "#14.12 database default synchronous_commit=off: inbox sessions still commit with "
+    "synchronous_commit=on"
+)
 def test_postgres_inbox_commits_synchronously_whatever_the_database_default(pg_url):
     """200 means committed: synchronous_commit is pinned on for the inbox's sessions."""
     import psycopg
@@ -465,6 +480,10 @@ def test_postgres_inbox_commits_synchronously_whatever_the_database_default(pg_u
             conn.execute(f'ALTER DATABASE "{database}" RESET synchronous_commit')
 
 
+@pytest.mark.drill(
+    "#14.15 /metrics' latency histogram comes from one aggregate SQL query (bucket counts, "
+    "sum, count)"
+)
 def test_trigger_latency_histogram_is_one_aggregate_query(sqlite_inbox):
     """/metrics reads bucket counts from SQL, not every triggered row."""
     base = int(time.time()) - 500

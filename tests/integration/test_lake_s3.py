@@ -502,6 +502,10 @@ def test_a_landing_waits_for_the_partitions_advisory_lock(
     assert [d["outcome"] for d in results[0]["datasets"]] == ["new"]
 
 
+@pytest.mark.drill(
+    "#14.10 the PostgreSQL partition lock held too long: the landing fails with a message "
+    "(was: pg_advisory_lock waits for ever)"
+)
 @pytest.mark.postgres
 @pytest.mark.skipif(not PG, reason="PostgreSQL at 127.0.0.1:5432 is not reachable")
 def test_a_lock_held_too_long_fails_the_landing_with_a_message(

@@ -222,6 +222,10 @@ def test_newer_version_replaces_and_an_older_late_delivery_does_not(
     assert current_sha(curated_file(lake, "carga")) == sha("v2")
 
 
+@pytest.mark.drill(
+    "#14.4 A, then B (newer), then A again (newest): A is current ('reverted'), its history"
+    " file untouched"
+)
 def test_content_that_reverts_is_current_again_without_rewriting_its_history(
     lake: Path, staging: Path
 ) -> None:
@@ -655,6 +659,10 @@ def test_dataset_names_are_quoted_and_clashes_skipped(
     assert "'carga_history'" in skipped and "'catalog'" in skipped
 
 
+@pytest.mark.drill(
+    "#14.10 a partition lock held longer than SINTEGRE_LAKE_LOCK_WAIT_SECONDS: the landing "
+    "fails naming the partition (was: waits for ever)"
+)
 def test_a_local_partition_lock_held_too_long_fails_with_a_message(tmp_path: Path) -> None:
     """flock waited for ever; a stuck holder now fails the landing after the wait."""
     import dataclasses

@@ -33,6 +33,10 @@ def _stored(inbox: Inbox, nbf: int, status: str, updated_at: float) -> str:
     return notification.id
 
 
+@pytest.mark.drill(
+    "#14.15 retention deletes finished notifications and refusal traces past their age, "
+    "never open ones, counters kept"
+)
 def test_retention_deletes_old_finished_notifications_and_never_open_ones(inbox: Inbox) -> None:
     now = time.time()
     nbf = int(now) - 500
@@ -68,6 +72,10 @@ def test_retention_deletes_old_finished_notifications_and_never_open_ones(inbox:
     assert inbox.counter_values() == before  # /metrics totals are kept
 
 
+@pytest.mark.drill(
+    "#14.15 stale .part files, dead runs' staging and free locks are swept; held locks, "
+    "fresh files and the lake stay"
+)
 def test_sweep_removes_stale_partials_staging_and_free_locks_only(tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     store = open_store(str(lake))

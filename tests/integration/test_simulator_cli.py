@@ -212,37 +212,38 @@ def test_sample_contents_open(samples: list[Sample]) -> None:
 
     by_id = {s.product_id: s for s in samples}
     with zipfile.ZipFile(by_id[275].path) as archive:
-        assert sorted(archive.namelist()) == [
-            f"Blocos_2025-03-05/CargaDESSEM_{sub}.csv" for sub in ("N", "NE", "S", "SE")
-        ]
-        csv_text = archive.read("Blocos_2025-03-05/CargaDESSEM_SE.csv").decode("cp1252")
-    assert csv_text.startswith("Data;Hora;Código;Carga (MWmed);Observação\r\n05/03/2025;00:00;01;")
-    assert by_id[234].file_name == "Vazões Observadas - 26-02-2025 a 04-03-2025.xlsx"
+        assert sorted(archive.namelist()) == ["Bloco_TM.txt", "DE.txt", "DP.txt"]
+        dp_text = archive.read("DP.txt").decode("latin-1")
+    # DESSEM DP records: subsystem 1 (SE), day 5, 00:00, demand 36000 MW.
+    assert dp_text.startswith("&\r\n")
+    assert "\r\nDP   1   5  0 0  F           36000\r\n" in dp_text
+    assert by_id[234].file_name == "Vazões Observadas - 05-12-2024 a 04-03-2025.xlsx"
     workbook = load_workbook(by_id[234].path, read_only=True)
-    assert workbook.sheetnames == ["Furnas", "Marimbondo", "Água Vermelha"]
+    assert workbook.sheetnames == ["Grande", "Paranaiba", "Dados_Fluviometricos"]
     workbook.close()
     with zipfile.ZipFile(by_id[228].path) as archive:
         assert sorted(archive.namelist()) == [
-            "Leia-me.pdf",
+            "DP_REV00PMO202503.txt",
+            "Mensal_DP_PREV00PMO202503.xlsx",
             "RV0_PMO_Março_2025_carga_semanal.xlsx",
+            "Semanal_DP_PREV_REV00PMO202503.xlsx",
         ]
     with zipfile.ZipFile(by_id[238].path) as archive:
-        assert all(name.endswith(".txt") for name in archive.namelist())
-        first = archive.read(archive.namelist()[0]).decode("latin-1")
-        assert re.match(r"\d+\|\d{2}/\d{2}/\d{4}\|\d+\.\d", first)
+        names = archive.namelist()
+        assert all(name.startswith("Modelos_Chuva_Vazao/") for name in names)
+        flows = archive.read("Modelos_Chuva_Vazao/SMAP/Grande/ARQ_ENTRADA/CAMARGOS.txt")
+    first = flows.decode("latin-1").splitlines()[0]
+    assert re.fullmatch(r"\d{8}\|COO\|DI\|VVV\|\d{4}-\d\d-\d\d 00:00:00\|\d{6}\.\d\d", first)
     assert by_id[155].path.read_bytes().startswith(b"%PDF-1.4")
     psat_lines = by_id[487].path.read_text(encoding="ascii").splitlines()
-    assert len(psat_lines) == 7  # one line per basin
+    assert len(psat_lines) == 6  # one line per sub-basin code
     assert all(
-        re.fullmatch(r"\S.*?\s+-?\d+\.\d\d\s+-?\d+\.\d\d\s+\d+\.\d", ln) for ln in psat_lines
+        re.fullmatch(r"PSAT\w+\s+-?\d+\.\d\d\s+-?\d+\.\d\d\s+\d+\.\d\d", ln) for ln in psat_lines
     )
     assert by_id[288].path.is_dir()
-    assert sorted(p.suffix for p in by_id[288].path.rglob("*") if p.is_file()) == [
-        ".pdf",
-        ".xlsx",
-        ".xlsx",
-        ".xlsx",
-        ".xlsx",
+    assert sorted(p.name for p in by_id[288].path.rglob("*") if p.is_file()) == [
+        "GTMIN_CCEE_032025.xlsx",
+        "NT_Medio_Prazo_032025.pdf",
     ]
 
 
@@ -320,11 +321,8 @@ def test_folder_sample_served_as_nome_zip(
     assert unquote(encoded) == "Notas Técnicas - Medio Prazo.zip" == f"{folder.nome}.zip"
     with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
         assert sorted(archive.namelist()) == [
-            "NT_Carga/Carga_Mensal_03_2025_N.xlsx",
-            "NT_Carga/Carga_Mensal_03_2025_NE.xlsx",
-            "NT_Carga/Carga_Mensal_03_2025_S.xlsx",
-            "NT_Carga/Carga_Mensal_03_2025_SE.xlsx",
-            "NT_Carga/NT-ONS DPL 0123-2025.pdf",
+            "GTMIN_CCEE_032025.xlsx",
+            "NT_Medio_Prazo_032025.pdf",
         ]
 
 

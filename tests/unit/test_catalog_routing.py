@@ -231,6 +231,9 @@ def test_catalog_products_carry_table_specs_that_load() -> None:
 # ---- hostile names ------------------------------------------------------------------------
 
 
+@pytest.mark.drill(
+    "#14.9 a nome with a zero-width space or a direction mark routes to its catalogued product"
+)
 def test_format_characters_are_folded_out_of_product_names() -> None:
     from sintegre.products import normalise_name
 
@@ -241,6 +244,9 @@ def test_format_characters_are_folded_out_of_product_names() -> None:
         assert product is not None and product.id == 230
 
 
+@pytest.mark.drill(
+    "#14.9 an uncatalogued name whose slug is a catalogued dataset lands under produto_<slug>"
+)
 def test_an_uncatalogued_name_never_lands_in_a_catalogued_dataset() -> None:
     from sintegre.routing import uncatalogued_dataset
 
@@ -253,6 +259,7 @@ def test_an_uncatalogued_name_never_lands_in_a_catalogued_dataset() -> None:
         assert uncatalogued_dataset(None, name.replace("_", " "), catalog) not in catalog.datasets
 
 
+@pytest.mark.drill("#14.8 a 400-character nome: slug capped at 80 characters with a hash suffix")
 def test_long_names_make_short_distinct_slugs() -> None:
     from sintegre.slugs import slugify
 

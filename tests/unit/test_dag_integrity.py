@@ -92,6 +92,7 @@ def test_every_catalogued_product_has_its_own_dag(dagbag):
     assert "# Acomph" in acomph.doc_md
 
 
+@pytest.mark.drill("#14.10 every task of every DAG has an execution_timeout")
 def test_every_task_has_a_wall_clock_limit(dagbag):
     """Nothing runs for ever: every task of every DAG has an execution_timeout."""
     missing = [

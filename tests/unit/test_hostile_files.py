@@ -365,6 +365,10 @@ def test_docx_is_unsupported_not_an_archive(tmp_path: Path) -> None:
 # ---- workbooks: budget, bombs, names that lie about the format ------------------------------
 
 
+@pytest.mark.drill(
+    "#14.2 a 25 KB xlsx whose one stray cell makes 32 M cells: refused from its dimensions "
+    "with a message, in well under a second (was 17 s and 1.6 GB)"
+)
 def test_a_stray_cell_far_right_is_refused_before_the_rectangle_is_built(tmp_path: Path) -> None:
     """2,000 rows and one cell at column 16,000: 32 M cells. Before: 17 s and 1.6 GB."""
     import openpyxl
@@ -383,6 +387,10 @@ def test_a_stray_cell_far_right_is_refused_before_the_rectangle_is_built(tmp_pat
     assert time.monotonic() - started < 10  # refused from the sheet's dimensions
 
 
+@pytest.mark.drill(
+    "#14.2 an xlsx on its own with a part that expands 1000:1: refused by the zip-bomb "
+    "checks before calamine opens it"
+)
 def test_an_xlsx_delivered_alone_gets_the_zip_bomb_checks(tmp_path: Path) -> None:
     """A workbook is a ZIP: a part that expands 1000:1 is refused before calamine opens it."""
     path = tmp_path / "Plan.xlsx"
@@ -405,6 +413,9 @@ def test_an_xlsx_delivered_alone_gets_the_zip_bomb_checks(tmp_path: Path) -> Non
         ("xls", "RDH_05AGO2025.xlsx"),  # a BIFF8 .xls named .xlsx
         ("ods", "RDH_05AGO2025.xlsx"),  # an ODS named .xlsx
     ],
+)
+@pytest.mark.drill(
+    "#14.16 xlsx named .xls, xls named .xlsx, ods named .xlsx: each read by its content"
 )
 def test_the_reader_follows_the_content_never_the_extension(
     tmp_path: Path, writer: str, served_as: str

@@ -439,6 +439,9 @@ def test_no_password_or_token_reaches_the_logs(yaml_client, caplog):
         assert secret not in caplog.text
 
 
+@pytest.mark.drill(
+    "#14.13 repr() of Settings and Integration shows no password, token, key or URL password"
+)
 def test_secrets_never_appear_in_a_repr() -> None:
     from sintegre.receiver.integrations import Integration
     from sintegre.settings import load_settings

@@ -157,6 +157,10 @@ def test_replay_endpoint_gives_a_new_run_id(client, post, app):
     assert client.post("/api/notifications/nope/replay", headers=ADMIN).status_code == 404
 
 
+@pytest.mark.drill(
+    "#14.6 a cross-site POST with the operator's cached credentials: 403, nothing replayed;"
+    " same-origin and curl still work"
+)
 def test_cross_site_replays_are_refused_same_site_and_scripts_are_not(client, post, app):
     """CSRF: a form on another site POSTing with the operator's cached Basic credentials."""
     inbox = _inbox(app)

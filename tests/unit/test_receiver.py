@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from helpers import (
     ADMIN_PASSWORD,
     ADMIN_USER,
+    ONS_HOST,
     SUBSCRIBER_EMAIL,
     basic,
     make_payload,
@@ -211,3 +212,34 @@ def test_listing_is_newest_first(client, post):
 
 def test_healthz_reports_the_inbox(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+@pytest.mark.drill(
+    "#14.3 an unexpected error while storing: 503 (SINtegre resends), counted as internal_error,"
+    " never a 500"
+)
+def test_an_unexpected_error_answers_503_and_is_counted(app, post, monkeypatch) -> None:
+    inbox = app.extensions["sintegre"]["inbox"]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug nobody foresaw")
+
+    monkeypatch.setattr(inbox, "store", broken)
+    response = post(make_payload())
+    assert response.status_code == 503
+    assert "send again" in response.get_json()["error"]
+    assert inbox.counter_values().get("internal_error") == 1
+
+
+@pytest.mark.drill(
+    "#14.8 a URL sent as HTTPS://HOST: accepted, stored as https://host, and the stored conf"
+    " passes the DAG's url Param (^https://)"
+)
+def test_what_the_receiver_accepts_the_dag_accepts(app, post) -> None:
+    url = ons_url().replace("https://", "HTTPS://").replace(ONS_HOST, ONS_HOST.upper())
+    response = post(make_payload(url=url))
+    assert response.status_code == 200
+    row = app.extensions["sintegre"]["inbox"].get(response.get_json()["id"])
+    stored = json.loads(row["conf"])["url"]
+    assert re.match(r"^https://", stored) and f"//{ONS_HOST}/" in stored
+    assert stored.split("?", 1)[1] == url.split("?", 1)[1]  # the token untouched

@@ -2,7 +2,9 @@
 
 Every test compares :func:`stream_delimited_to_parquet` (with small chunks, so a file is
 many chunks) against :func:`read_delimited` on the same file, and checks hand-written
-values from the fixtures' documented formulas.
+values from the generators' documented formulas: ONS's real layouts from
+:mod:`sintegre.ons_files` (PSAT, ECMWF, PDP models, PrevCargaDESSEM), the generic
+:mod:`sintegre.fixtures` files, :func:`make_big_ons_csv` for size, and inline text.
 """
 
 from __future__ import annotations
@@ -15,15 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from fixtures.text_products import (
-    BIG_CSV_HEADER,
-    make_big_ons_csv,
-    make_dessem_blocos,
-    make_ecmwf,
-    make_pdp_models,
-    make_psat,
-)
+from fixtures.text_products import BIG_CSV_HEADER, make_big_ons_csv
 from sintegre.fixtures import make_csv, make_pipe_txt
+from sintegre.ons_files.dessem import make_prevcarga_dessem
+from sintegre.ons_files.precipitation import make_ecmwf, make_pdp_models, make_psat
 from sintegre.readers.delimited import read_delimited
 from sintegre.readers.errors import ParseError, UnsupportedFormatError
 from sintegre.readers.spec import FixedWidthField, ParseSpec
@@ -65,47 +62,69 @@ def write(path: Path, data: bytes) -> Path:
 # --------------------------------------------------------------------------- small files
 
 
-def test_dessem_csv_with_catalog_spec(tmp_path: Path) -> None:
-    archive = make_dessem_blocos(tmp_path / "Blocos.zip", PERIOD)
-    path = from_zip(archive, "Blocos_2025-09-07/CargaDESSEM_SE.csv", tmp_path)
-    spec = ParseSpec(delimiter=";", decimal="comma", encoding="cp1252", text_columns=("codigo",))
+def test_semicolon_csv_with_decimal_comma_spec(tmp_path: Path) -> None:
+    # ONS's PrevCargaDESSEM member: ";", datetimes, loads with "." thousands and a comma.
+    archive = make_prevcarga_dessem(tmp_path / "PrevCargaDESSEM_2025-09-07.zip", PERIOD)
+    path = from_zip(archive, "PrevCargaDESSEM_SECO_2025-09-07.csv", tmp_path)
+    spec = ParseSpec(delimiter=";", decimal="comma", encoding="utf-8")
 
     table = streamed(path, tmp_path, spec)
 
-    assert table.slice(0, 1).to_pylist() == [
-        {
-            "data": dt.date(2025, 9, 7),
-            "hora": "00:00",
-            "codigo": "01",
-            "carga_mwmed": 37206.78,
-            "observacao": "Previsão revisada às 10h",
-        }
+    assert table.num_rows == 48
+    assert table.slice(0, 2).to_pylist() == [
+        {"din_referencia": dt.datetime(2025, 9, 7, 0, 0), "val_previsaocarga": 36000.0},
+        {"din_referencia": dt.datetime(2025, 9, 7, 0, 30), "val_previsaocarga": 36007.25},
     ]
+    # Half hour k: 3 600 000 + 725 k hundredths of MW.
+    assert table.column("val_previsaocarga")[47].as_py() == 36340.75
 
 
 def test_headerless_whitespace_pipe_and_fixed_width(tmp_path: Path) -> None:
     psat = make_psat(tmp_path / "psat_07092025.txt", PERIOD)
+    spaced = write(
+        tmp_path / "bacias.txt",
+        b"Grande          -20.00  -45.00   4.90\nSao Francisco   -10.00  -41.50   7.50\n",
+    )
     pdp = from_zip(
-        make_pdp_models(tmp_path / "m.zip", PERIOD),
-        "Modelos_Chuva_Vazao_20250907/GRANDE.txt",
+        make_pdp_models(tmp_path / "Modelos_Chuva_Vazao_20250907.zip", PERIOD),
+        "Modelos_Chuva_Vazao/SMAP/Grande/ARQ_ENTRADA/CAMARGOS.txt",
         tmp_path,
     )
     dat = from_zip(
-        make_ecmwf(tmp_path / "e.zip", PERIOD), "ECMWF_precipitacao14d_20250907.dat", tmp_path
+        make_ecmwf(tmp_path / "ECMWF_precipitacao14d_20250907.zip", PERIOD),
+        "ECMWF_m_070925.dat",
+        tmp_path,
     )
-    fields = (FixedWidthField("codigo", 0, 5), FixedWidthField("latitude", 5, 11))
+    fields = (
+        FixedWidthField("codigo", 0, 9),
+        FixedWidthField("latitude", 9, 17),
+        FixedWidthField("longitude", 17, 25),
+    )
     fixed = ParseSpec(decimal="point", text_columns=("codigo",), fixed_width=fields)
 
     psat_table = streamed(psat, tmp_path, ParseSpec(delimiter=" ", header=False))
-    pdp_table = streamed(pdp, tmp_path, ParseSpec(delimiter="|", text_columns=("col_1",)))
+    spaced_table = streamed(spaced, tmp_path, ParseSpec(delimiter=" ", header=False))
+    pdp_table = streamed(
+        pdp, tmp_path, ParseSpec(delimiter="|", header=False, text_columns=("col_6",))
+    )
     dat_table = streamed(dat, tmp_path, fixed)
 
-    assert psat_table.column("col_1")[2].as_py() == "Sao Francisco"
-    assert pdp_table.slice(7, 1).to_pylist() == [
-        {"col_1": "006", "col_2": dt.date(2025, 9, 7), "col_3": 1022.2}
+    assert psat_table.column("col_1").to_pylist()[:3] == ["PSATAGV", "PSATCMG", "PSATIPSI"]
+    assert psat_table.column("col_4").to_pylist()[:2] == [7.0, 7.37]
+    assert spaced_table.column("col_1").to_pylist() == ["Grande", "Sao Francisco"]
+    assert pdp_table.slice(1, 1).to_pylist() == [
+        {
+            "col_1": 61000000,
+            "col_2": "COO",
+            "col_3": "DI",
+            "col_4": "VVV",
+            "col_5": dt.datetime(2025, 9, 3),
+            "col_6": "000001.50",
+        }
     ]
-    assert dat_table.column("codigo").to_pylist()[9:] == ["00010", "00011", "00012"]
-    assert dat_table.column("latitude").to_pylist()[9:] == [-10.0, -10.75, -11.5]
+    assert dat_table.column("codigo").to_pylist()[3:] == ["PSATBIGU", "PSATFUN", "PSATSFR"]
+    assert dat_table.column("latitude").to_pylist()[3:] == [-14.5, -16.0, -17.5]
+    assert dat_table.column("longitude").to_pylist()[3:] == [-46.0, -48.0, -50.0]
 
 
 @pytest.mark.parametrize(
