@@ -122,6 +122,8 @@ def _describe(parsed, product: Product | None, rows: int) -> list[str]:  # type:
             extra.append(f"plausible {list(column.range)}")
         out.append(f"    {field.name:<32} {field.type!s:<22} {', '.join(extra)}")
     out.append("  checks:")
+    if spec is None:
+        out.append("    none: no catalog table describes it (types as the generic readers guess)")
     if spec is not None:
         out.append("    required columns present, numeric and date columns typed: ok")
     if parsed.drift:
