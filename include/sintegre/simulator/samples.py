@@ -221,22 +221,26 @@ def sample_products(
     Files go to ``workdir/<yyyy-mm-dd>/<product id>/`` (rewritten from scratch on every call,
     byte for byte the same for the same day). Products:
 
-    - 275 "Arquivos de Previsão de Carga para o DESSEM": ``Blocos_yyyy-mm-dd.zip``, one
-      cp1252 ``;`` CSV per subsystem with decimal commas
-      (:func:`~sintegre.ons_files.text_products.make_dessem_blocos`);
+    - 275 "Arquivos de Previsão de Carga para o DESSEM": ``Blocos_yyyy-mm-dd.zip`` of the
+      DESSEM ``DP``/``DE``/``TM`` records (:func:`~sintegre.ons_files.dessem.make_blocos`);
     - 234 "Relatório de Acompanhamento Hidrológico": ``Vazões Observadas - dd-mm-yyyy a
-      dd-mm-yyyy.xlsx`` (the seven days up to the labelled one), one sheet per station with
-      title rows and a two-row header (labels the day before ``day``);
-    - 238 PDP models: ``Modelos_Chuva_Vazao_yyyymmdd.zip`` of headerless ``|`` TXTs, one per
-      basin (labels the day before ``day``);
-    - 487 "Precipitação por Satélite": ``psat_ddmmyyyy.txt``, headerless, space-aligned;
+      dd-mm-yyyy.xlsx`` (the 90 days up to the labelled one), one sheet per basin with title
+      rows and station headers
+      (:func:`~sintegre.ons_files.hydro.make_acomp_hidrologico`; labels the day before
+      ``day``);
+    - 238 PDP models: ``Modelos_Chuva_Vazao_yyyymmdd.zip`` of the SMAP ``ARQ_ENTRADA``
+      folders (:func:`~sintegre.ons_files.precipitation.make_pdp_models`; labels the day
+      before ``day``);
+    - 487 "Precipitação por Satélite": ``psat_ddmmyyyy.txt``, headerless, space-aligned
+      (:func:`~sintegre.ons_files.precipitation.make_psat`);
     - 155 IPDO: ``IPDO-dd-mm-yyyy.pdf``, text only (labels the day before ``day``);
     - 228 "Carga por patamar - DECOMP" (weekly, the operative week Saturday..Friday holding
-      ``day``): ``RVn_PMO_<Mês>_yyyy_carga_semanal.zip`` of one XLSX and a ``Leia-me.pdf``,
-      ``n`` and the month taken from the week's Saturday;
-    - 288 "Notas Técnicas - Medio Prazo" (monthly, a folder product): a directory
-      ``NT_Carga/`` of one ``Carga_Mensal_mm_yyyy_<SUB>.xlsx`` per subsystem and the note's
-      PDF, served as ``<nome>.zip``.
+      ``day``): ``RVn_PMO_<Mês>_yyyy_carga_semanal.zip``
+      (:func:`~sintegre.ons_files.pmo_load.make_decomp_carga_patamar`), ``n`` and the month
+      taken from the week's Saturday;
+    - 288 "Notas Técnicas - Medio Prazo" (monthly, a folder product): a directory holding
+      what :func:`~sintegre.ons_files.pmo_load.make_notas_tecnicas_medio_prazo` puts in its
+      ZIP (workbooks and the note's PDF), served as ``<nome>.zip``.
 
     Args:
         workdir: Where to write.
