@@ -303,26 +303,34 @@ def test_same_second_deliveries_keep_their_order(
     assert lineage(curated_file(lake, DATASET, day)) == (sha_b, "reprocess__same_second_b")
 
 
-def test_known_bytes_under_another_name_are_not_replayed_as_a_newer_delivery(
+def test_known_bytes_delivered_again_later_are_current_and_replayed_in_order(
     settings: Settings, lake: Path, tmp_path: Path
 ) -> None:
+    """A, then B, then A's bytes again (newest, under another name): A is current again.
+
+    The reprocess plan replays the three deliveries in the order they happened, so after it the
+    newest delivery's content (A) is still the current one.
+    """
     day = date(2025, 4, 28)
     sha_a, sha_b = two_versions(settings, tmp_path, day, pause=0)
     copy = tmp_path / "A-copia.csv"
     copy.write_bytes((tmp_path / "A.csv").read_bytes())
-    assert ingest(settings, copy, day)["landed"]["datasets"][0]["outcome"] == "unchanged"
+    assert ingest(settings, copy, day)["landed"]["datasets"][0]["outcome"] == "reverted"
+    assert lineage(curated_file(lake, DATASET, day))[0] == sha_a
 
     items = plan(lake, DATASET, day, day)
 
-    # A's bytes came back later under another name: replaying that later delivery would
-    # make A current over B. Only the two landings that made versions are planned.
     assert [(i["source_file"], i["sha256"]) for i in items] == [
         ("A.csv", sha_a),
         ("B.csv", sha_b),
+        ("A-copia.csv", sha_a),
     ]
-    for n, item in enumerate(items):
-        reprocess_item(item, f"reprocess__copy__{n}", settings)
-    assert lineage(curated_file(lake, DATASET, day)) == (sha_b, "reprocess__copy__1")
+    outcomes = [
+        reprocess_item(item, f"reprocess__copy__{n}", settings)["datasets"][0]["outcome"]
+        for n, item in enumerate(items)
+    ]
+    assert outcomes == ["reprocessed", "reprocessed", "reprocessed"]
+    assert lineage(curated_file(lake, DATASET, day))[0] == sha_a
 
 
 def test_reprocess_without_force_is_unchanged(
