@@ -10,17 +10,25 @@ import requests
 from stack import daily_notification
 
 from sintegre.fixtures import make_csv
+from sintegre.ons_files.hydro import make_acomph
 
 
 def test_freshness_dag_fires_for_a_product_made_late(stack, simulator, webhook, alerts, tmp_path):
-    make_csv(tmp_path / "acomph.csv", rows=3)
+    make_acomph(tmp_path / "ACOMPH_28.04.2025.xls", date(2025, 4, 28))
     publication = simulator.publish(
-        tmp_path / "acomph.csv", file_name="ACOMPH_28.04.2025.csv", product_id=230, nome="Acomph"
+        tmp_path / "ACOMPH_28.04.2025.xls",
+        file_name="ACOMPH_28.04.2025.xls",
+        product_id=230,
+        nome="Acomph",
     )
     payload = daily_notification(
         publication, date(2025, 4, 28), processo="Acompanhamento das Condições Hidroenergéticas"
     )
-    assert webhook.send(payload).status_code == 200
+    response = webhook.send(payload)
+    assert response.status_code == 200
+    # Only landed deliveries make a product fresh (or watched): wait for this one to land.
+    landed = webhook.wait_for(response.json()["id"], {"succeeded", "failed", "layout_mismatch"})
+    assert landed["status"] == "succeeded", landed
     # Judged on the evening of the 30th, the Acomph of the 30th (due ~11:50) never came.
     run_id = stack.trigger("sintegre_freshness", {"now": "2025-04-30T20:00:00-03:00"})
     assert stack.wait_for_run("sintegre_freshness", run_id) == "failed"
