@@ -18,6 +18,10 @@ Views created by :func:`connect`:
 ``datasets``
     One row per dataset: ``name``, ``partitions``, ``current_rows``, ``versions``,
     ``last_ingested_at``.
+``<dataset>_as_of(T)`` (a table macro)
+    Time travel: the rows of the version each partition had as current at instant ``T``
+    (``SELECT * FROM acomph_as_of(TIMESTAMPTZ '2025-08-06 12:00-03')``), so a forecast can be
+    compared with its later revisions.
 
 The set of dataset views is fixed when :func:`connect` runs; the files they read are found at
 query time, so new versions of known datasets show without reconnecting.
@@ -57,6 +61,8 @@ logger = logging.getLogger(__name__)
 CATALOG_VIEW = "catalog"
 DATASETS_VIEW = "datasets"
 HISTORY_SUFFIX = "_history"
+AS_OF_SUFFIX = "_as_of"
+"""``<dataset>_as_of(T)``: the table macro of what the lake said at an instant."""
 #: Hive partition keys of every zone and their SQL types (never inferred from the values).
 PARTITION_TYPES = (("macroprocesso", "VARCHAR"), ("periodicidade", "DATE"))
 
@@ -138,6 +144,35 @@ def _catalog_sql(store: LakeStore) -> str:
             ) AS _rank
             FROM ({source})
         )
+    """
+
+
+def _as_of_sql(dataset: str) -> str:
+    """The ``<dataset>_as_of(T)`` table macro: what the lake said at instant ``T``.
+
+    Per partition, the version that was current at ``T``: among the catalog rows landed by
+    then (``ingested_at <= T``), the newest delivery, then the latest landing (the rule of
+    ``sintegre.lake.current_version``). History files are immutable, so the rows read are the
+    ones readers saw at ``T``; a forecast can be compared with its later revisions.
+    """
+    history = quote_identifier(dataset + HISTORY_SUFFIX)
+    versions = f"outcome IN ({', '.join(quote_literal(o) for o in VERSION_OUTCOMES)})"
+    return f"""
+        SELECT h.* FROM {history} AS h
+        SEMI JOIN (
+            SELECT macroprocesso, periodicidade, version FROM (
+                SELECT macroprocesso, periodicidade, version, row_number() OVER (
+                    PARTITION BY macroprocesso, periodicidade
+                    ORDER BY delivered_at DESC, ingested_at DESC
+                ) AS _rank
+                FROM {quote_identifier(CATALOG_VIEW)}
+                WHERE dataset = {quote_literal(dataset)} AND {versions}
+                    AND ingested_at <= CAST(instant AS TIMESTAMPTZ)
+            ) WHERE _rank = 1
+        ) AS c
+        ON h.macroprocesso = c.macroprocesso
+            AND h.periodicidade = c.periodicidade
+            AND h.src_version = c.version
     """
 
 
@@ -258,6 +293,10 @@ def connect(
                 f"SELECT * FROM {_read_parquet(_glob(store, 'history', name))}"
             )
             con.execute(f"CREATE OR REPLACE VIEW {quote_identifier(name)} AS {_current_sql(name)}")
+            con.execute(
+                f"CREATE OR REPLACE MACRO {quote_identifier(name + AS_OF_SUFFIX)}(instant) AS "
+                f"TABLE {_as_of_sql(name)}"
+            )
         con.execute(
             f"CREATE OR REPLACE VIEW {quote_identifier(DATASETS_VIEW)} AS {_datasets_sql(names)}"
         )

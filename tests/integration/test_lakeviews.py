@@ -101,8 +101,10 @@ def stage(staging: Path, name: str, columns: dict[str, list[Any]]) -> StagedTabl
     )
 
 
-def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
-    return con.execute(sql).fetchall()
+def rows(
+    con: duckdb.DuckDBPyConnection, sql: str, parameters: list[Any] | None = None
+) -> list[tuple[Any, ...]]:
+    return con.execute(sql, parameters or []).fetchall()
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
@@ -685,3 +687,34 @@ def test_a_local_partition_lock_held_too_long_fails_with_a_message(tmp_path: Pat
         assert time.monotonic() - started < 10
     with lake_module.partition_lock(store, MACRO_SLUG, DAY, settings):
         pass  # free again
+
+
+@pytest.mark.drill("#15.3 <dataset>_as_of(T) returns what the lake said at T, version by version")
+def test_time_travel_shows_what_the_lake_said_at_an_instant(lake: Path, staging: Path) -> None:
+    t1 = datetime(2025, 4, 29, 12, 0, tzinfo=UTC)
+    t2 = t1 + timedelta(hours=6)
+    land(
+        [stage(staging, "", {"mw": [1.0], "tag": ["v1"]})],
+        make_conf(notification_id="n1"),
+        make_download("v1"),
+        lake_root=lake,
+        run_id="r1",
+        now=t1,
+    )
+    land(
+        [stage(staging, "", {"mw": [2.0, 3.0], "tag": ["v2", "v2"]})],
+        make_conf(notification_id="n2", token_nbf=NBF + 3600),
+        make_download("v2"),
+        lake_root=lake,
+        run_id="r2",
+        now=t2,
+    )
+    with connect(lake) as con:
+
+        def as_of(instant: datetime) -> list[tuple]:
+            return sorted(rows(con, "SELECT tag, mw FROM carga_as_of(?)", [instant]))
+
+        assert as_of(t1 - timedelta(minutes=1)) == []
+        assert as_of(t1 + timedelta(hours=1)) == [("v1", 1.0)]
+        assert as_of(t2 + timedelta(hours=1)) == [("v2", 2.0), ("v2", 3.0)]
+        assert as_of(t2 + timedelta(hours=1)) == sorted(rows(con, "SELECT tag, mw FROM carga"))
