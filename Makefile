@@ -12,8 +12,8 @@ export PYTHONPATH := $(CURDIR)/include$(if $(PYTHONPATH),:$(PYTHONPATH))
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	@# Make the domain package importable from any venv python (analysts' notebooks too).
-	@echo "$(CURDIR)/include" > $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/sintegre_include.pth
+	@# The domain package, editable: importable from any venv python (analysts' notebooks too).
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@rm -f $(VENV)/.installed-*; touch $@
 
 install: $(STAMP)
@@ -45,7 +45,7 @@ demo: install
 # Every benchmark against its own same-run baseline (~15 min): bench/results/latest.json and
 # BENCHMARKS.md (with the drills table of the last `make test`). `wrk` is used when installed.
 bench: install
-	$(BIN)/python -m bench
+	PYTHONPATH=$(CURDIR)/tests:$(CURDIR)/tests/e2e $(BIN)/python -m bench
 
 # Rewrite BENCHMARKS.md from the last results and the last `make test`'s .state/junit.xml.
 drills-table: install

@@ -23,13 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT / "include", ROOT / "tests"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-from fixtures.workbooks import make_big_workbook  # noqa: E402
-from sintegre.readers.excel import read_workbook  # noqa: E402
+from sintegre.ons_files.workbooks import make_big_workbook
+from sintegre.readers.excel import read_workbook
 
 ROWS = 100_000
 QUICK_ROWS = 10_000

@@ -26,19 +26,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from sintegre.lake import StagedTable, land
+from sintegre.ons_files.text_products import make_big_ons_csv
+from sintegre.readers.spec import ParseSpec
+from sintegre.readers.streaming import stream_delimited_to_parquet
+
 ROOT = Path(__file__).resolve().parents[1]
-for _folder in (ROOT / "include", ROOT / "tests"):
-    if str(_folder) not in sys.path:
-        sys.path.insert(0, str(_folder))
-
-import pyarrow as pa  # noqa: E402
-import pyarrow.csv as pacsv  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
-
-from fixtures.text_products import make_big_ons_csv  # noqa: E402
-from sintegre.lake import StagedTable, land  # noqa: E402
-from sintegre.readers.spec import ParseSpec  # noqa: E402
-from sintegre.readers.streaming import stream_delimited_to_parquet  # noqa: E402
 
 MB = 1 << 20
 SPEC = ParseSpec(
@@ -145,7 +142,7 @@ def _child_peak(csv_path: Path, work: Path) -> dict[str, Any]:
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "include"), str(ROOT)])},
+        env=os.environ.copy(),  # the package is installed (pip install -e .); cwd has bench/
     )
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
     report = json.loads(done.stdout.strip().splitlines()[-1])

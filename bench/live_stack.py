@@ -16,19 +16,17 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-for extra in (ROOT / "include", ROOT / "tests", ROOT / "tests" / "e2e"):
-    if str(extra) not in sys.path:
-        sys.path.insert(0, str(extra))
+# The e2e stack helpers: `make bench` puts tests/ and tests/e2e on PYTHONPATH.
+from stack import Stack, build_stack
 
-from stack import Stack, build_stack  # noqa: E402
-
-from sintegre.devstack import (  # noqa: E402
+from sintegre.devstack import (
     airflow_environment,
     receiver_command,
     wait_for_airflow,
 )
-from sintegre.simulator import SimulatorServer  # noqa: E402
+from sintegre.simulator import SimulatorServer
+
+ROOT = Path(__file__).resolve().parents[1]
 
 WEBHOOK_PASSWORD = "bench-webhook-pass"
 ADMIN_PASSWORD = "bench-admin-pass"

@@ -28,11 +28,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "include"))
+from sintegre.devstack import RECEIVER_WORKERS, receiver_command
+from sintegre.simulator import mint_token
 
-from sintegre.devstack import RECEIVER_WORKERS, receiver_command  # noqa: E402
-from sintegre.simulator import mint_token  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 LEVELS = (1, 16)
 #: Target: at 16 clients the receiver accepts at least this fraction of the trivial rate.
