@@ -29,30 +29,16 @@ LAND_TIMEOUT = timedelta(seconds=_SETTINGS.lake_lock_wait_seconds + 1200)
 
 
 def _params() -> dict[str, Param]:
-    return {
-        "notification_id": Param(type="string", minLength=1, description="Receiver's id"),
-        "nome": Param(type="string", minLength=1, description="Product name as sent"),
-        "processo": Param(None, type=["null", "string"]),
-        "dataProduto": Param(None, type=["null", "string"]),
-        "macroProcesso": Param(type="string", minLength=1),
-        "periodicidade": Param(type="string", minLength=1),
-        "periodicidadeFinal": Param(type="string", minLength=1),
-        "url": Param(type="string", pattern="^https://", description="SINtegre proxy URL"),
-        "product_id": Param(None, type=["null", "integer"]),
-        "dataset": Param(type="string", pattern="^[a-z0-9_]+$"),
-        "macroprocesso_slug": Param(type="string", pattern="^[a-z0-9_]+$"),
-        "periodicidade_date": Param(type="string", format="date"),
-        "periodicidade_final_date": Param(type="string", format="date"),
-        "granularity": Param("other", enum=["daily", "weekly", "monthly", "other"]),
-        "token_exp": Param(None, type=["null", "integer"]),
-        "token_nbf": Param(None, type=["null", "integer"], description="Delivery instant"),
-        "token_url_claim": Param(None, type=["null", "string"]),
-        "token_is_file": Param(None, type=["null", "boolean"]),
-        "flags": Param([], type="array", items={"type": "string"}),
-        "raw_path": Param(
-            None, type=["null", "string"], description="Copy rescued by the forwarder"
-        ),
-    }
+    """The DAG's Params, generated from the run-conf contract's JSON schema (one source)."""
+    from sintegre.runconf import params_schema
+
+    params = {}
+    for name, spec in params_schema().items():
+        if spec["required"]:
+            params[name] = Param(**spec["schema"])
+        else:
+            params[name] = Param(spec["default"], **spec["schema"])
+    return params
 
 
 def _conf() -> dict[str, Any]:

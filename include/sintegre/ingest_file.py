@@ -24,6 +24,7 @@ from sintegre.pipeline import land_step, parse_step
 from sintegre.products import load_catalog
 from sintegre.readers import ReaderError
 from sintegre.routing import uncatalogued_dataset
+from sintegre.runconf import RunConf
 from sintegre.settings import Settings, load_settings
 from sintegre.slugs import slugify
 from sintegre.storage import LakeStore, open_store
@@ -87,29 +88,25 @@ def manual_conf(
         product_id, dataset = product.id, product.dataset
     else:
         dataset = uncatalogued_dataset(product_id, nome)
-    return {
-        "notification_id": notification_id,
-        "nome": nome,
-        "processo": processo,
-        "dataProduto": data_produto,
-        "macroProcesso": macro_processo,
+    return RunConf(
+        notification_id=notification_id,
+        nome=nome,
+        processo=processo,
+        dataProduto=data_produto,
+        macroProcesso=macro_processo,
         # Naive Brasília time, the way ONS writes the period fields.
-        "periodicidade": f"{periodicidade.isoformat()}T00:00:00",
-        "periodicidadeFinal": f"{final.isoformat()}T23:59:59",
-        "url": None,
-        "product_id": product_id,
-        "dataset": dataset,
-        "macroprocesso_slug": slugify(macro_processo, fallback="sem_macroprocesso"),
-        "periodicidade_date": periodicidade.isoformat(),
-        "periodicidade_final_date": final.isoformat(),
-        "granularity": granularity_of(periodicidade, final),
+        periodicidade=f"{periodicidade.isoformat()}T00:00:00",
+        periodicidadeFinal=f"{final.isoformat()}T23:59:59",
+        url=None,
+        product_id=product_id,
+        dataset=dataset,
+        macroprocesso_slug=slugify(macro_processo, fallback="sem_macroprocesso"),
+        periodicidade_date=periodicidade,
+        periodicidade_final_date=final,
+        granularity=granularity_of(periodicidade, final),
         # No token: land dates the delivery at ingestion time, which is when it reached us.
-        "token_exp": None,
-        "token_nbf": None,
-        "token_url_claim": None,
-        "token_is_file": None,
-        "flags": [MANUAL_FLAG],
-    }
+        flags=[MANUAL_FLAG],
+    ).to_conf()
 
 
 def _missing_dirs(directory: Path, stop: Path) -> list[Path]:

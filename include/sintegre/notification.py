@@ -100,7 +100,15 @@ class Notification:
         return f"sintegre__{product}__{self.periodicidade.isoformat()}__{self.id[:12]}"
 
     def to_conf(self) -> dict[str, Any]:
-        """The DAG run ``conf``: the notification as sent plus what the receiver derived."""
+        """The DAG run ``conf``: the notification as sent plus what the receiver derived.
+
+        Built through :class:`sintegre.runconf.RunConf`, the one contract the tasks validate.
+        """
+        from sintegre.runconf import RunConf
+
+        return RunConf(**self._conf_fields()).to_conf()
+
+    def _conf_fields(self) -> dict[str, Any]:
         return {
             "notification_id": self.id,
             "nome": self.nome,
@@ -113,8 +121,8 @@ class Notification:
             "product_id": self.product_id,
             "dataset": self.dataset,
             "macroprocesso_slug": self.macroprocesso_slug,
-            "periodicidade_date": self.periodicidade.isoformat(),
-            "periodicidade_final_date": self.periodicidade_final.isoformat(),
+            "periodicidade_date": self.periodicidade,
+            "periodicidade_final_date": self.periodicidade_final,
             "granularity": self.granularity,
             "token_exp": self.token_exp,
             "token_nbf": self.token_nbf,

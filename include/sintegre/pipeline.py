@@ -32,6 +32,7 @@ from sintegre.readers.annotate import annotate
 from sintegre.readers.errors import LayoutMismatch
 from sintegre.readers.model import ParsedTable
 from sintegre.redact import REDACTED
+from sintegre.runconf import RunConf, RunConfError
 from sintegre.settings import Settings, load_settings
 from sintegre.storage import LakeStore, LakeStoreError, open_store
 
@@ -53,11 +54,19 @@ class ConfError(ValueError):
     """The run's conf is not a notification the receiver produced."""
 
 
-def check_conf(conf: dict[str, Any]) -> None:
-    """Refuse a conf that lacks what the steps need, naming the missing keys."""
+def check_conf(conf: dict[str, Any]) -> RunConf:
+    """Validate a conf against the run-conf contract, naming every missing or bad key.
+
+    Returns:
+        The typed conf.
+    """
     missing = [key for key in REQUIRED_CONF_KEYS if not conf.get(key)]
     if missing:
         raise ConfError(f"the run conf lacks {', '.join(missing)}; trigger it through the receiver")
+    try:
+        return RunConf.from_conf(conf)
+    except RunConfError as exc:
+        raise ConfError(str(exc)) from None
 
 
 def lake_store(settings: Settings) -> LakeStore:

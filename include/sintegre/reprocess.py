@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from sintegre import lake
 from sintegre.pipeline import land_step, parse_step, staging_prefix
 from sintegre.products import load_catalog
+from sintegre.runconf import RunConf
 from sintegre.settings import Settings, load_settings
 from sintegre.storage import LakeStore, LakeStoreError, open_store
 
@@ -193,7 +194,7 @@ def _item(
 def conf_from_item(item: dict[str, Any]) -> dict[str, Any]:
     """The run conf for a planned item, shaped like ``Notification.to_conf()``."""
     delivered = datetime.fromisoformat(item["delivered_at"])
-    return {
+    fields = {
         "notification_id": item["notification_id"],
         "nome": item["product"],
         "processo": item.get("processo"),
@@ -207,7 +208,7 @@ def conf_from_item(item: dict[str, Any]) -> dict[str, Any]:
         "macroprocesso_slug": item["macroprocesso_slug"],
         "periodicidade_date": item["periodicidade"],
         "periodicidade_final_date": item["periodicidade_final"],
-        "granularity": item.get("granularity"),
+        "granularity": item.get("granularity") or "other",
         # The original delivery instant: land orders versions by it, so replaying an old file
         # cannot make it current over a newer delivery. nbf drops the microseconds of a manual
         # ingest; harmless, as the new row then sorts at or before the original row of the same
@@ -219,6 +220,7 @@ def conf_from_item(item: dict[str, Any]) -> dict[str, Any]:
         "flags": [REPROCESS_FLAG],
         "reprocess_of": item["notification_id"],
     }
+    return RunConf(**fields).to_conf()  # the one contract every conf goes through
 
 
 def verified_download(lake_root: Path | str | LakeStore, item: dict[str, Any]) -> dict[str, Any]:
