@@ -119,18 +119,14 @@ class AirflowClient:
             raise AirflowRejected(response.status_code, _detail(response))
         return response.json().get("state")
 
-    def unpause(self, dag_id: str) -> None:
-        """Unpause a DAG (new DAGs may start paused)."""
-        response = self._request("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False})
-        if response.status_code != 200:
-            raise AirflowRejected(response.status_code, _detail(response))
-
-    def task_states(self, dag_id: str, dag_run_id: str) -> dict[str, str | None]:
-        """Task id → state for one run."""
+    def task_instances(self, dag_id: str, dag_run_id: str) -> list[dict[str, Any]]:
+        """Every task instance of a run as Airflow describes it (state, start, end, try)."""
         response = self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances")
+        if response.status_code == 404:
+            return []
         if response.status_code != 200:
             raise AirflowRejected(response.status_code, _detail(response))
-        return {ti["task_id"]: ti.get("state") for ti in response.json()["task_instances"]}
+        return list(response.json().get("task_instances", []))
 
     def xcom(self, dag_id: str, dag_run_id: str, task_id: str, key: str = "return_value") -> Any:
         """A task's XCom value, or None when absent."""

@@ -412,19 +412,6 @@ def dataset_detail(
 # -- a run's timeline ---------------------------------------------------------------------------
 
 
-class TimelineClient(AirflowClient):
-    """The Airflow client, plus the task instances' full records (start, end, duration)."""
-
-    def task_instances(self, dag_id: str, dag_run_id: str) -> list[dict[str, Any]]:
-        """Every task instance of a run, as Airflow describes it."""
-        response = self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances")
-        if response.status_code == 404:
-            return []
-        if response.status_code != 200:
-            raise AirflowRejected(response.status_code, response.text[:200])
-        return list(response.json().get("task_instances", []))
-
-
 def _parse_instant(value: Any) -> datetime | None:
     if not value:
         return None
@@ -467,7 +454,7 @@ def run_timeline(row: dict[str, Any], settings: Any, *, timeout: float = 3.0) ->
     airflow_error = None
     tasks: list[dict[str, Any]] = []
     if triggered:
-        client = TimelineClient(
+        client = AirflowClient(
             settings.airflow_url, settings.airflow_user, settings.airflow_password, timeout=timeout
         )
         try:
