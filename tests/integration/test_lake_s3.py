@@ -265,9 +265,16 @@ def test_a_csv_lands_on_s3_and_reads_back_with_pyarrow_and_duckdb(
     assert outcomes(landed) == [("carga_dessem", 24, "new", True)]
     listed = keys(endpoint, bucket)
     catalog = [k for k in listed if k.startswith("lake/catalog/")]
-    assert len(catalog) == 1
-    assert catalog[0].startswith(f"lake/catalog/ingestions/{PARTITION}/")
-    assert landed["catalog_file"] == catalog[0].removeprefix("lake/")
+    # The catalog Delta table: its first commit and one data file in the (macro, month) partition.
+    assert [k for k in catalog if "/_delta_log/" in k] == [
+        "lake/catalog/delta/_delta_log/00000000000000000000.json"
+    ]
+    [data_file] = [k for k in catalog if "/_delta_log/" not in k]
+    month = str(DAY)[:7]
+    assert data_file.startswith(
+        f"lake/catalog/delta/macroprocesso={MACRO_SLUG}/periodo_mes={month}/"
+    )
+    assert landed["catalog_version"] == 0
     assert sorted(set(listed) - set(catalog)) == sorted(
         [
             raw_key,
@@ -335,11 +342,12 @@ def test_the_same_file_again_is_unchanged_and_lands_nothing_twice(
     after = client.head_object(Bucket=bucket, Key=curated)
     assert (after["ETag"], after["LastModified"]) == (before["ETag"], before["LastModified"])
     listed = keys(endpoint, bucket)
-    # One more delivery marker and one more catalog file; nothing else.
+    # One more delivery marker and one more catalog commit (its JSON and data file); nothing else.
     new = sorted(set(listed) - set(data_before))
-    assert len([k for k in new if k.startswith("lake/catalog/")]) == 2
+    assert len([k for k in new if k.startswith("lake/catalog/delta/_delta_log/")]) == 2
+    assert len([k for k in new if k.startswith("lake/catalog/")]) == 4
     assert len([k for k in new if k.startswith("lake/raw/_deliveries/")]) == 1
-    assert len(new) == 3
+    assert len(new) == 5
     with connect(settings.lake_uri, settings=settings) as con:
         assert con.execute("SELECT count(*) FROM carga_dessem").fetchone() == (24,)
         assert con.execute("SELECT count(*) FROM carga_dessem_history").fetchone() == (24,)
@@ -626,9 +634,9 @@ def test_a_crashed_s3_landing_leaves_no_partial_object_and_the_retry_completes(
         assert listed == [history]  # whole, but not committed: no catalog
     else:
         assert history in listed and curated not in listed
-        assert len([k for k in listed if k.startswith("lake/catalog/")]) == 1
+        assert len([k for k in listed if k.startswith("lake/catalog/delta/_delta_log/")]) == 1
     fs = arrow_s3(endpoint)
-    for key in listed:
+    for key in [k for k in listed if k.endswith(".parquet")]:
         pq.read_table(f"{bucket}/{key}", filesystem=fs)  # every object is a whole file
 
     assert write(None) == 0

@@ -1,0 +1,201 @@
+"""The lake's catalog as one Delta Lake table (delta-rs), at ``<lake>/catalog/delta``.
+
+One row per landed table (or raw-only report) of a delivery, with the columns of
+:data:`sintegre.lake.CATALOG_SCHEMA` plus ``macroprocesso`` (slug), ``periodicidade`` (DATE) and
+``periodo_mes`` (``YYYY-MM`` of ``periodicidade``: Delta has no hidden partitioning, so the
+month is a real column). Partitioned by ``(macroprocesso, periodo_mes)``; the table property
+``delta.checkpointInterval=10`` keeps a commit's log replay short.
+
+* **Commit point of a landing**: :func:`append` is one ``write_deltalake(mode="append")`` with
+  the delivery's rows: one JSON in ``_delta_log`` (written with a conditional put, so two
+  writers never both get a version number, on local disk or S3 without any lock service).
+* **Version decision**: :func:`partition_rows` reads the rows of one (macroprocesso, month)
+  partition filtered to one ``periodicidade`` through delta-rs's own query engine
+  (``QueryBuilder``): the last checkpoint, at most 10 JSON commits and that partition's files;
+  its cost does not grow with the number of past deliveries.
+* **Views**: :func:`dataset` is the table's ``pyarrow.dataset`` (DuckDB, pandas, pyarrow);
+  Polars users can ``pl.scan_delta(uri)``.
+
+delta-rs runs a tokio runtime that does not survive ``fork()`` once started: every function
+here opens its ``DeltaTable`` per call and nothing is opened at import time, so a process
+that forks (Airflow's and Celery's workers) uses Delta only in the task process
+(``tests/integration/test_catalog_delta.py`` forks after a landing).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as pads
+
+    from sintegre.settings import Settings
+    from sintegre.storage import LakeStore
+
+#: The table's key under the lake root.
+TABLE_KEY = "catalog/delta"
+#: Where the migration moves today's per-delivery catalog files (see ``sintegre.lake_migrate``).
+LEGACY_KEY = "catalog/ingestions"
+PARTITION_BY = ("macroprocesso", "periodo_mes")
+#: Table properties set when the table is created.
+TABLE_CONFIGURATION = {"delta.checkpointInterval": "10"}
+#: Commits that fail on a concurrent table creation are tried again this many times.
+_CREATE_RETRIES = 5
+
+
+def delta_schema() -> pa.Schema:
+    """``CATALOG_SCHEMA`` plus the partition columns, as stored in the Delta table."""
+    from sintegre.lake import CATALOG_SCHEMA
+
+    return pa.schema(
+        [
+            *CATALOG_SCHEMA,
+            pa.field("macroprocesso", pa.string()),
+            pa.field("periodicidade", pa.date32()),
+            pa.field("periodo_mes", pa.string()),
+        ]
+    )
+
+
+def storage_options(settings: Settings) -> dict[str, str]:
+    """delta-rs (object_store) options for an S3 lake, from the same settings as pyarrow's.
+
+    Commits use S3 conditional writes (``If-None-Match: *``: AWS S3, MinIO, R2, moto), so no
+    DynamoDB or other lock service is needed. ``SINTEGRE_S3_CA_BUNDLE`` is not an option of
+    delta-rs: for a private CA, also set ``SSL_CERT_FILE`` (see docs/OPERATIONS.md).
+    """
+    options: dict[str, str] = {"conditional_put": "etag"}
+    endpoint = settings.s3_endpoint_url
+    if endpoint:
+        if "://" not in endpoint:
+            endpoint = f"https://{endpoint}"
+        options["AWS_ENDPOINT_URL"] = endpoint.rstrip("/")
+        if urlsplit(endpoint).scheme == "http":
+            options["AWS_ALLOW_HTTP"] = "true"
+    if settings.s3_region:
+        options["AWS_REGION"] = settings.s3_region
+    elif endpoint:
+        options["AWS_REGION"] = "us-east-1"
+    if settings.aws_access_key_id and settings.aws_secret_access_key:
+        options["AWS_ACCESS_KEY_ID"] = settings.aws_access_key_id
+        options["AWS_SECRET_ACCESS_KEY"] = settings.aws_secret_access_key
+        if settings.aws_session_token:
+            options["AWS_SESSION_TOKEN"] = settings.aws_session_token
+    return options
+
+
+def table_uri(store: LakeStore) -> str:
+    """The table's URI: an absolute path, or ``s3://bucket/prefix/catalog/delta``."""
+    return store.uri_for(TABLE_KEY)
+
+
+def _options(store: LakeStore) -> dict[str, str] | None:
+    return store.delta_storage_options
+
+
+def exists(store: LakeStore) -> bool:
+    """Whether the catalog table has been created (a first landing or the migration)."""
+    from deltalake import DeltaTable
+
+    return DeltaTable.is_deltatable(table_uri(store), storage_options=_options(store))
+
+
+def open_table(store: LakeStore, version: int | None = None) -> Any:
+    """A fresh ``DeltaTable`` (never cached: see the module's note on fork)."""
+    from deltalake import DeltaTable
+
+    return DeltaTable(table_uri(store), version=version, storage_options=_options(store))
+
+
+def to_arrow(rows: list[dict[str, Any]], macro: str, period: str) -> pa.Table:
+    """Catalog rows of one landing (``CATALOG_SCHEMA`` dicts) as the table's Arrow rows."""
+    from datetime import date
+
+    day = date.fromisoformat(period)
+    full = [
+        {**row, "macroprocesso": macro, "periodicidade": day, "periodo_mes": period[:7]}
+        for row in rows
+    ]
+    return pa.Table.from_pylist(full, schema=delta_schema())
+
+
+def append(store: LakeStore, table: pa.Table) -> int:
+    """Commit rows in one Delta transaction (creating the table first if needed).
+
+    Returns:
+        The table version this commit made.
+    """
+    from deltalake import write_deltalake
+    from deltalake.exceptions import CommitFailedError, DeltaError
+
+    table = table.cast(delta_schema())
+    for attempt in range(_CREATE_RETRIES):
+        try:
+            write_deltalake(
+                table_uri(store),
+                table,
+                mode="append",
+                partition_by=list(PARTITION_BY),
+                configuration=TABLE_CONFIGURATION,
+                storage_options=_options(store),
+            )
+            break
+        except (CommitFailedError, DeltaError):
+            # Two first landings racing to create the table: one made version 0, the other
+            # appends on top of it. Other commit conflicts are retried inside delta-rs.
+            if attempt == _CREATE_RETRIES - 1 or not exists(store):
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    return open_table(store).version()
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def partition_rows(
+    store: LakeStore, macro: str, period: str, columns: list[str]
+) -> list[dict[str, Any]]:
+    """The rows of one lake partition: (macroprocesso, periodo_mes) pruned, one periodicidade.
+
+    Empty when the table does not exist yet.
+    """
+    from deltalake import QueryBuilder
+
+    if not exists(store):
+        return []
+    select = ", ".join(f'"{name}"' for name in columns)
+    sql = (
+        f"SELECT {select} FROM catalog WHERE macroprocesso = {_literal(macro)} "
+        f"AND periodo_mes = {_literal(period[:7])} AND periodicidade = DATE {_literal(period)}"
+    )
+    reader = QueryBuilder().register("catalog", open_table(store)).execute(sql)
+    return pa.table(reader.read_all()).to_pylist()
+
+
+def dataset(store: LakeStore, version: int | None = None) -> pads.Dataset | None:
+    """The table as a ``pyarrow.dataset`` (for DuckDB and the reprocess plan); None if absent."""
+    if not exists(store):
+        return None
+    return open_table(store, version).to_pyarrow_dataset()
+
+
+__all__ = [
+    "LEGACY_KEY",
+    "PARTITION_BY",
+    "TABLE_CONFIGURATION",
+    "TABLE_KEY",
+    "append",
+    "dataset",
+    "delta_schema",
+    "exists",
+    "open_table",
+    "partition_rows",
+    "storage_options",
+    "table_uri",
+    "to_arrow",
+]
