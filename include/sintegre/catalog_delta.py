@@ -159,15 +159,15 @@ def _literal(value: str) -> str:
 
 def partition_rows(
     store: LakeStore, macro: str, period: str, columns: list[str]
-) -> list[dict[str, Any]]:
+) -> list[dict[str, Any]] | None:
     """The rows of one lake partition: (macroprocesso, periodo_mes) pruned, one periodicidade.
 
-    Empty when the table does not exist yet.
+    None when the table does not exist yet.
     """
     from deltalake import QueryBuilder
 
     if not exists(store):
-        return []
+        return None
     select = ", ".join(f'"{name}"' for name in columns)
     sql = (
         f"SELECT {select} FROM catalog WHERE macroprocesso = {_literal(macro)} "
@@ -175,6 +175,23 @@ def partition_rows(
     )
     reader = QueryBuilder().register("catalog", open_table(store)).execute(sql)
     return pa.table(reader.read_all()).to_pylist()
+
+
+class LegacyCatalogError(RuntimeError):
+    """The lake still has the old per-delivery catalog files and no catalog table."""
+
+
+def check_not_legacy(store: LakeStore) -> None:
+    """Refuse a lake whose catalog was never migrated (its history would look empty).
+
+    Raises:
+        LegacyCatalogError: ``catalog/ingestions`` holds files and ``catalog/delta`` is absent.
+    """
+    if store.list(LEGACY_KEY, ".parquet"):
+        raise LegacyCatalogError(
+            f"{store.uri} has the old catalog files ({LEGACY_KEY}/) and no catalog table: "
+            "run `python -m sintegre.lake_migrate` first (docs/OPERATIONS.md)"
+        )
 
 
 def dataset(store: LakeStore, version: int | None = None) -> pads.Dataset | None:
@@ -189,7 +206,9 @@ __all__ = [
     "PARTITION_BY",
     "TABLE_CONFIGURATION",
     "TABLE_KEY",
+    "LegacyCatalogError",
     "append",
+    "check_not_legacy",
     "dataset",
     "delta_schema",
     "exists",

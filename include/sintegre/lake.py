@@ -343,6 +343,10 @@ def _partition_versions(store: LakeStore, macro: str, period: str) -> list[dict[
     ``periodicidade``: the cost is bounded by one month's deliveries, not by the lake's age.
     """
     rows = catalog_delta.partition_rows(store, macro, period, DECISION_COLUMNS)
+    if rows is None:
+        # No catalog table yet: a new lake, or one whose old catalog files need migrating.
+        catalog_delta.check_not_legacy(store)
+        return []
     return [r for r in rows if r["outcome"] in VERSION_OUTCOMES]
 
 

@@ -141,6 +141,7 @@ def _catalog_sql(con: duckdb.DuckDBPyConnection, store: LakeStore) -> str:
             f"FROM {quote_identifier(CATALOG_RAW)}"
         )
     else:
+        catalog_delta.check_not_legacy(store)
         source = _empty_catalog_select()
     versions = f"outcome IN ({', '.join(quote_literal(o) for o in VERSION_OUTCOMES)})"
     # The rule of sintegre.lake.current_version: the newest delivery, then the latest landing,
