@@ -16,15 +16,21 @@ month is a real column). Partitioned by ``(macroprocesso, periodo_mes)``; the ta
 * **Views**: :func:`dataset` is the table's ``pyarrow.dataset`` (DuckDB, pandas, pyarrow);
   Polars users can ``pl.scan_delta(uri)``.
 
-delta-rs runs a tokio runtime that does not survive ``fork()`` once started: every function
-here opens its ``DeltaTable`` per call and nothing is opened at import time, so a process
-that forks (Airflow's and Celery's workers) uses Delta only in the task process
-(``tests/integration/test_catalog_delta.py`` forks after a landing).
+**Fork.** delta-rs starts a tokio runtime on first use (importing it starts nothing), and that
+runtime panics in a child forked afterwards ("Forked process detected"), whatever table
+handle the child opens (measured: ``tests/integration/test_catalog_delta.py``). Airflow and
+Celery fork workers before any task code runs, and nothing here runs at import or DAG-parse
+time, so a task process is the first user of its runtime. For the rare process that lands,
+forks and lands again in the child, every function here notices the fork (the runtime's owner
+PID is not ours) and does its work in a freshly *spawned* helper process instead (~1 s more).
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -97,10 +103,36 @@ def _options(store: LakeStore) -> dict[str, str] | None:
     return store.delta_storage_options
 
 
+#: The PID whose delta-rs runtime is started (None: not used yet in this process).
+_runtime_pid: int | None = None
+
+
+def _forked() -> bool:
+    """True in a child forked after this process used delta-rs: it must not use it."""
+    global _runtime_pid
+    if _runtime_pid is None:
+        _runtime_pid = os.getpid()
+        return False
+    return _runtime_pid != os.getpid()
+
+
+def _in_spawned(name: str, *args: Any) -> Any:
+    """Run ``name(*args)`` of this module in a fresh spawned process (see the fork note)."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(_call, name, *args).result()
+
+
+def _call(name: str, *args: Any) -> Any:
+    return globals()[name](*args)
+
+
 def exists(store: LakeStore) -> bool:
     """Whether the catalog table has been created (a first landing or the migration)."""
     from deltalake import DeltaTable
 
+    if _forked():
+        return bool(_in_spawned("exists", store))
     return DeltaTable.is_deltatable(table_uri(store), storage_options=_options(store))
 
 
@@ -133,6 +165,8 @@ def append(store: LakeStore, table: pa.Table) -> int:
     from deltalake.exceptions import CommitFailedError, DeltaError
 
     table = table.cast(delta_schema())
+    if _forked():
+        return int(_in_spawned("append", store, table))
     for attempt in range(_CREATE_RETRIES):
         try:
             write_deltalake(
@@ -166,6 +200,8 @@ def partition_rows(
     """
     from deltalake import QueryBuilder
 
+    if _forked():
+        return _in_spawned("partition_rows", store, macro, period, columns)
     if not exists(store):
         return None
     select = ", ".join(f'"{name}"' for name in columns)
@@ -196,9 +232,39 @@ def check_not_legacy(store: LakeStore) -> None:
 
 def dataset(store: LakeStore, version: int | None = None) -> pads.Dataset | None:
     """The table as a ``pyarrow.dataset`` (for DuckDB and the reprocess plan); None if absent."""
+    if _forked():
+        # delta-rs' own filesystem cannot run here: list the files in a helper process and
+        # read them with the lake's pyarrow filesystem.
+        files = _in_spawned("_data_files", store, version)
+        return None if files is None else _dataset_of_files(store, files)
     if not exists(store):
         return None
     return open_table(store, version).to_pyarrow_dataset()
+
+
+def _data_files(store: LakeStore, version: int | None) -> list[str] | None:
+    """The table's data files, as keys of the lake (None: no table)."""
+    if not exists(store):
+        return None
+    uris = open_table(store, version).file_uris()
+    keys = [store.key_of(uri) for uri in uris]
+    return [key for key in keys if key is not None]
+
+
+def _dataset_of_files(store: LakeStore, keys: list[str]) -> pads.Dataset:
+    import pyarrow.dataset as pads
+
+    partitioning = pads.partitioning(
+        pa.schema([(name, pa.string()) for name in PARTITION_BY]), flavor="hive"
+    )
+    return pads.dataset(
+        [store.path_for_pyarrow(key) for key in keys],
+        schema=delta_schema(),
+        format="parquet",
+        filesystem=store.filesystem,
+        partitioning=partitioning,
+        partition_base_dir=store.path_for_pyarrow(TABLE_KEY),
+    )
 
 
 __all__ = [
