@@ -9,7 +9,8 @@ the spike, docs/spikes/lake-table-format.md). The synthetic catalog is the spike
   newest ``COMMITS`` deliveries are committed one at a time with ``catalog_delta.append`` (the
   state between two maintenance runs). Measured: ``lakeviews.connect`` (views ready), the
   30-day product query through ``catalog``'s ``is_current``, a landing's decision
-  (``lake._partition_versions`` on the busiest partition of the newest month) and commit.
+  (``lake._partition_versions`` for the busiest (macroprocesso, periodicidade, dataset) of the
+  newest month: every catalog file of that folder in today's design) and commit.
 * **files** (the design before issue #15: one Parquet file per delivery under
   ``catalog/ingestions/macroprocesso=/periodicidade=``, read by a ``read_parquet`` glob):
   built whole at 10k; at 100k and 1M only the probe partition is written (writing 100k files
@@ -83,7 +84,7 @@ def _delta(n: int, work: Path) -> dict[str, Any]:
         catalog_delta.append(store, rows)
         commits.append(time.perf_counter() - started)
     decision_s, versions = _timed(
-        lambda: lake._partition_versions(store, probe["macro"], probe["period"])
+        lambda: lake._partition_versions(store, probe["macro"], probe["period"], [probe["dataset"]])
     )
 
     def ready() -> duckdb.DuckDBPyConnection:
@@ -145,7 +146,8 @@ def _files(n: int, work: Path, whole: bool) -> dict[str, Any]:
     def decide() -> list[dict[str, Any]]:
         found = []
         for path in sorted(folder.glob("*.parquet")):
-            found += pq.read_table(path, columns=["dataset", "sha256", "outcome"]).to_pylist()
+            rows = pq.read_table(path, columns=["dataset", "sha256", "outcome"]).to_pylist()
+            found += [r for r in rows if r["dataset"] == probe["dataset"]]
         return found
 
     decision_s, versions = _timed(decide)

@@ -192,16 +192,21 @@ def _literal(value: str) -> str:
 
 
 def partition_rows(
-    store: LakeStore, macro: str, period: str, columns: list[str]
+    store: LakeStore,
+    macro: str,
+    period: str,
+    columns: list[str],
+    datasets: list[str] | None = None,
 ) -> list[dict[str, Any]] | None:
-    """The rows of one lake partition: (macroprocesso, periodo_mes) pruned, one periodicidade.
+    """The rows of one lake partition: (macroprocesso, periodo_mes) pruned, one periodicidade,
+    only ``datasets`` when given.
 
     None when the table does not exist yet.
     """
     from deltalake import QueryBuilder
 
     if _forked():
-        return _in_spawned("partition_rows", store, macro, period, columns)
+        return _in_spawned("partition_rows", store, macro, period, columns, datasets)
     if not exists(store):
         return None
     select = ", ".join(f'"{name}"' for name in columns)
@@ -209,6 +214,8 @@ def partition_rows(
         f"SELECT {select} FROM catalog WHERE macroprocesso = {_literal(macro)} "
         f"AND periodo_mes = {_literal(period[:7])} AND periodicidade = DATE {_literal(period)}"
     )
+    if datasets:
+        sql += f" AND dataset IN ({', '.join(_literal(name) for name in sorted(set(datasets)))})"
     reader = QueryBuilder().register("catalog", open_table(store)).execute(sql)
     return pa.table(reader.read_all()).to_pylist()
 

@@ -336,13 +336,15 @@ DECISION_COLUMNS = [
 ]
 
 
-def _partition_versions(store: LakeStore, macro: str, period: str) -> list[dict[str, Any]]:
-    """Every committed version in one partition, from the catalog table.
+def _partition_versions(
+    store: LakeStore, macro: str, period: str, datasets: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Every committed version in one partition (of ``datasets``, or all), from the catalog.
 
     Only the (macroprocesso, month) partition of the Delta table is read, filtered to this
     ``periodicidade``: the cost is bounded by one month's deliveries, not by the lake's age.
     """
-    rows = catalog_delta.partition_rows(store, macro, period, DECISION_COLUMNS)
+    rows = catalog_delta.partition_rows(store, macro, period, DECISION_COLUMNS, datasets)
     if rows is None:
         # No catalog table yet: a new lake, or one whose old catalog files need migrating.
         catalog_delta.check_not_legacy(store)
@@ -586,7 +588,11 @@ def _land_locked(
     sha = download["sha256"]
     catalog_rows: list[dict[str, Any]] = []
     datasets: list[dict[str, Any]] = []
-    versions = _partition_versions(store, macro, period)
+    # Only this delivery's datasets are decided (a raw-only report decides nothing).
+    names = [
+        staged.dataset or dataset_name(conf["dataset"], staged.name) for staged in staged_tables
+    ]
+    versions = _partition_versions(store, macro, period, names) if names else []
     for index, staged in enumerate(staged_tables):
         if index:
             _crash_point("between_datasets")

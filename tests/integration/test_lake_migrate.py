@@ -39,7 +39,10 @@ def _old_catalog_dir(macro: str, period: str) -> str:
     )
 
 
-def _old_partition_versions(store: LakeStore, macro: str, period: str) -> list[dict[str, Any]]:
+def _old_partition_versions(
+    store: LakeStore, macro: str, period: str, datasets: list[str] | None = None
+) -> list[dict[str, Any]]:
+    # The old reader read every dataset of the folder (``datasets`` is the new filter).
     columns = ["ingestion_id", "dataset", "sha256", "version", "outcome", "delivered_at"]
     columns.append("ingested_at")
     found: list[dict[str, Any]] = []
