@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -648,3 +648,57 @@ def test_a_crashed_s3_landing_leaves_no_partial_object_and_the_retry_completes(
         3.0,
     ]
     assert_nothing_local(tmp_path)
+
+
+# --- the catalog Delta table on S3 -----------------------------------------------------------
+
+
+def _s3_appender(env: dict[str, str], worker: int, count: int) -> None:
+    """Append ``count`` one-row commits to the catalog table, with no lock of any kind."""
+    from sintegre import catalog_delta as delta
+
+    settings = load_settings(env)
+    store = open_store(settings.lake_uri, settings)
+    for i in range(count):
+        row = {
+            "ingestion_id": f"w{worker}-{i}",
+            "dataset": "carga",
+            "outcome": "new",
+            "macroprocesso": MACRO_SLUG,
+            "periodicidade": date(2024, 3, 1),
+            "periodo_mes": "2024-03",
+            "ingested_at": datetime(2024, 3, 1, tzinfo=UTC),
+            "delivered_at": datetime(2024, 3, 1, tzinfo=UTC),
+        }
+        delta.append(store, pa.Table.from_pylist([row], schema=delta.delta_schema()))
+
+
+def test_concurrent_catalog_commits_on_s3_need_no_lock_and_maintenance_runs(
+    endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    """Two processes commit to the S3 catalog table at once: conditional writes give every
+    commit its own version (no DynamoDB, no lock); then the maintenance task compacts it."""
+    import multiprocessing
+
+    from sintegre import catalog_delta as delta
+    from sintegre.maintenance import maintain_catalog
+
+    env = s3_env(endpoint, bucket, tmp_path)
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_s3_appender, args=(env, w, 6)) for w in range(2)]
+    for proc in workers:
+        proc.start()
+    for proc in workers:
+        proc.join(180)
+    assert [proc.exitcode for proc in workers] == [0, 0]
+    settings = load_settings(env)
+    store = open_store(settings.lake_uri, settings)
+    assert delta.open_table(store).version() == 11
+    rows = delta.dataset(store).to_table().column("ingestion_id").to_pylist()
+    assert sorted(rows) == sorted(f"w{w}-{i}" for w in range(2) for i in range(6))
+
+    report = maintain_catalog(store)
+    assert (report["files_removed"], report["files_added"]) == (12, 1)
+    assert delta.open_table(store).get_add_actions().num_rows == 1
+    with connect(settings.lake_uri, settings=settings) as con:
+        assert con.execute("SELECT count(*) FROM catalog").fetchone() == (12,)
