@@ -702,3 +702,50 @@ def test_concurrent_catalog_commits_on_s3_need_no_lock_and_maintenance_runs(
     assert delta.open_table(store).get_add_actions().num_rows == 1
     with connect(settings.lake_uri, settings=settings) as con:
         assert con.execute("SELECT count(*) FROM catalog").fetchone() == (12,)
+
+
+def test_an_s3_lake_with_old_catalog_files_is_migrated_and_verified(
+    endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    from sintegre.lake import CATALOG_SCHEMA
+    from sintegre.lake_migrate import migrate
+
+    env = s3_env(endpoint, bucket, tmp_path)
+    settings = load_settings(env)
+    fs = arrow_s3(endpoint)
+    old = []
+    for i, day in enumerate(["2024-03-01", "2024-03-01", "2024-04-02"]):
+        row = {
+            "ingestion_id": f"old{i}",
+            "dataset": "carga",
+            "sha256": f"{i:064x}",
+            "version": f"{i:064x}",
+            "outcome": "new",
+            "rows": 3,
+            "delivered_at": datetime(2024, 3, 1, i, tzinfo=UTC),
+            "ingested_at": datetime(2024, 3, 1, i, tzinfo=UTC),
+        }
+        key = (
+            f"{bucket}/lake/catalog/ingestions/macroprocesso={MACRO_SLUG}/periodicidade={day}/"
+            f"2024030{i}T000000000000-{i:012x}.parquet"
+        )
+        pq.write_table(pa.Table.from_pylist([row], schema=CATALOG_SCHEMA), key, filesystem=fs)
+        old.append(key.removeprefix(f"{bucket}/"))
+
+    report = migrate(settings.lake_uri, settings=settings)
+
+    assert (report.files, report.rows, report.appended, report.partitions) == (3, 3, 3, 2)
+    listed = keys(endpoint, bucket)
+    assert not [k for k in listed if k.startswith("lake/catalog/ingestions/")]
+    assert sorted(k for k in listed if k.startswith("lake/catalog/_migrated/")) == sorted(
+        k.replace("catalog/ingestions/", "catalog/_migrated/ingestions/") for k in old
+    )
+    with connect(settings.lake_uri, settings=settings) as con:
+        assert con.execute(
+            "SELECT ingestion_id, CAST(periodicidade AS VARCHAR), is_current FROM catalog "
+            "ORDER BY ingestion_id"
+        ).fetchall() == [
+            ("old0", "2024-03-01", False),
+            ("old1", "2024-03-01", True),
+            ("old2", "2024-04-02", True),
+        ]
