@@ -124,6 +124,8 @@ def _in_spawned(name: str, *args: Any) -> Any:
 
 
 def _call(name: str, *args: Any) -> Any:
+    if name == "append":
+        return append(args[0], args[1], migrating=args[2])
     return globals()[name](*args)
 
 
@@ -155,18 +157,29 @@ def to_arrow(rows: list[dict[str, Any]], macro: str, period: str) -> pa.Table:
     return pa.Table.from_pylist(full, schema=delta_schema())
 
 
-def append(store: LakeStore, table: pa.Table) -> int:
+def append(store: LakeStore, table: pa.Table, *, migrating: bool = False) -> int:
     """Commit rows in one Delta transaction (creating the table first if needed).
+
+    Args:
+        store: The lake.
+        table: The rows (``delta_schema()`` columns).
+        migrating: The migration itself: the old catalog files may still be there.
 
     Returns:
         The table version this commit made.
+
+    Raises:
+        LegacyCatalogError: The table would be created in a lake whose old catalog files were
+            never migrated (the first landing after an upgrade must not hide them).
     """
     from deltalake import write_deltalake
     from deltalake.exceptions import CommitFailedError, DeltaError
 
     table = table.cast(delta_schema())
     if _forked():
-        return int(_in_spawned("append", store, table))
+        return int(_in_spawned("append", store, table, migrating))
+    if not migrating and not exists(store):
+        check_not_legacy(store)
     for attempt in range(_CREATE_RETRIES):
         try:
             write_deltalake(

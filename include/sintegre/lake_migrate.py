@@ -147,7 +147,7 @@ def migrate(
         missing = legacy.filter(pc.invert(known))
     if missing.num_rows:
         months = pc.utf8_slice_codeunits(pc.cast(missing["periodicidade"], pa.string()), 0, 7)
-        catalog_delta.append(store, missing.append_column("periodo_mes", months))
+        catalog_delta.append(store, missing.append_column("periodo_mes", months), migrating=True)
     version = catalog_delta.open_table(store).version()
     # Verify: the table's rows of these ingestion ids, partition by partition.
     dataset = catalog_delta.dataset(store)

@@ -78,7 +78,7 @@ def _old_catalog_sql(con: duckdb.DuckDBPyConnection, store: LakeStore) -> str:
 def legacy_writer(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """``land`` and ``lakeviews.connect`` as they were: one catalog file per delivery."""
 
-    def old_commit(store: LakeStore, table: pa.Table) -> int:
+    def old_commit(store: LakeStore, table: pa.Table, *, migrating: bool = False) -> int:
         macro = table.column("macroprocesso")[0].as_py()
         period = table.column("periodicidade")[0].as_py().isoformat()
         ingested = table.column("ingested_at")[0].as_py()
@@ -172,6 +172,17 @@ def test_a_lake_made_by_the_old_code_answers_the_same_after_migration(
     # The new code refuses the unmigrated lake rather than show it empty.
     with pytest.raises(catalog_delta.LegacyCatalogError, match="lake_migrate"):
         lakeviews.connect(lake)
+    # ... and so does a landing, even a raw-only one that decides nothing.
+    for tables in ([stage(staging, "", {"mw": [1.0]})], []):
+        with pytest.raises(catalog_delta.LegacyCatalogError, match="lake_migrate"):
+            land(
+                tables,
+                make_conf(notification_id="n-refused", dataset="relatorio"),
+                make_download("refused"),
+                lake_root=lake,
+                run_id="r-refused",
+            )
+    assert not (lake / "catalog" / "delta").exists()
 
     report = migrate(lake)
 
@@ -226,8 +237,8 @@ def test_a_migration_that_does_not_verify_moves_nothing(
     monkeypatch.undo()
     real_append = catalog_delta.append
 
-    def lossy(store: LakeStore, table: pa.Table) -> int:
-        return real_append(store, table.slice(1))  # drops a row
+    def lossy(store: LakeStore, table: pa.Table, *, migrating: bool = False) -> int:
+        return real_append(store, table.slice(1), migrating=migrating)  # drops a row
 
     monkeypatch.setattr(catalog_delta, "append", lossy)
     with pytest.raises(MigrationError, match="differ"):
