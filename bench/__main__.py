@@ -5,7 +5,8 @@ Writes bench/results/latest.json (sections ``receiver``, ``burst``, ``ingest``, 
 ``make test``'s junit XML). A section that fails or whose module is missing is recorded as
 such; the others still run.
 
-``python -m bench [--only receiver,e2e] [--quick]``.
+``python -m bench [--only receiver,e2e] [--quick]``, or ``python -m bench lake_scale`` (sections
+named as arguments: the same as ``--only``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 from bench import report
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
-SECTIONS = ("receiver", "ingest", "excel", "e2e", "burst")
+SECTIONS = ("receiver", "ingest", "excel", "e2e", "burst", "lake_scale")
 
 
 def _optional(module: str) -> Any:
@@ -55,7 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(SECTIONS)}")
     parser.add_argument("--quick", action="store_true", help="short runs, for trying it out")
+    parser.add_argument("sections", nargs="*", help="sections to run (like --only)")
     args = parser.parse_args(argv)
+    if args.sections:
+        unknown = set(args.sections) - set(SECTIONS)
+        if unknown:
+            parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
+        args.only = ",".join([*(args.only.split(",") if args.only else []), *args.sections])
     wanted = args.only.split(",") if args.only else list(SECTIONS)
     quick = args.quick
 
@@ -92,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[bench] {name}: section missing (bench/{name}_bench.py)", flush=True)
         else:
             results[name] = _section(name, lambda m=module: m.run(quick=quick))
+        save()
+    if "lake_scale" in wanted:
+        from bench import lake_scale_bench
+
+        results["lake_scale"] = _section("lake_scale", lambda: lake_scale_bench.run(quick=quick))
         save()
     if {"e2e", "burst"} & set(wanted):
         from bench import burst_bench, e2e_bench

@@ -37,6 +37,9 @@ METHOD_NOTES = (
     "run; runs counted per notification through Airflow's API. Baseline: the same 500 confs "
     "POSTed straight to Airflow's API one at a time.",
     "**ingest**, **excel**: see bench/ingest_bench.py and bench/excel_bench.py.",
+    "**lake_scale**: the catalog Delta table (sintegre's own code) vs one catalog file per "
+    "delivery, at 10k/100k/1M synthetic deliveries on local disk (bench/lake_scale_bench.py); "
+    "the file-per-delivery views are only built at 10k (its decision at every size).",
     "**e2e**: POST → rows returned by DuckDB (`sintegre.lakeviews`), one notification at a "
     "time; baseline: the one-task no-op DAG bench/dags/bench_noop.py, trigger → success, on "
     "the same Airflow. Runs Airflow itself fails (task processes starved on a loaded machine) "
@@ -193,6 +196,53 @@ def benchmark_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                 e2e["ratio"],
                 "≤ 3×",
                 e2e["ratio"] <= 3,
+            )
+        )
+
+    lake_scale = results.get("lake_scale")
+    if lake_scale is not None:  # only once measured (python -m bench lake_scale)
+        if (row := _missing("lake_scale", lake_scale)) is not None:
+            rows.append(row)
+        else:
+            rows.extend(_lake_scale_rows(lake_scale))
+    return rows
+
+
+def _lake_scale_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Delta catalog vs one file per delivery, per size; the issue's targets at 1M."""
+    rows = []
+    targets = {"views_ready_s": 2.0, "query_30d_s": 1.0, "decision_s": 0.1}
+    labels = {
+        "views_ready_s": "views ready (s)",
+        "query_30d_s": "30-day product query (s)",
+        "decision_s": "landing's decision (s)",
+    }
+    for key, delta in data.items():
+        if not key.startswith("delta_") or not isinstance(delta, dict):
+            continue
+        n = int(key.removeprefix("delta_"))
+        files = data.get(f"files_{n}", {})
+        for figure, label in labels.items():
+            target = targets[figure] if n >= 1_000_000 else None
+            measured, baseline = delta.get(figure), files.get(figure)
+            rows.append(
+                _row(
+                    f"lake_scale {n:,} deliveries: {label}, Delta vs file per delivery",
+                    measured,
+                    "—" if baseline is None else baseline,
+                    _ratio(measured, baseline),
+                    "—" if target is None else f"≤ {target:g}",
+                    None if target is None or measured is None else measured <= target,
+                )
+            )
+        rows.append(
+            _row(
+                f"lake_scale {n:,} deliveries: commit of one landing (ms, median)",
+                delta.get("commit_ms_median"),
+                "—",
+                None,
+                "—",
+                None,
             )
         )
     return rows

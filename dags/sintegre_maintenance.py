@@ -6,11 +6,14 @@ Two independent tasks, each logging what it removed (and returning the counts as
   (default 365) and refusal traces older than ``SINTEGRE_REFUSALS_RETENTION_DAYS`` (30). Open
   notifications (received, triggered) are never deleted;
 - ``sweep_stale_files``: partial downloads, dead runs' staging folders and free partition lock
-  files older than ``SINTEGRE_STALE_FILE_HOURS`` (24).
+  files older than ``SINTEGRE_STALE_FILE_HOURS`` (24);
+- ``maintain_catalog``: the catalog Delta table's compaction, checkpoint and log cleanup
+  (entries older than ``SINTEGRE_LAKE_LOG_RETENTION_DAYS``, 30); ``vacuum`` only when
+  ``SINTEGRE_LAKE_VACUUM_RETENTION_HOURS`` is set (default: never).
 
-Nothing an analyst can query is deleted here (``history/``, ``curated/``, ``catalog/``,
-``raw/``). Schedule: ``SINTEGRE_MAINTENANCE_SCHEDULE`` (03:30 Brasília; ``none`` turns it off).
-See docs/OPERATIONS.md.
+Nothing an analyst can query is deleted here (``history/``, ``curated/``, ``raw/``, the
+catalog's rows). Schedule: ``SINTEGRE_MAINTENANCE_SCHEDULE`` (03:30 Brasília; ``none`` turns it
+off). See docs/OPERATIONS.md.
 """
 
 from __future__ import annotations
@@ -63,8 +66,25 @@ def sintegre_maintenance() -> None:
         store = open_store(settings.lake_uri, settings)
         return sweep(store, older_than_hours=settings.stale_file_hours).as_dict()
 
+    @task(retries=1, execution_timeout=timedelta(minutes=30))
+    def maintain_catalog() -> dict[str, int]:
+        """Compact, checkpoint and trim the catalog Delta table (vacuum only if allowed)."""
+        # deltalake is imported here, in the task process, never at DAG parse time: its
+        # runtime does not survive the fork of a process that already used it.
+        from sintegre.maintenance import maintain_catalog as maintain
+        from sintegre.storage import open_store
+
+        settings = load_settings()
+        store = open_store(settings.lake_uri, settings)
+        return maintain(
+            store,
+            log_retention_days=settings.lake_log_retention_days,
+            vacuum_retention_hours=settings.lake_vacuum_retention_hours,
+        )
+
     prune_inbox()
     sweep_stale_files()
+    maintain_catalog()
 
 
 sintegre_maintenance()

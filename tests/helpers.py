@@ -64,3 +64,19 @@ def make_payload(**overrides: Any) -> dict[str, Any]:
 def to_body(payload: dict[str, Any]) -> bytes:
     """Serialise like ONS (UTF-8, accents unescaped)."""
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+
+def catalog_table_rows(lake: Any, *, settings: Any = None) -> list[dict[str, Any]]:
+    """Every row of a lake's catalog Delta table (``catalog/delta``), oldest landing first.
+
+    ``macroprocesso``/``periodicidade`` are columns of the table (``periodo_mes`` dropped);
+    an empty list when the lake has no catalog yet.
+    """
+    from sintegre import catalog_delta
+    from sintegre.storage import open_store
+
+    dataset = catalog_delta.dataset(open_store(lake, settings))
+    if dataset is None:
+        return []
+    rows = dataset.to_table().drop_columns(["periodo_mes"]).to_pylist()
+    return sorted(rows, key=lambda row: (row["ingested_at"], row["ingestion_id"]))

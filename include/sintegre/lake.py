@@ -4,33 +4,39 @@ Layout (see ARCHITECTURE.md)::
 
     raw/<dataset>/<yyyy>/<mm>/<sha256>/<file>                                  every original
     history/<dataset>/macroprocesso=<slug>/periodicidade=<date>/<sha256>.parquet   every version
-    catalog/ingestions/macroprocesso=<slug>/periodicidade=<date>/<ts>-<id>.parquet  append-only
+    catalog/delta/                  ONE Delta Lake table, a row per landed table (append-only)
     curated/<dataset>/macroprocesso=<slug>/periodicidade=<date>/data.parquet      current copy
 
 A landing commits in three steps, each file written aside and renamed into place:
 
 1. every table's version goes to ``history/`` (immutable, named by the source sha256);
-2. ONE catalog file for the whole delivery is written: this is the commit point. The views
-   (``sintegre.lakeviews``) compute the current version of each partition from the catalog, so
-   a crash before it leaves the old version visible everywhere, and after it the new one;
+2. ONE Delta commit appends the whole delivery's rows to the catalog table
+   (``sintegre.catalog_delta``): this is the commit point. The views (``sintegre.lakeviews``)
+   compute the current version of each partition from the catalog, so a crash before it
+   leaves the old version visible everywhere, and after it the new one;
 3. ``curated/`` copies are replaced for the partitions where this delivery is the newest, for
    readers that want plain files (pyarrow, Polars); a crash here is repaired by the retry.
 
 Content decides: a sha256 already landed for a dataset and partition rewrites nothing
 (``unchanged``); a new sha256 becomes current only when its delivery (the token's ``nbf``) is
 newer than the current one's; an older delivery re-run late goes to ``history/`` only.
-Partition values live in the path only (hive style), never as file columns.
+Partition values of history/ and curated/ live in the path only (hive style), never as file
+columns; the catalog table has them as real columns (``macroprocesso``, ``periodicidade``,
+``periodo_mes``), its partitions being (macroprocesso, periodo_mes).
 
 The lake is a local folder or an S3 prefix (``LAKE_URI``, see ``sintegre.storage``): every write
 goes through :class:`sintegre.storage.LakeStore`, which publishes a file whole or not at all.
 History files are written by record batches and curated copies are file copies (server-side
 on S3), so landing a table of any size needs memory for one batch, not for the table.
 
-Two landings on one partition never interleave. On the local disk a ``flock`` per partition
-does it. Object storage has no locks: a PostgreSQL advisory lock (on the inbox database,
-``SINTEGRE_INBOX_URL``) does it there, and without PostgreSQL the landing refuses to run unless
-``SINTEGRE_LAKE_LOCK=none`` says something else already serialises them (the DAGs' ``land``
-tasks run with ``max_active_tis_per_dag=1``, which serialises one DAG's landings, not two DAGs').
+Two landings on one partition never interleave: Delta serialises commits, but two appends never
+conflict, so two landings could both decide ``new`` from the same read and ``curated/`` end
+with the older copy; the read-decide-write is held under a partition lock. On the local disk
+a ``flock`` per partition does it. Object storage has no locks: a PostgreSQL advisory lock (on
+the inbox database, ``SINTEGRE_INBOX_URL``) does it there, and without PostgreSQL the landing
+refuses to run unless ``SINTEGRE_LAKE_LOCK=none`` says something else already serialises them
+(the DAGs' ``land`` tasks run with ``max_active_tis_per_dag=1``, which serialises one DAG's
+landings, not two DAGs').
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from sintegre import catalog_delta
 from sintegre.storage import LakeStore, LakeStoreError, open_store
 
 if TYPE_CHECKING:
@@ -170,14 +177,6 @@ def partition_dir(zone: str, dataset: str, macro_slug: str, period: str) -> Pure
 def _crash_point(name: str) -> None:
     if os.environ.get(CRASH_ENV) == name:
         os._exit(70)
-
-
-def _atomic_write(table: pa.Table, store: LakeStore, key: str) -> None:
-    """Write a (small) table aside and publish it whole: a reader sees the old file or the new."""
-    with store.atomic_path(key) as tmp:
-        # zstd and column statistics (pyarrow's default) so engines prune row groups.
-        pq.write_table(table, tmp, compression="zstd", write_statistics=True)
-        _crash_point("mid_file")
 
 
 def _metadata_of(store: LakeStore, key: str) -> dict[bytes, bytes]:
@@ -325,27 +324,44 @@ VERSION_OUTCOMES = ("new", "older", "reprocessed", "reverted")
 CHANGING_OUTCOMES = ("new", "reprocessed", "reverted")
 
 
-def _catalog_dir(macro: str, period: str) -> str:
-    return LakeStore.join(
-        "catalog", "ingestions", f"macroprocesso={macro}", f"periodicidade={period}"
-    )
+#: Columns the version decision reads from the catalog.
+DECISION_COLUMNS = [
+    "ingestion_id",
+    "dataset",
+    "sha256",
+    "version",
+    "outcome",
+    "delivered_at",
+    "ingested_at",
+]
 
 
-def _partition_versions(store: LakeStore, macro: str, period: str) -> list[dict[str, Any]]:
-    """Every committed version in one partition, from its catalog files (small: one per landing)."""
-    columns = ["dataset", "sha256", "version", "outcome", "delivered_at", "ingested_at"]
-    rows: list[dict[str, Any]] = []
-    for key in store.list(_catalog_dir(macro, period), ".parquet"):
-        with store.open_input(key) as handle:
-            table = pq.ParquetFile(handle).read(columns=columns)
-        rows += [r for r in table.to_pylist() if r["outcome"] in VERSION_OUTCOMES]
-    return rows
+def _partition_versions(
+    store: LakeStore, macro: str, period: str, datasets: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Every committed version in one partition (of ``datasets``, or all), from the catalog.
+
+    Only the (macroprocesso, month) partition of the Delta table is read, filtered to this
+    ``periodicidade``: the cost is bounded by one month's deliveries, not by the lake's age.
+    """
+    rows = catalog_delta.partition_rows(store, macro, period, DECISION_COLUMNS, datasets)
+    if rows is None:
+        # No catalog table yet: a new lake, or one whose old catalog files need migrating.
+        catalog_delta.check_not_legacy(store)
+        return []
+    return [r for r in rows if r["outcome"] in VERSION_OUTCOMES]
 
 
 def current_version(versions: list[dict[str, Any]], dataset: str) -> dict[str, Any] | None:
     """The current version of a dataset partition: the newest delivery (then the latest landing)."""
     mine = [v for v in versions if v["dataset"] == dataset]
-    return max(mine, key=lambda v: (v["delivered_at"], v["ingested_at"])) if mine else None
+    # On a full tie (same delivery, same landing instant) the greatest ingestion_id wins,
+    # the same rule as the views' (row order is not kept by a table format).
+    return (
+        max(mine, key=lambda v: (v["delivered_at"], v["ingested_at"], v["ingestion_id"] or ""))
+        if mine
+        else None
+    )
 
 
 def _decide(
@@ -427,7 +443,7 @@ def land(
 
     Returns:
         A small dict: ``changed`` (any partition got a new current version), ``outcome`` per
-        dataset, ``rows`` and the catalog file (a key relative to the lake root).
+        dataset, ``rows`` and ``catalog_version`` (the catalog table's version it committed).
 
     Raises:
         LakeLockError: An object-storage lake with no way to serialise landings.
@@ -572,7 +588,11 @@ def _land_locked(
     sha = download["sha256"]
     catalog_rows: list[dict[str, Any]] = []
     datasets: list[dict[str, Any]] = []
-    versions = _partition_versions(store, macro, period)
+    # Only this delivery's datasets are decided (a raw-only report decides nothing).
+    names = [
+        staged.dataset or dataset_name(conf["dataset"], staged.name) for staged in staged_tables
+    ]
+    versions = _partition_versions(store, macro, period, names) if names else []
     for index, staged in enumerate(staged_tables):
         if index:
             _crash_point("between_datasets")
@@ -658,11 +678,10 @@ def _land_locked(
             )
         )
     _crash_point("after_history")
-    catalog_file = LakeStore.join(
-        _catalog_dir(macro, period),
-        f"{ingested_at:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:12]}.parquet",
+    # The commit point: one Delta commit with the delivery's rows.
+    catalog_version = catalog_delta.append(
+        store, catalog_delta.to_arrow(catalog_rows, macro, period)
     )
-    _atomic_write(pa.Table.from_pylist(catalog_rows, schema=CATALOG_SCHEMA), store, catalog_file)
     _crash_point("after_catalog")
     # The partition's versions now: what was read before, plus what this landing committed.
     versions += [row for row in catalog_rows if row["outcome"] in VERSION_OUTCOMES]
@@ -688,7 +707,7 @@ def _land_locked(
         "unchanged": bool(datasets) and all(d["outcome"] == "unchanged" for d in datasets),
         "datasets": datasets,
         "rows": sum(d["rows"] for d in datasets),
-        "catalog_file": catalog_file,
+        "catalog_version": catalog_version,
     }
 
 

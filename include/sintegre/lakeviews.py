@@ -8,9 +8,10 @@ still holds the previous copy (the retry repairs it).
 Views created by :func:`connect`:
 
 ``catalog``
-    Every ingestion row, with the hive partition columns ``macroprocesso`` and
-    ``periodicidade`` (a ``DATE``) and ``is_current``: true for the row that defines the
-    current version of its (dataset, macroprocesso, periodicidade).
+    Every ingestion row of the catalog Delta table (``catalog/delta``, see
+    ``sintegre.catalog_delta``), with ``macroprocesso`` and ``periodicidade`` (a ``DATE``) and
+    ``is_current``: true for the row that defines the current version of its (dataset,
+    macroprocesso, periodicidade).
 ``<dataset>_history``
     Every landed version of a dataset (one per ``history/`` folder).
 ``<dataset>``
@@ -23,8 +24,8 @@ Views created by :func:`connect`:
     (``SELECT * FROM acomph_as_of(TIMESTAMPTZ '2025-08-06 12:00-03')``), so a forecast can be
     compared with its later revisions.
 
-The set of dataset views is fixed when :func:`connect` runs; the files they read are found at
-query time, so new versions of known datasets show without reconnecting.
+The set of dataset views and the catalog's snapshot (its Delta version) are fixed when
+:func:`connect` runs: reconnect to see later landings. History files are found at query time.
 
 The lake may be local or on S3 (``s3://bucket/prefix``). DuckDB's own S3 support (the httpfs
 extension) is downloaded on first use, which a worker without internet cannot do: the
@@ -49,6 +50,7 @@ from typing import TYPE_CHECKING, TextIO
 import duckdb
 import pyarrow as pa
 
+from sintegre import catalog_delta
 from sintegre.lake import CATALOG_SCHEMA, VERSION_OUTCOMES
 from sintegre.settings import load_settings
 from sintegre.storage import LakeStore, open_store
@@ -59,6 +61,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CATALOG_VIEW = "catalog"
+#: The catalog Delta table's snapshot, registered with the connection (``catalog`` reads it).
+CATALOG_RAW = "catalog_raw"
 DATASETS_VIEW = "datasets"
 HISTORY_SUFFIX = "_history"
 AS_OF_SUFFIX = "_as_of"
@@ -112,35 +116,42 @@ def _glob(store: LakeStore, *parts: str) -> str:
 
 
 def _empty_catalog_select() -> str:
-    """A zero-row SELECT with the catalog's columns, for a lake with no catalog file yet."""
+    """A zero-row SELECT with the catalog's columns, for a lake with no catalog table yet."""
     columns = [
         f"CAST(NULL AS {_sql_type(field.type)}) AS {quote_identifier(field.name)}"
         for field in CATALOG_SCHEMA
     ]
     columns += [f"CAST(NULL AS {sql}) AS {quote_identifier(name)}" for name, sql in PARTITION_TYPES]
-    columns += ["CAST(NULL AS VARCHAR) AS _file", "CAST(NULL AS BIGINT) AS _row"]
     return f"SELECT {', '.join(columns)} WHERE false"
 
 
-def _catalog_sql(store: LakeStore) -> str:
-    """The ``catalog`` view: every ingestion row plus ``is_current``."""
-    if store.list("catalog/ingestions", ".parquet"):
-        scan = _read_parquet(
-            _glob(store, "catalog", "ingestions"), "filename = '_file'", "file_row_number = true"
+def _catalog_sql(con: duckdb.DuckDBPyConnection, store: LakeStore) -> str:
+    """The ``catalog`` view: every ingestion row plus ``is_current``.
+
+    The Delta table's current snapshot is registered as ``catalog_raw`` (a pyarrow dataset:
+    no DuckDB extension needed); the view keeps today's columns (``periodo_mes`` is the
+    table's partition column, not shown).
+    """
+    table = catalog_delta.dataset(store)
+    if table is not None:
+        con.register(CATALOG_RAW, table)
+        names = [quote_identifier(n) for n in (*CATALOG_SCHEMA.names, "macroprocesso")]
+        source = (
+            f"SELECT {', '.join(names)}, CAST(periodicidade AS DATE) AS periodicidade "
+            f"FROM {quote_identifier(CATALOG_RAW)}"
         )
-        source = f"SELECT * RENAME (file_row_number AS _row) FROM {scan}"
     else:
+        catalog_delta.check_not_legacy(store)
         source = _empty_catalog_select()
     versions = f"outcome IN ({', '.join(quote_literal(o) for o in VERSION_OUTCOMES)})"
-    # The rule of sintegre.lake.current_version: the newest delivery, then the latest landing;
-    # on a full tie the first row in catalog-file order (Python's max keeps the first maximum).
+    # The rule of sintegre.lake.current_version: the newest delivery, then the latest landing,
+    # then (a full tie) the greatest ingestion_id.
     return f"""
-        SELECT * EXCLUDE (_file, _row, _rank), coalesce({versions} AND _rank = 1, false)
-            AS is_current
+        SELECT * EXCLUDE (_rank), coalesce({versions} AND _rank = 1, false) AS is_current
         FROM (
             SELECT *, row_number() OVER (
                 PARTITION BY dataset, macroprocesso, periodicidade, {versions}
-                ORDER BY delivered_at DESC, ingested_at DESC, _file, _row
+                ORDER BY delivered_at DESC, ingested_at DESC, ingestion_id DESC
             ) AS _rank
             FROM ({source})
         )
@@ -277,7 +288,7 @@ def connect(
     try:
         store.register_with_duckdb(con)
         con.execute(
-            f"CREATE OR REPLACE VIEW {quote_identifier(CATALOG_VIEW)} AS {_catalog_sql(store)}"
+            f"CREATE OR REPLACE VIEW {quote_identifier(CATALOG_VIEW)} AS {_catalog_sql(con, store)}"
         )
         names: list[str] = []
         taken = {CATALOG_VIEW, DATASETS_VIEW}
@@ -307,10 +318,12 @@ def connect(
 
 
 def view_names(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The views of the connection's main schema, sorted."""
+    """The views of the connection's main schema, sorted (the registered catalog snapshot
+    ``catalog_raw`` is an implementation detail of ``catalog`` and not listed)."""
     rows = con.execute(
         "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' "
-        "ORDER BY view_name"
+        "AND view_name <> ? ORDER BY view_name",
+        [CATALOG_RAW],
     ).fetchall()
     return [row[0] for row in rows]
 

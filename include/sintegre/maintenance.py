@@ -11,8 +11,17 @@
   progress is younger than that (its task has an ``execution_timeout`` well below it), and a
   lock file is only removed while this process holds it.
 
-Nothing an analyst can query (``history/``, ``curated/``, ``catalog/``, ``raw/`` files) is
-touched here.
+- **The catalog table** (``catalog/delta``, :func:`maintain_catalog`): compaction of the
+  day's one-file-per-landing into one file per (macroprocesso, month) partition
+  (``optimize.compact``), a log checkpoint (``create_checkpoint``), and the removal of log
+  entries older than ``SINTEGRE_LAKE_LOG_RETENTION_DAYS`` (``cleanup_metadata``: bounds the
+  table's version time travel only; ``<dataset>_as_of(T)`` reads the catalog's rows, which are
+  all kept). The files compaction replaced stay on disk, still readable as older table
+  versions, unless ``SINTEGRE_LAKE_VACUUM_RETENTION_HOURS`` is set (default: unset, never
+  vacuumed).
+
+Nothing an analyst can query (``history/``, ``curated/``, ``raw/`` files, the catalog's rows)
+is deleted here.
 """
 
 from __future__ import annotations
@@ -24,10 +33,11 @@ import os
 import time
 from dataclasses import dataclass
 
+from sintegre import catalog_delta
 from sintegre.inbox import Inbox, notifications, refusals
 from sintegre.storage import LakeStore
 
-__all__ = ["FINISHED", "SweepReport", "prune_inbox", "sweep_stale_files"]
+__all__ = ["FINISHED", "SweepReport", "maintain_catalog", "prune_inbox", "sweep_stale_files"]
 
 log = logging.getLogger(__name__)
 
@@ -121,3 +131,57 @@ def _remove_if_free(store: LakeStore, key: str) -> bool:
         return True
     finally:
         os.close(fd)
+
+
+def maintain_catalog(
+    store: LakeStore,
+    *,
+    log_retention_days: float = 30.0,
+    vacuum_retention_hours: float | None = None,
+) -> dict[str, int]:
+    """Compact, checkpoint and trim the log of the catalog Delta table; vacuum if allowed.
+
+    Safe beside landings: compaction only rewrites files (Delta's conflict check lets blind
+    appends through), and the log entries it removes are older than the last checkpoint.
+
+    Args:
+        store: The lake.
+        log_retention_days: ``delta.logRetentionDuration`` (set on the table when it differs).
+        vacuum_retention_hours: Delete files no table version newer than this many hours
+            references (those compaction replaced, and a crashed landing's uncommitted file);
+            None (the default) never deletes any.
+
+    Returns:
+        Counts for the task's XCom: files compacted away and written, log files removed,
+        files vacuumed, the table version after maintenance (``-1``: no table yet).
+    """
+    if not catalog_delta.exists(store):
+        log.info("no catalog table yet: nothing to maintain")
+        return {"version": -1}
+    table = catalog_delta.open_table(store)
+    retention = f"interval {log_retention_days:g} days"
+    if table.metadata().configuration.get("delta.logRetentionDuration") != retention:
+        table.alter.set_table_properties({"delta.logRetentionDuration": retention})
+    metrics = table.optimize.compact()
+    table = catalog_delta.open_table(store)
+    table.create_checkpoint()
+    log_prefix = LakeStore.join(catalog_delta.TABLE_KEY, "_delta_log")
+    logs_before = len(store.list(log_prefix, ".json"))
+    table.cleanup_metadata()
+    removed_logs = logs_before - len(store.list(log_prefix, ".json"))
+    vacuumed: list[str] = []
+    if vacuum_retention_hours is not None:
+        vacuumed = table.vacuum(
+            retention_hours=int(vacuum_retention_hours),
+            enforce_retention_duration=False,
+            dry_run=False,
+        )
+    report = {
+        "files_removed": int(metrics.get("numFilesRemoved", 0)),
+        "files_added": int(metrics.get("numFilesAdded", 0)),
+        "log_files_removed": int(removed_logs),
+        "vacuumed": len(vacuumed),
+        "version": catalog_delta.open_table(store).version(),
+    }
+    log.info("catalog table maintained: %s", report)
+    return report

@@ -18,9 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import pyarrow.parquet as pq
-
-from sintegre import lake
+from sintegre import catalog_delta, lake
 from sintegre.pipeline import land_step, parse_step, staging_prefix
 from sintegre.products import load_catalog
 from sintegre.runconf import RunConf
@@ -40,35 +38,25 @@ class ReprocessError(ValueError):
     """An item cannot be reprocessed (its raw file is gone or no longer matches)."""
 
 
-def _partition_value(name: str, key: str) -> str | None:
-    prefix = f"{key}="
-    return name[len(prefix) :] if name.startswith(prefix) else None
+def _catalog_rows(store: LakeStore, start: date, end: date) -> list[dict[str, Any]]:
+    """The catalog table's rows whose ``periodicidade`` is in ``[start, end]``.
 
-
-def _catalog_partitions(store: LakeStore, start: date, end: date) -> list[tuple[str, str, str]]:
-    """``(macroprocesso_slug, periodicidade, folder key)`` of the catalog partitions in range.
-
-    Partition values live in the path only, so the range is pruned on folder names before any
-    file is opened (or, on S3, listed).
+    The range is pruned on the table's ``periodo_mes`` partitions (and row-group statistics)
+    before any row is read.
     """
-    found: list[tuple[str, str, str]] = []
-    root = LakeStore.join("catalog", "ingestions")
-    for macro_name in store.list_dirs(root):
-        macro = _partition_value(macro_name, "macroprocesso")
-        if not macro:
-            continue
-        for period_name in store.list_dirs(LakeStore.join(root, macro_name)):
-            period = _partition_value(period_name, "periodicidade")
-            try:
-                day = date.fromisoformat(period or "")
-            except ValueError:
-                log.warning("skipping a catalog folder that is not a date: %s", period_name)
-                continue
-            if start <= day <= end:
-                found.append(
-                    (macro, day.isoformat(), LakeStore.join(root, macro_name, period_name))
-                )
-    return found
+    import pyarrow.dataset as pads
+
+    table = catalog_delta.dataset(store)
+    if table is None:
+        return []
+    months = [start.isoformat()[:7], end.isoformat()[:7]]
+    where = (
+        (pads.field("periodo_mes") >= months[0])
+        & (pads.field("periodo_mes") <= months[1])
+        & (pads.field("periodicidade") >= start)
+        & (pads.field("periodicidade") <= end)
+    )
+    return table.to_table(filter=where).to_pylist()
 
 
 def _product_datasets(name: str) -> tuple[str, frozenset[str]]:
@@ -128,22 +116,17 @@ def plan(
     first_landing: dict[tuple[str, str, str], dict[str, Any]] = {}
     datasets: dict[tuple[str, str, str], set[str]] = {}
     store = open_store(lake_root, settings)
-    for macro, period, folder in _catalog_partitions(store, start, end):
-        for key in store.list(folder, ".parquet"):
-            with store.open_input(key) as handle:
-                catalog = pq.ParquetFile(handle).read()
-            for row in catalog.to_pylist():
-                if not row.get("raw_path") or not _belongs_to(
-                    row.get("dataset"), dataset_prefix, names
-                ):
-                    continue
-                key = (row["raw_path"], macro, period)
-                datasets.setdefault(key, set()).add(row["dataset"])
-                if row.get("outcome") not in _RECORDED_OUTCOMES:
-                    continue
-                known = first_landing.get(key)
-                if known is None or row["ingested_at"] < known["ingested_at"]:
-                    first_landing[key] = row
+    for row in _catalog_rows(store, start, end):
+        if not row.get("raw_path") or not _belongs_to(row.get("dataset"), dataset_prefix, names):
+            continue
+        macro, period = row["macroprocesso"], row["periodicidade"].isoformat()
+        key = (row["raw_path"], macro, period)
+        datasets.setdefault(key, set()).add(row["dataset"])
+        if row.get("outcome") not in _RECORDED_OUTCOMES:
+            continue
+        known = first_landing.get(key)
+        if known is None or row["ingested_at"] < known["ingested_at"]:
+            first_landing[key] = row
     skipped = set(datasets) - set(first_landing)
     if skipped:
         # Only "unchanged" landings: the same bytes came in under another name, and that

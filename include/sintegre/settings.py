@@ -96,6 +96,11 @@ class Settings:
     refusals_retention_days: float = 30.0
     stale_file_hours: float = 24.0
     maintenance_schedule: str = "30 6 * * *"
+    #: The catalog Delta table's log entries older than this are dropped by the maintenance
+    #: (after a checkpoint): bounds the table's *version* time travel, not ``<dataset>_as_of``.
+    lake_log_retention_days: float = 30.0
+    #: ``vacuum`` of the catalog table's unreferenced files older than this; None: never.
+    lake_vacuum_retention_hours: float | None = None
     #: S3 (or MinIO...) endpoint for an ``s3://`` lake; None: AWS itself.
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
@@ -188,6 +193,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         refusals_retention_days=float(env.get("SINTEGRE_REFUSALS_RETENTION_DAYS", "30")),
         stale_file_hours=float(env.get("SINTEGRE_STALE_FILE_HOURS", "24")),
         maintenance_schedule=env.get("SINTEGRE_MAINTENANCE_SCHEDULE", "30 6 * * *"),
+        lake_log_retention_days=float(env.get("SINTEGRE_LAKE_LOG_RETENTION_DAYS", "30")),
+        lake_vacuum_retention_hours=(
+            float(env["SINTEGRE_LAKE_VACUUM_RETENTION_HOURS"])
+            if env.get("SINTEGRE_LAKE_VACUUM_RETENTION_HOURS", "").strip()
+            else None
+        ),
         # The project's own name wins over the AWS SDK's, so the lake can use another
         # endpoint than the rest of the host's AWS tooling.
         s3_endpoint_url=env.get("SINTEGRE_S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL") or None,

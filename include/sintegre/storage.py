@@ -61,9 +61,19 @@ class LakeStore:
     root as that filesystem spells it) and ``is_local``.
     """
 
-    def __init__(self, uri: str, filesystem: pafs.FileSystem, root: str, *, is_local: bool):
+    def __init__(
+        self,
+        uri: str,
+        filesystem: pafs.FileSystem,
+        root: str,
+        *,
+        is_local: bool,
+        delta_storage_options: dict[str, str] | None = None,
+    ):
         """Wrap a pyarrow filesystem rooted at ``root`` (prefer :func:`open_store`)."""
         self.uri = uri
+        #: delta-rs options of the same bucket (the catalog table); None on the local disk.
+        self.delta_storage_options = delta_storage_options
         self.filesystem = filesystem
         self.root = root.rstrip("/")
         self.is_local = is_local
@@ -404,7 +414,15 @@ def open_store(lake: str | Path | LakeStore, settings: Settings | None = None) -
 
             settings = load_settings()
         root = f"{parts.netloc}/{_clean_key(unquote(parts.path).lstrip('/'))}".rstrip("/")
-        return LakeStore(f"s3://{root}", s3_filesystem(settings), root, is_local=False)
+        from sintegre.catalog_delta import storage_options
+
+        return LakeStore(
+            f"s3://{root}",
+            s3_filesystem(settings),
+            root,
+            is_local=False,
+            delta_storage_options=storage_options(settings),
+        )
     raise LakeStoreError(
         f"LAKE_URI must be a local path, file://... or s3://bucket/prefix, got {text!r}"
     )

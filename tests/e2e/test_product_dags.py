@@ -22,7 +22,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow.parquet as pq
 import pytest
 import requests
@@ -37,7 +36,7 @@ from fixtures.catalog_fixtures import (
     CatalogFixture,
     DatasetExpectation,
 )
-from helpers import SUBSCRIBER_EMAIL
+from helpers import SUBSCRIBER_EMAIL, catalog_table_rows
 from sintegre.lake import LINEAGE_COLUMNS
 from sintegre.products import Product, load_catalog
 from sintegre.simulator import build_notification
@@ -157,18 +156,17 @@ def deliveries(stack, simulator, webhook, tmp_path_factory) -> dict[int | str, D
 
 
 def _catalog_rows(lake: Path, notification_id: str) -> list[dict[str, Any]]:
-    con = duckdb.connect()
-    try:
-        result = con.execute(
-            "SELECT dataset, outcome, rows, raw_path, curated_path, schema_drift, implausible "
-            "FROM read_parquet(?, hive_partitioning = true, union_by_name = true) "
-            "WHERE notification_id = ? ORDER BY dataset",
-            [str(lake / "catalog/ingestions/**/*.parquet"), notification_id],
-        )
-        names = [d[0] for d in result.description]
-        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
-    finally:
-        con.close()
+    columns = (
+        "dataset",
+        "outcome",
+        "rows",
+        "raw_path",
+        "curated_path",
+        "schema_drift",
+        "implausible",
+    )
+    rows = [r for r in catalog_table_rows(lake) if r["notification_id"] == notification_id]
+    return [{c: r[c] for c in columns} for r in sorted(rows, key=lambda r: r["dataset"])]
 
 
 def _check_run(stack, delivery: Delivery) -> dict[str, Any]:

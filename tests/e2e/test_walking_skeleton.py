@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 from stack import MEASUREMENTS, daily_notification
 
+from helpers import catalog_table_rows
 from sintegre.fixtures import make_csv, make_xlsx
 from sintegre.ons_files.dessem import make_prevcarga_dessem
 from sintegre.simulator import SimulatorServer, build_notification
@@ -149,12 +150,7 @@ def test_csv_and_xlsx_land_as_partitioned_parquet(
     assert f"sintegre-lake://curated/{CARGA_DATASET}" in uris
     assert f"sintegre-lake://curated/produto_{HIDRO_ID}" in uris
 
-    catalog = con.execute(
-        "SELECT dataset, rows, changed "
-        "FROM read_parquet(?, hive_partitioning = true, union_by_name = true) "
-        "ORDER BY dataset",
-        [str(lake / "catalog/ingestions/**/*.parquet")],
-    ).fetchall()
+    catalog = sorted((r["dataset"], r["rows"], r["changed"]) for r in catalog_table_rows(lake))
     assert (CARGA_DATASET, 192, True) in catalog
     assert (f"produto_{HIDRO_ID}", 17, True) in catalog
 

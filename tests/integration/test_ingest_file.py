@@ -10,10 +10,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from helpers import catalog_table_rows
 from sintegre.fixtures import ExpectedTable, make_csv, make_pdf
 from sintegre.ingest_file import main
 
@@ -38,13 +38,7 @@ def args(path: Path, day: date = DAY) -> list[str]:
 
 
 def catalog_rows(lake: Path) -> list[dict[str, Any]]:
-    glob = f"{lake}/catalog/ingestions/**/*.parquet"
-    with duckdb.connect() as con:
-        cursor = con.execute(
-            f"SELECT * FROM read_parquet('{glob}', hive_partitioning = true) ORDER BY ingested_at"
-        )
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return catalog_table_rows(lake)
 
 
 def listing(root: Path) -> dict[str, tuple[int, str]]:

@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -265,9 +265,16 @@ def test_a_csv_lands_on_s3_and_reads_back_with_pyarrow_and_duckdb(
     assert outcomes(landed) == [("carga_dessem", 24, "new", True)]
     listed = keys(endpoint, bucket)
     catalog = [k for k in listed if k.startswith("lake/catalog/")]
-    assert len(catalog) == 1
-    assert catalog[0].startswith(f"lake/catalog/ingestions/{PARTITION}/")
-    assert landed["catalog_file"] == catalog[0].removeprefix("lake/")
+    # The catalog Delta table: its first commit and one data file in the (macro, month) partition.
+    assert [k for k in catalog if "/_delta_log/" in k] == [
+        "lake/catalog/delta/_delta_log/00000000000000000000.json"
+    ]
+    [data_file] = [k for k in catalog if "/_delta_log/" not in k]
+    month = str(DAY)[:7]
+    assert data_file.startswith(
+        f"lake/catalog/delta/macroprocesso={MACRO_SLUG}/periodo_mes={month}/"
+    )
+    assert landed["catalog_version"] == 0
     assert sorted(set(listed) - set(catalog)) == sorted(
         [
             raw_key,
@@ -335,11 +342,12 @@ def test_the_same_file_again_is_unchanged_and_lands_nothing_twice(
     after = client.head_object(Bucket=bucket, Key=curated)
     assert (after["ETag"], after["LastModified"]) == (before["ETag"], before["LastModified"])
     listed = keys(endpoint, bucket)
-    # One more delivery marker and one more catalog file; nothing else.
+    # One more delivery marker and one more catalog commit (its JSON and data file); nothing else.
     new = sorted(set(listed) - set(data_before))
-    assert len([k for k in new if k.startswith("lake/catalog/")]) == 2
+    assert len([k for k in new if k.startswith("lake/catalog/delta/_delta_log/")]) == 2
+    assert len([k for k in new if k.startswith("lake/catalog/")]) == 4
     assert len([k for k in new if k.startswith("lake/raw/_deliveries/")]) == 1
-    assert len(new) == 3
+    assert len(new) == 5
     with connect(settings.lake_uri, settings=settings) as con:
         assert con.execute("SELECT count(*) FROM carga_dessem").fetchone() == (24,)
         assert con.execute("SELECT count(*) FROM carga_dessem_history").fetchone() == (24,)
@@ -626,9 +634,9 @@ def test_a_crashed_s3_landing_leaves_no_partial_object_and_the_retry_completes(
         assert listed == [history]  # whole, but not committed: no catalog
     else:
         assert history in listed and curated not in listed
-        assert len([k for k in listed if k.startswith("lake/catalog/")]) == 1
+        assert len([k for k in listed if k.startswith("lake/catalog/delta/_delta_log/")]) == 1
     fs = arrow_s3(endpoint)
-    for key in listed:
+    for key in [k for k in listed if k.endswith(".parquet")]:
         pq.read_table(f"{bucket}/{key}", filesystem=fs)  # every object is a whole file
 
     assert write(None) == 0
@@ -640,3 +648,104 @@ def test_a_crashed_s3_landing_leaves_no_partial_object_and_the_retry_completes(
         3.0,
     ]
     assert_nothing_local(tmp_path)
+
+
+# --- the catalog Delta table on S3 -----------------------------------------------------------
+
+
+def _s3_appender(env: dict[str, str], worker: int, count: int) -> None:
+    """Append ``count`` one-row commits to the catalog table, with no lock of any kind."""
+    from sintegre import catalog_delta as delta
+
+    settings = load_settings(env)
+    store = open_store(settings.lake_uri, settings)
+    for i in range(count):
+        row = {
+            "ingestion_id": f"w{worker}-{i}",
+            "dataset": "carga",
+            "outcome": "new",
+            "macroprocesso": MACRO_SLUG,
+            "periodicidade": date(2024, 3, 1),
+            "periodo_mes": "2024-03",
+            "ingested_at": datetime(2024, 3, 1, tzinfo=UTC),
+            "delivered_at": datetime(2024, 3, 1, tzinfo=UTC),
+        }
+        delta.append(store, pa.Table.from_pylist([row], schema=delta.delta_schema()))
+
+
+def test_concurrent_catalog_commits_on_s3_need_no_lock_and_maintenance_runs(
+    endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    """Two processes commit to the S3 catalog table at once: conditional writes give every
+    commit its own version (no DynamoDB, no lock); then the maintenance task compacts it."""
+    import multiprocessing
+
+    from sintegre import catalog_delta as delta
+    from sintegre.maintenance import maintain_catalog
+
+    env = s3_env(endpoint, bucket, tmp_path)
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_s3_appender, args=(env, w, 6)) for w in range(2)]
+    for proc in workers:
+        proc.start()
+    for proc in workers:
+        proc.join(180)
+    assert [proc.exitcode for proc in workers] == [0, 0]
+    settings = load_settings(env)
+    store = open_store(settings.lake_uri, settings)
+    assert delta.open_table(store).version() == 11
+    rows = delta.dataset(store).to_table().column("ingestion_id").to_pylist()
+    assert sorted(rows) == sorted(f"w{w}-{i}" for w in range(2) for i in range(6))
+
+    report = maintain_catalog(store)
+    assert (report["files_removed"], report["files_added"]) == (12, 1)
+    assert delta.open_table(store).get_add_actions().num_rows == 1
+    with connect(settings.lake_uri, settings=settings) as con:
+        assert con.execute("SELECT count(*) FROM catalog").fetchone() == (12,)
+
+
+def test_an_s3_lake_with_old_catalog_files_is_migrated_and_verified(
+    endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    from sintegre.lake import CATALOG_SCHEMA
+    from sintegre.lake_migrate import migrate
+
+    env = s3_env(endpoint, bucket, tmp_path)
+    settings = load_settings(env)
+    fs = arrow_s3(endpoint)
+    old = []
+    for i, day in enumerate(["2024-03-01", "2024-03-01", "2024-04-02"]):
+        row = {
+            "ingestion_id": f"old{i}",
+            "dataset": "carga",
+            "sha256": f"{i:064x}",
+            "version": f"{i:064x}",
+            "outcome": "new",
+            "rows": 3,
+            "delivered_at": datetime(2024, 3, 1, i, tzinfo=UTC),
+            "ingested_at": datetime(2024, 3, 1, i, tzinfo=UTC),
+        }
+        key = (
+            f"{bucket}/lake/catalog/ingestions/macroprocesso={MACRO_SLUG}/periodicidade={day}/"
+            f"2024030{i}T000000000000-{i:012x}.parquet"
+        )
+        pq.write_table(pa.Table.from_pylist([row], schema=CATALOG_SCHEMA), key, filesystem=fs)
+        old.append(key.removeprefix(f"{bucket}/"))
+
+    report = migrate(settings.lake_uri, settings=settings)
+
+    assert (report.files, report.rows, report.appended, report.partitions) == (3, 3, 3, 2)
+    listed = keys(endpoint, bucket)
+    assert not [k for k in listed if k.startswith("lake/catalog/ingestions/")]
+    assert sorted(k for k in listed if k.startswith("lake/catalog/_migrated/")) == sorted(
+        k.replace("catalog/ingestions/", "catalog/_migrated/ingestions/") for k in old
+    )
+    with connect(settings.lake_uri, settings=settings) as con:
+        assert con.execute(
+            "SELECT ingestion_id, CAST(periodicidade AS VARCHAR), is_current FROM catalog "
+            "ORDER BY ingestion_id"
+        ).fetchall() == [
+            ("old0", "2024-03-01", False),
+            ("old1", "2024-03-01", True),
+            ("old2", "2024-04-02", True),
+        ]

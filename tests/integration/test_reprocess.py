@@ -14,10 +14,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from helpers import catalog_table_rows
 from sintegre.fixtures import make_csv, make_xlsx, make_zip
 from sintegre.ingest_file import ingest_file
 from sintegre.reprocess import (
@@ -71,13 +71,7 @@ def ingest(
 
 
 def catalog_rows(lake: Path) -> list[dict[str, Any]]:
-    glob = f"{lake}/catalog/ingestions/**/*.parquet"
-    with duckdb.connect() as con:
-        cursor = con.execute(
-            f"SELECT * FROM read_parquet('{glob}', hive_partitioning = true) ORDER BY ingested_at"
-        )
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return catalog_table_rows(lake)
 
 
 def curated_file(lake: Path, dataset: str, day: date) -> Path:

@@ -102,3 +102,8 @@ def test_every_task_has_a_wall_clock_limit(dagbag):
         if task.execution_timeout is None
     ]
     assert missing == []
+
+
+def test_maintenance_dag_maintains_the_catalog_table(dagbag):
+    dag = dagbag.dags["sintegre_maintenance"]
+    assert {"prune_inbox", "sweep_stale_files", "maintain_catalog"} <= set(dag.task_ids)

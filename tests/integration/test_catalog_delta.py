@@ -1,0 +1,275 @@
+"""The catalog Delta table (``catalog/delta``): one commit per landing, a partition-pruned
+decision, concurrent writers, fork safety and the maintenance task, on a real local lake."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from test_lakeviews import INCLUDE, MACRO_SLUG, NBF, make_conf, make_download, sha, stage
+
+from helpers import catalog_table_rows
+from sintegre import catalog_delta
+from sintegre import lake as lake_module
+from sintegre.lake import land
+from sintegre.lakeviews import connect
+from sintegre.maintenance import maintain_catalog
+from sintegre.storage import open_store
+
+T0 = datetime(2025, 4, 29, 12, 0, tzinfo=UTC)
+
+
+def _land(lake: Path, staging: Path, label: str, day: str, minutes: int, nbf: int = NBF) -> dict:
+    return land(
+        [stage(staging, "", {"mw": [float(minutes)], "tag": [label]})],
+        make_conf(
+            notification_id=f"n-{label}-{minutes}",
+            token_nbf=nbf,
+            periodicidade_date=day,
+            periodicidade_final_date=day,
+        ),
+        make_download(f"{label}-{day}"),
+        lake_root=lake,
+        run_id=f"r{minutes}",
+        now=T0 + timedelta(minutes=minutes),
+    )
+
+
+def test_each_landing_is_one_delta_commit_partitioned_by_macroprocesso_and_month(
+    tmp_path: Path,
+) -> None:
+    lake, staging = tmp_path / "lake", tmp_path / "staging"
+    days = ["2025-04-29", "2025-04-30", "2025-05-01"]
+    versions = [_land(lake, staging, "v", day, i)["catalog_version"] for i, day in enumerate(days)]
+    assert versions == [0, 1, 2]
+    table = catalog_delta.open_table(open_store(lake))
+    assert table.version() == 2
+    assert table.metadata().partition_columns == ["macroprocesso", "periodo_mes"]
+    assert table.metadata().configuration["delta.checkpointInterval"] == "10"
+    assert [h["operation"] for h in table.history()] == ["WRITE"] * 3
+    months = sorted({p["periodo_mes"] for p in table.partitions()})
+    assert months == ["2025-04", "2025-05"]
+    rows = catalog_table_rows(lake)
+    assert [(r["macroprocesso"], r["periodicidade"].isoformat()) for r in rows] == [
+        (MACRO_SLUG, day) for day in days
+    ]
+    # The views read the same table (the version at connect time).
+    with connect(lake) as con:
+        assert con.execute("SELECT count(*) FROM catalog WHERE is_current").fetchone() == (3,)
+
+
+def test_the_decision_reads_only_its_partition(tmp_path: Path) -> None:
+    """Many deliveries elsewhere in the lake do not reach the decision's read."""
+    lake, staging = tmp_path / "lake", tmp_path / "staging"
+    store = open_store(lake)
+    # 60 landings over two months and another macroprocesso, in bulk (the shape of a big lake).
+    bulk = []
+    for i in range(60):
+        day = f"2025-03-{1 + i % 28:02d}" if i % 2 else f"2025-05-{1 + i % 28:02d}"
+        bulk.append(
+            {
+                "ingestion_id": f"bulk{i:04d}",
+                "dataset": "carga",
+                "sha256": sha(f"bulk{i}"),
+                "version": sha(f"bulk{i}"),
+                "outcome": "new",
+                "delivered_at": T0,
+                "ingested_at": T0,
+                "macroprocesso": MACRO_SLUG if i % 3 else "outro",
+                "periodicidade": datetime.fromisoformat(day).date(),
+                "periodo_mes": day[:7],
+            }
+        )
+    catalog_delta.append(store, pa.Table.from_pylist(bulk, schema=catalog_delta.delta_schema()))
+    _land(lake, staging, "a", "2025-04-29", 1)
+    _land(lake, staging, "b", "2025-04-29", 2, NBF + 60)
+    _land(lake, staging, "c", "2025-04-28", 3)
+
+    seen = lake_module._partition_versions(store, MACRO_SLUG, "2025-04-29")
+    assert sorted(v["sha256"] for v in seen) == sorted([sha("a-2025-04-29"), sha("b-2025-04-29")])
+    # The query planner pruned to the (macroprocesso, month) partition: delta-rs reads files of
+    # periodo_mes=2025-04 under macroprocesso=<slug> only (3 landings' files, not the 60).
+    from deltalake import QueryBuilder
+
+    plan = (
+        QueryBuilder()
+        .register("catalog", catalog_delta.open_table(store))
+        .execute(
+            f"EXPLAIN SELECT dataset FROM catalog WHERE macroprocesso = '{MACRO_SLUG}' "
+            "AND periodo_mes = '2025-04' AND periodicidade = DATE '2025-04-29'"
+        )
+        .read_all()
+    )
+    text = json.dumps(pa.table(plan).to_pylist())
+    assert "periodo_mes=2025-04" in text
+    assert "periodo_mes=2025-03" not in text and "periodo_mes=2025-05" not in text
+    assert "macroprocesso=outro" not in text
+    # And it decides as before: a late older delivery goes to history only.
+    late = _land(lake, staging, "old", "2025-04-29", 4, NBF - 60)
+    assert late["datasets"][0]["outcome"] == "older"
+
+
+def _append_many(lake: str, worker: int, count: int) -> None:
+    store = open_store(lake)
+    for i in range(count):
+        row = {
+            "ingestion_id": f"w{worker}-{i}",
+            "dataset": f"d{worker}",
+            "outcome": "new",
+            "macroprocesso": MACRO_SLUG,
+            "periodicidade": datetime(2025, 4, 29).date(),
+            "periodo_mes": "2025-04",
+            "ingested_at": T0,
+            "delivered_at": T0,
+        }
+        catalog_delta.append(
+            store, pa.Table.from_pylist([row], schema=catalog_delta.delta_schema())
+        )
+
+
+def test_concurrent_appends_from_processes_all_commit_once(tmp_path: Path) -> None:
+    """Three processes append at once, the table created by whichever is first: every row once,
+    one version per commit (delta-rs retries a commit whose version number was taken)."""
+    lake = str(tmp_path / "lake")
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_append_many, args=(lake, w, 8)) for w in range(3)]
+    for proc in workers:
+        proc.start()
+    for proc in workers:
+        proc.join(120)
+    assert [proc.exitcode for proc in workers] == [0, 0, 0]
+    rows = catalog_table_rows(lake)
+    assert sorted(r["ingestion_id"] for r in rows) == sorted(
+        f"w{w}-{i}" for w in range(3) for i in range(8)
+    )
+    assert catalog_delta.open_table(open_store(lake)).version() == 23
+
+
+FORK_CHILD = """
+import json, os, sys
+from datetime import UTC, datetime
+from pathlib import Path
+sys.path[:0] = [sys.argv[2]]
+from test_lakeviews import make_conf, make_download, stage, NBF
+from sintegre.lake import land
+lake, staging = Path(sys.argv[1]) / "lake", Path(sys.argv[1]) / "staging"
+def one(label, nbf):
+    conf = make_conf(notification_id=label, token_nbf=nbf)
+    staged = [stage(staging, "", {"mw": [1.0]})]
+    return land(staged, conf, make_download(label), lake_root=lake, run_id=label)
+one("parent", NBF)  # the parent uses delta-rs, then forks (as Airflow and Celery do)
+pid = os.fork()
+if pid == 0:
+    try:
+        result = one("child", NBF + 60)
+        from sintegre.lakeviews import connect
+        with connect(lake) as con:
+            seen = con.execute("SELECT count(*) FROM catalog").fetchone()[0]
+        ok = result["datasets"][0]["outcome"] == "new" and seen == 2
+        os._exit(0 if ok else 3)
+    except BaseException as exc:
+        print("child failed:", repr(exc), file=sys.stderr, flush=True)
+        os._exit(4)
+_, status = os.waitpid(pid, 0)
+print(json.dumps({"child": os.waitstatus_to_exitcode(status)}))
+one("parent-after", NBF + 120)
+"""
+
+
+def test_a_process_that_forks_after_a_landing_can_land_in_the_child(tmp_path: Path) -> None:
+    """delta-rs panics in a child forked after its first use, whatever handle the child opens:
+    the catalog functions notice the fork and run in a spawned helper (landing and views)."""
+    tests = Path(__file__).parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(INCLUDE), str(tests.parent)])}
+    done = subprocess.run(
+        [sys.executable, "-c", FORK_CHILD, str(tmp_path), str(tests)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"child": 0}, done.stderr[-2000:]
+    rows = catalog_table_rows(tmp_path / "lake")
+    assert [r["notification_id"] for r in rows] == ["parent", "child", "parent-after"]
+
+
+def test_maintenance_compacts_checkpoints_and_only_vacuums_when_allowed(tmp_path: Path) -> None:
+    lake, staging = tmp_path / "lake", tmp_path / "staging"
+    store = open_store(lake)
+    assert maintain_catalog(store) == {"version": -1}
+    for i in range(12):
+        _land(lake, staging, f"v{i}", "2025-04-29", i, NBF + i)
+    with connect(lake) as con:
+        before = con.execute("SELECT * FROM catalog ORDER BY ingestion_id").fetchall()
+        current_before = con.execute("SELECT * FROM carga ORDER BY mw").fetchall()
+    data_files = lambda: sorted(  # noqa: E731
+        p for p in (lake / "catalog" / "delta").rglob("*.parquet") if "_delta_log" not in str(p)
+    )
+    assert len(data_files()) == 12
+
+    report = maintain_catalog(store, log_retention_days=30)
+
+    assert report["files_removed"] == 12 and report["files_added"] == 1
+    assert report["vacuumed"] == 0
+    table = catalog_delta.open_table(store)
+    assert table.metadata().configuration["delta.logRetentionDuration"] == "interval 30 days"
+    assert table.get_add_actions().num_rows == 1  # one file per (macroprocesso, month)
+    assert len(data_files()) == 13  # the replaced files stay (no vacuum setting)
+    checkpoints = list((lake / "catalog" / "delta" / "_delta_log").glob("*.checkpoint.parquet"))
+    assert any(p.name.startswith(f"{report['version']:020d}") for p in checkpoints)
+    # Older versions still readable; the views answer the same.
+    assert catalog_delta.open_table(store, version=3).get_add_actions().num_rows == 4
+    with connect(lake) as con:
+        assert con.execute("SELECT * FROM catalog ORDER BY ingestion_id").fetchall() == before
+        assert con.execute("SELECT * FROM carga ORDER BY mw").fetchall() == current_before
+    # A landing after maintenance decides from the compacted table.
+    again = _land(lake, staging, "v3", "2025-04-29", 40, NBF + 3)
+    assert again["datasets"][0]["outcome"] == "unchanged"
+
+    # With the setting, files no version newer than the retention references are deleted.
+    time.sleep(0.01)
+    vacuumed = maintain_catalog(store, vacuum_retention_hours=0)
+    # Compacted again (the first compaction's file + the last landing's) and then vacuumed:
+    # the 12 replaced first, the 2 replaced now; one file is left, all rows readable.
+    assert (vacuumed["files_removed"], vacuumed["vacuumed"]) == (2, 14)
+    assert len(data_files()) == 1
+    with connect(lake) as con:
+        assert len(con.execute("SELECT * FROM catalog").fetchall()) == len(before) + 1
+
+
+def test_s3_storage_options_come_from_the_settings() -> None:
+    from sintegre.settings import load_settings
+
+    settings = load_settings(
+        {
+            "SINTEGRE_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+            "AWS_ACCESS_KEY_ID": "k",
+            "AWS_SECRET_ACCESS_KEY": "s",
+        }
+    )
+    options: dict[str, Any] = catalog_delta.storage_options(settings)
+    assert options == {
+        "conditional_put": "etag",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9000",
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "k",
+        "AWS_SECRET_ACCESS_KEY": "s",
+    }
+    store = open_store("s3://bucket/lake", settings)
+    assert store.delta_storage_options == options
+    assert catalog_delta.table_uri(store) == "s3://bucket/lake/catalog/delta"
+    https = catalog_delta.storage_options(
+        load_settings({"SINTEGRE_S3_ENDPOINT_URL": "minio.example:9000", "AWS_REGION": "sa"})
+    )
+    assert "AWS_ALLOW_HTTP" not in https and https["AWS_REGION"] == "sa"
