@@ -228,35 +228,12 @@ def _quote(name: str) -> str:
 
 
 def lake_connect(store: Any, *, only: Sequence[str] = ()) -> Any:
-    """DuckDB with the views of :func:`sintegre.lakeviews.connect`, but only those a page reads:
-    ``catalog``, ``datasets`` and the two views of each dataset in ``only``.
+    """DuckDB with the views of :func:`sintegre.lakeviews.connect`, the per-dataset ones only
+    for the datasets a page reads (``catalog`` and ``datasets`` always): the same SQL, so the
+    rule of which version is current is the same one."""
+    from sintegre.lakeviews import connect
 
-    ``lakeviews.connect`` binds two views per dataset (each reads its files' schemas): ~5 s
-    for 100 datasets, too slow for a page. The SQL is lakeviews' own, so the rule of which
-    version is current is the same one.
-    """
-    import duckdb
-
-    from sintegre import lakeviews as lv
-
-    names = lv.dataset_names(store)
-    con = duckdb.connect()
-    try:
-        store.register_with_duckdb(con)
-        con.execute(f"CREATE VIEW {_quote(lv.CATALOG_VIEW)} AS {lv._catalog_sql(store)}")
-        con.execute(f"CREATE VIEW {_quote(lv.DATASETS_VIEW)} AS {lv._datasets_sql(names)}")
-        for name in only:
-            if name not in names or name in (lv.CATALOG_VIEW, lv.DATASETS_VIEW):
-                continue
-            history = lv._read_parquet(lv._glob(store, "history", name))
-            con.execute(
-                f"CREATE VIEW {_quote(name + lv.HISTORY_SUFFIX)} AS SELECT * FROM {history}"
-            )
-            con.execute(f"CREATE VIEW {_quote(name)} AS {lv._current_sql(name)}")
-    except BaseException:
-        con.close()
-        raise
-    return con
+    return connect(store, only=list(only))
 
 
 def lake_summary(con: Any) -> list[dict[str, Any]]:
