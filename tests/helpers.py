@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from sintegre.simulator import mint_token
@@ -80,3 +81,22 @@ def catalog_table_rows(lake: Any, *, settings: Any = None) -> list[dict[str, Any
         return []
     rows = dataset.to_table().drop_columns(["periodo_mes"]).to_pylist()
     return sorted(rows, key=lambda row: (row["ingested_at"], row["ingestion_id"]))
+
+
+class FakeAirflowBase(BaseHTTPRequestHandler):
+    """A stand-in for Airflow's REST API: answers the JWT login; subclasses answer GETs."""
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        pass
+
+    def _json(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self._json(201, {"access_token": "jwt"})

@@ -95,7 +95,7 @@ def _describe(parsed, product: Product | None, rows: int) -> list[str]:  # type:
 
     spec = None
     if product is not None and parsed.catalogued:
-        spec = next(t for t in product.tables if t.name == parsed.name and not t.raw)
+        spec = product.table_named(parsed.name)
     if spec is not None and product is not None:
         dataset = product.dataset_of(spec)
     elif product is not None:

@@ -215,8 +215,7 @@ def _dataset_of(product: Product | None, parsed: ParsedTable) -> str | None:
     if product is None:
         return None  # generic product: <conf dataset>[__<name>]
     if parsed.catalogued:
-        spec = next(t for t in product.tables if t.name == parsed.name and not t.raw)
-        return product.dataset_of(spec)
+        return product.dataset_of(product.table_named(parsed.name))
     return f"{product.dataset}__{parsed.name}" if parsed.name else product.dataset
 
 
@@ -224,11 +223,7 @@ def _annotated(product: Product | None, parsed: ParsedTable) -> pa.Table:
     """Units and descriptions in the column metadata, the product's name in the file's."""
     if product is None:
         return parsed.table
-    spec = (
-        next(t for t in product.tables if t.name == parsed.name and not t.raw)
-        if parsed.catalogued
-        else None
-    )
+    spec = product.table_named(parsed.name) if parsed.catalogued else None
     return annotate(
         parsed.table,
         spec,

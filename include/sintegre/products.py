@@ -133,6 +133,17 @@ class Product:
     doc: str = ""
     evidence: str = ""
 
+    def table_named(self, name: str) -> TableSpec:
+        """The catalogued (not raw-only) table of this name.
+
+        Raises:
+            KeyError: No such table.
+        """
+        for table in self.tables:
+            if table.name == name and not table.raw:
+                return table
+        raise KeyError(f"product {self.id} has no table {name!r}")
+
     def dataset_of(self, table: TableSpec) -> str:
         """The lake dataset a table of this product lands in (its own, else the historical)."""
         if table.dataset:

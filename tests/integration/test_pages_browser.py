@@ -11,13 +11,13 @@ import subprocess
 import threading
 import time
 from datetime import date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import HTTPServer
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
-from helpers import ADMIN_PASSWORD, ADMIN_USER, basic
+from helpers import ADMIN_PASSWORD, ADMIN_USER, FakeAirflowBase, basic
 from sintegre.inbox import notifications
 from sintegre.notification import BRASILIA
 from sintegre.products import expected_by, load_catalog
@@ -129,22 +129,7 @@ def _seed_year(inbox, *, days: int, seed: int = 18, per_period: int = 1) -> int:
     return len(rows)
 
 
-class _FakeAirflow(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def _json(self, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self._json(201, {"access_token": "jwt"})
-
+class _FakeAirflow(FakeAirflowBase):
     def do_GET(self):
         if not self.path.endswith("/taskInstances"):
             self._json(404, {"detail": "not found"})

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
 from datetime import date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import HTTPServer
 from typing import ClassVar
 
 import pytest
 
-from helpers import ADMIN_PASSWORD, ADMIN_USER, basic
+from helpers import ADMIN_PASSWORD, ADMIN_USER, FakeAirflowBase, basic
 from sintegre.inbox import notifications
 from sintegre.notification import BRASILIA
 from sintegre.products import load_catalog
@@ -340,23 +339,8 @@ def test_dataset_page_answers_json_when_asked(client, lake_settings):
 # -- the run timeline -----------------------------------------------------------------------------
 
 
-class _FakeAirflow(BaseHTTPRequestHandler):
+class _FakeAirflow(FakeAirflowBase):
     instances: ClassVar[list[dict]] = []
-
-    def log_message(self, *args):  # quiet
-        pass
-
-    def _json(self, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self._json(201, {"access_token": "jwt"})
 
     def do_GET(self):
         if self.path.endswith("/taskInstances") and self.headers["Authorization"] == "Bearer jwt":
