@@ -3,13 +3,13 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
-export PYTHONPATH := $(CURDIR)/include$(if $(PYTHONPATH),:$(PYTHONPATH))
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
+export PYTHONPATH := $(CURDIR)/include:$(CURDIR)/tools$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 
 .PHONY: demo install run test test-fast test-e2e lint bench drills-table lake ingest-file inspect-file catalog-doc clean-state
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@# The domain package, editable: importable from any venv python (analysts' notebooks too).
@@ -20,7 +20,7 @@ install: $(STAMP)
 	@mkdir -p .state data/lake
 
 run: install
-	exec $(BIN)/python -m sintegre.devstack
+	exec $(BIN)/python -m sintegre_dev.devstack
 
 # Whole suite, end-to-end included (one real Airflow per session). Exit code 5 (no tests) fails.
 # The junit XML feeds BENCHMARKS.md's drills table (`make drills-table`, and `make bench`).
@@ -37,10 +37,11 @@ test-e2e: install
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # With `SINTEGRE_DEMO=1 make run` up in another terminal.
 demo: install
-	$(BIN)/python -m sintegre.demo
+	$(BIN)/python -m sintegre_dev.demo
 
 # Every benchmark against its own same-run baseline (~15 min): bench/results/latest.json and
 # BENCHMARKS.md (with the drills table of the last `make test`). `wrk` is used when installed.
@@ -53,23 +54,23 @@ drills-table: install
 
 # DuckDB views over the lake: `make lake Q="SELECT * FROM datasets"`; without Q, interactive.
 lake: install
-	$(BIN)/python -m sintegre.lakeviews $(if $(Q),"$$Q")
+	$(BIN)/python -m sintegre.cli.lake $(if $(Q),"$$Q")
 
 # Land a file downloaded by hand from the portal:
 # make ingest-file F=ACOMPH.xls ARGS='--nome "Acomph" --macro-processo "Programação da Operação" --periodicidade 2025-04-29'
 ingest-file: install
 	@test -n "$$F" || { echo "usage: make ingest-file F=path ARGS='--nome ... --macro-processo ... --periodicidade YYYY-MM-DD'" >&2; exit 2; }
-	$(BIN)/python -m sintegre.ingest_file "$$F" $(ARGS)
+	$(BIN)/python -m sintegre.cli.ingest_file "$$F" $(ARGS)
 
 # How a file would be read (product, tables, columns, units, first rows, layout checks, drift),
 # landing nothing: make inspect-file F=ACOMPH_29.04.2025.xls [PRODUCT=230]
 inspect-file: install
 	@test -n "$$F" || { echo "usage: make inspect-file F=path [PRODUCT=id]" >&2; exit 2; }
-	$(BIN)/python -m sintegre.inspect_file "$$F" $(if $(PRODUCT),--product $(PRODUCT))
+	$(BIN)/python -m sintegre.cli.inspect_file "$$F" $(if $(PRODUCT),--product $(PRODUCT))
 
 # Regenerate the README's product table from the catalog (a test checks it is current).
 catalog-doc: install
-	$(BIN)/python -m sintegre.catalog_doc README.md
+	$(BIN)/python -m sintegre_dev.catalog_doc README.md
 
 clean-state:
 	rm -rf .state data/lake

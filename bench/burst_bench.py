@@ -1,6 +1,6 @@
 """SINtegre's "Enviar Tudo" of 500 notifications into make run's stack.
 
-The simulator's :func:`~sintegre.simulator.buttons.send_all` POSTs 500 notifications at once
+The simulator's :func:`~sintegre_dev.simulator.buttons.send_all` POSTs 500 notifications at once
 (64 at a time, as SINtegre's burst); the clock runs until Airflow holds a DAG run for every
 acknowledged one. Counted through Airflow's API: runs per notification (0 lost, 0 twice),
 and from the inbox the forwarder's retries. The DAG is paused: the figure is delivery, not
@@ -27,8 +27,8 @@ PREFIX = "sintegre__"
 
 
 def _samples(folder: Path, count: int) -> list[Any]:
-    from sintegre.fixtures import make_csv
-    from sintegre.simulator.samples import Sample
+    from sintegre_dev.fixtures import make_csv
+    from sintegre_dev.simulator.samples import Sample
 
     csv = folder / "burst.csv"
     make_csv(csv, rows=6)
@@ -58,9 +58,9 @@ def _epoch(stamp: str | None) -> float | None:
 
 def run(stack: Any, simulator: Any, *, count: int = 500, timeout: float = 900) -> dict[str, Any]:
     """Burst ``count`` notifications; time until every acknowledged one has its DAG run."""
-    from sintegre.inbox import Inbox
-    from sintegre.redact import redact
-    from sintegre.simulator.buttons import send_all
+    from sintegre.core.redact import redact
+    from sintegre.intake.inbox import Inbox
+    from sintegre_dev.simulator.buttons import send_all
 
     api = AirflowApi(stack)
     api.set_paused(DAG_ID, True)

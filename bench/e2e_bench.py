@@ -2,7 +2,7 @@
 
 Ten notifications, one after the other (each its own day of the same small ONS-shaped CSV
 product): the clock starts at the POST to the receiver and stops when DuckDB, through
-:mod:`sintegre.lakeviews`, returns the notification's rows. The baseline is Airflow's own
+:mod:`sintegre.lake.views`, returns the notification's rows. The baseline is Airflow's own
 floor on the same instance: a one-task no-op DAG (bench/dags/bench_noop.py) triggered through
 the API, trigger → ``success``. Target: median ≤ 3× the no-op's median.
 """
@@ -26,7 +26,7 @@ NOOP_DAG = "bench_noop"
 
 
 def _rows_in_lake(lake: Path, notification_id: str) -> int:
-    from sintegre import lakeviews
+    from sintegre.lake import views as lakeviews
 
     con = lakeviews.connect(lake)
     try:
@@ -83,7 +83,7 @@ def _e2e_seconds(stack: Any, simulator: Any, content: bytes, day: date, timeout:
     )
     response.raise_for_status()
     notification_id = response.json()["id"]
-    from sintegre.inbox import Inbox
+    from sintegre.intake.inbox import Inbox
 
     inbox = Inbox(stack.settings.inbox_url)
     deadline = started + timeout
@@ -102,7 +102,7 @@ def _e2e_seconds(stack: Any, simulator: Any, content: bytes, day: date, timeout:
 
 def run(stack: Any, simulator: Any, *, samples: int = 10) -> dict[str, Any]:
     """Median POST → rows-in-lake over ``samples`` notifications vs the no-op DAG's median."""
-    from sintegre.fixtures import make_csv
+    from sintegre_dev.fixtures import make_csv
 
     api = AirflowApi(stack)
     api.set_paused("sintegre_generic", False)

@@ -23,8 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sintegre.ons_files.workbooks import make_big_workbook
 from sintegre.readers.excel import read_workbook
+from sintegre_dev.ons_files.workbooks import make_big_workbook
 
 ROWS = 100_000
 QUICK_ROWS = 10_000

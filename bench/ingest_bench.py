@@ -2,7 +2,8 @@
 
 (a) OUR path: :func:`sintegre.readers.streaming.stream_delimited_to_parquet` with the
     catalog's spec (cp1252, ``;``, decimal comma with ``.`` thousands, a code column kept as
-    text), then :func:`sintegre.lake.land` of the staged Parquet (history, catalog, curated).
+    text), then :func:`sintegre.lake.landing.land` of the staged Parquet (history, catalog,
+    curated).
 (b) BASELINE: ``pyarrow.csv.open_csv`` (latin-1, ``;``, every column read as a string, the
     simplest way pyarrow can take decimal commas) straight into ``pq.ParquetWriter``.
 (c) A 1 GB file through our path in a subprocess, whose peak RSS is read with
@@ -30,10 +31,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from sintegre.lake import StagedTable, land
-from sintegre.ons_files.text_products import make_big_ons_csv
-from sintegre.readers.spec import ParseSpec
+from sintegre.catalog.spec import ParseSpec
+from sintegre.lake.landing import land
+from sintegre.lake.layout import StagedTable
 from sintegre.readers.streaming import stream_delimited_to_parquet
+from sintegre_dev.ons_files.text_products import make_big_ons_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 

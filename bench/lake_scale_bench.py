@@ -5,11 +5,12 @@ the spike, docs/spikes/lake-table-format.md). The synthetic catalog is the spike
 (``bench.spike_lake_format.synth``: 25 products, 62 datasets, 6 macroprocessos, 2023-2025).
 
 * **delta** (the built design, through ``sintegre``'s own code): the deliveries are committed
-  in bulk, the maintenance task is run (``sintegre.maintenance.maintain_catalog``), then the
+  in bulk, the maintenance task is run (``sintegre.lake.maintenance.maintain_catalog``), then the
   newest ``COMMITS`` deliveries are committed one at a time with ``catalog_delta.append`` (the
   state between two maintenance runs). Measured: ``lakeviews.connect`` (views ready), the
   30-day product query through ``catalog``'s ``is_current``, a landing's decision
-  (``lake._partition_versions`` for the busiest (macroprocesso, periodicidade, dataset) of the
+  (``lake_decision.partition_versions`` for the busiest (macroprocesso, periodicidade, dataset) of
+  the
   newest month: every catalog file of that folder in today's design) and commit.
 * **files** (the design before issue #15: one Parquet file per delivery under
   ``catalog/ingestions/macroprocesso=/periodicidade=``, read by a ``read_parquet`` glob):
@@ -59,9 +60,11 @@ def _timed(fn: Callable[[], Any], repeat: int = 5) -> tuple[float, Any]:
 
 
 def _delta(n: int, work: Path) -> dict[str, Any]:
-    from sintegre import catalog_delta, lake, lakeviews
-    from sintegre.maintenance import maintain_catalog
-    from sintegre.storage import open_store
+    from sintegre.lake import decision as lake_decision
+    from sintegre.lake import delta_catalog as catalog_delta
+    from sintegre.lake import views as lakeviews
+    from sintegre.lake.maintenance import maintain_catalog
+    from sintegre.lake.storage import open_store
 
     table, firsts = synth(n)
     probe = probe_for(table)
@@ -84,7 +87,9 @@ def _delta(n: int, work: Path) -> dict[str, Any]:
         catalog_delta.append(store, rows)
         commits.append(time.perf_counter() - started)
     decision_s, versions = _timed(
-        lambda: lake._partition_versions(store, probe["macro"], probe["period"], [probe["dataset"]])
+        lambda: lake_decision.partition_versions(
+            store, probe["macro"], probe["period"], [probe["dataset"]]
+        )
     )
 
     def ready() -> duckdb.DuckDBPyConnection:

@@ -19,12 +19,12 @@ from pathlib import Path
 # The e2e stack helpers: `make bench` puts tests/ and tests/e2e on PYTHONPATH.
 from stack import Stack, build_stack
 
-from sintegre.devstack import (
+from sintegre_dev.devstack import (
     airflow_environment,
     receiver_command,
     wait_for_airflow,
 )
-from sintegre.simulator import SimulatorServer
+from sintegre_dev.simulator import SimulatorServer
 
 ROOT = Path(__file__).resolve().parents[1]
 

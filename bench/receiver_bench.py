@@ -1,7 +1,7 @@
 """Receiver throughput and latency at 1 and 16 concurrent clients, against a trivial endpoint.
 
 Both apps run under the very same gunicorn command line (the one ``make run`` uses, from
-:func:`sintegre.devstack.receiver_command`); the load generator is the same for both. The
+:func:`sintegre_dev.devstack.receiver_command`); the load generator is the same for both. The
 receiver does the real work: Basic auth, JSON validation, token decode, and a SQLite commit
 with ``synchronous=FULL`` (an fsync) before it answers; the baseline answers 200 at once.
 
@@ -28,8 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sintegre.devstack import RECEIVER_WORKERS, receiver_command
-from sintegre.simulator import mint_token
+from sintegre_dev.devstack import RECEIVER_WORKERS, receiver_command
+from sintegre_dev.simulator import mint_token
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -322,7 +322,7 @@ def run(seconds: float = 10.0, *, generator: str | None = None) -> dict[str, Any
             figures = {}
             for name, app in (
                 ("baseline", "bench.trivial_app:app"),
-                ("receiver", "sintegre.receiver.wsgi:app"),
+                ("receiver", "sintegre.intake.receiver.wsgi:app"),
             ):
                 bodies = payloads(per_level, seed=f"{name}{clients}_")
                 port = _free_port()
@@ -351,7 +351,7 @@ def run(seconds: float = 10.0, *, generator: str | None = None) -> dict[str, Any
         reference = {}
         for name, app in (
             ("baseline", "bench.trivial_app:app"),
-            ("receiver", "sintegre.receiver.wsgi:app"),
+            ("receiver", "sintegre.intake.receiver.wsgi:app"),
         ):
             bodies = payloads(per_level, seed=f"sync{name}_")
             port = _free_port()
@@ -374,7 +374,7 @@ def run(seconds: float = 10.0, *, generator: str | None = None) -> dict[str, Any
             ),
         }
         if (Path(tmp) / "inbox.sqlite3").exists():
-            from sintegre.inbox import Inbox
+            from sintegre.intake.inbox import Inbox
 
             inbox = Inbox(f"sqlite:///{Path(tmp) / 'inbox.sqlite3'}")
             results["inbox_rows"] = inbox.count()

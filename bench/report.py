@@ -29,7 +29,7 @@ REFUSAL_TABLE = ("test_bad_input", "test_refusals_are_4xx_naming_the_field_and_s
 METHOD_NOTES = (
     "**receiver**: `wrk` (or the Python fallback) for 10 s per level against the receiver and a "
     "trivial Flask app answering 200, both under make run's gunicorn command line "
-    "(`sintegre.devstack.receiver_command`); every request is a new valid notification, so "
+    "(`sintegre_dev.devstack.receiver_command`); every request is a new valid notification, so "
     "every 2xx is a SQLite commit with `synchronous=FULL`. The former command line (4 sync "
     "workers) is measured too, at 16 clients, for before/after.",
     '**burst**: `send_all` ("Enviar Tudo") of 500 notifications into make run\'s stack, DAG '
@@ -40,7 +40,7 @@ METHOD_NOTES = (
     "**lake_scale**: the catalog Delta table (sintegre's own code) vs one catalog file per "
     "delivery, at 10k/100k/1M synthetic deliveries on local disk (bench/lake_scale_bench.py); "
     "the file-per-delivery views are only built at 10k (its decision at every size).",
-    "**e2e**: POST → rows returned by DuckDB (`sintegre.lakeviews`), one notification at a "
+    "**e2e**: POST → rows returned by DuckDB (`sintegre.lake.views`), one notification at a "
     "time; baseline: the one-task no-op DAG bench/dags/bench_noop.py, trigger → success, on "
     "the same Airflow. Runs Airflow itself fails (task processes starved on a loaded machine) "
     "are counted in `failed_runs_remeasured` and measured again.",

@@ -8,7 +8,8 @@ Self-contained (it does not import ``sintegre``): run it with a scratch venv tha
     python bench/spike_lake_format.py --concurrency --s3-endpoint http://127.0.0.1:5077
     python bench/spike_lake_format.py --time-travel
 
-A synthetic catalog of N deliveries (1-4 rows each, shaped like ``sintegre.lake.CATALOG_SCHEMA``:
+A synthetic catalog of N deliveries (1-4 rows each, shaped like
+``sintegre.lake.landing.CATALOG_SCHEMA``:
 25 products, daily / weekly / monthly periods over three years, six macroprocessos) is built in
 bulk, then the newest ``--commits`` deliveries are committed one at a time (the state a lake has
 between two runs of a maintenance DAG), then the maintenance is run. Measured for each candidate:
@@ -18,7 +19,7 @@ between two runs of a maintenance DAG), then the maintenance is run. Measured fo
   dataset), from a fresh handle (a landing task is a new process);
 * ``open``     make ``catalog`` queryable in DuckDB (no extension: an Arrow dataset registered);
 * ``q_raw``    ``SELECT ... WHERE product_id = X AND periodicidade >= end - 30 days``;
-* ``q_cur``    the same through the ``is_current`` window view of ``sintegre.lakeviews``;
+* ``q_cur``    the same through the ``is_current`` window view of ``sintegre.lake.views``;
 * ``maint``    the maintenance (Delta: compact + checkpoint; Iceberg: expire snapshots).
 
 Candidates: ``parquet`` (today: one file per delivery under hive folders), ``delta``

@@ -14,8 +14,8 @@ from typing import Any
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from sintegre.settings import load_settings
-from sintegre_assets import catalog_assets
+from sintegre.core.settings import load_settings
+from sintegre_airflow.assets import catalog_assets
 
 SETTINGS = load_settings()  # environment only: parsing this file does no I/O
 
@@ -31,7 +31,7 @@ class LateProducts(AirflowFailException):
 def _notifiers() -> list[Any]:
     notifiers: list[Any] = []
     if SETTINGS.alert_webhook_url:
-        from sintegre_notifiers import SintegreWebhookNotifier
+        from sintegre_airflow.notifiers import SintegreWebhookNotifier
 
         notifiers.append(SintegreWebhookNotifier(url=SETTINGS.alert_webhook_url))
     if SETTINGS.alert_email_to:
@@ -68,9 +68,9 @@ def sintegre_freshness() -> None:
     )
     def check() -> dict[str, Any]:
         """Fail, naming each late product, when any watched product is late."""
-        from sintegre.freshness import check_inbox, parse_now
-        from sintegre.inbox import Inbox
-        from sintegre.receiver.integrations import load_integrations
+        from sintegre.catalog.freshness import check_inbox, parse_now
+        from sintegre.intake.inbox import Inbox
+        from sintegre.intake.receiver.integrations import load_integrations
 
         now = parse_now(get_current_context()["params"].get("now"))
         inbox = Inbox(SETTINGS.inbox_url, synchronous=SETTINGS.inbox_synchronous)

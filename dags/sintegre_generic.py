@@ -9,6 +9,6 @@ or the name's slug. Triggered by the receiver's forwarder with the notification 
 from __future__ import annotations
 
 # Airflow parses a file only if it mentions both "airflow" and "dag" (DAG discovery safe mode).
-from sintegre_ingest import build_ingest_dag  # plugins/: the shared DAG shape
+from sintegre_airflow.dag_factory import build_ingest_dag  # the shared DAG shape
 
 build_ingest_dag("sintegre_generic", catalog_product_id=None, doc_md=__doc__, tags=["generic"])

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
 
-from sintegre.settings import load_settings
+from sintegre.core.settings import load_settings
 
 SETTINGS = load_settings()  # environment only: parsing this file does no I/O
 
@@ -42,8 +42,8 @@ def sintegre_maintenance() -> None:
     @task(retries=1, execution_timeout=timedelta(minutes=10))
     def prune_inbox() -> dict[str, int]:
         """Delete finished notifications and refusal traces past their retention."""
-        from sintegre.inbox import Inbox
-        from sintegre.maintenance import prune_inbox as prune
+        from sintegre.intake.inbox import Inbox
+        from sintegre.lake.maintenance import prune_inbox as prune
 
         settings = load_settings()
         inbox = Inbox(settings.inbox_url, synchronous=settings.inbox_synchronous)
@@ -59,8 +59,8 @@ def sintegre_maintenance() -> None:
     @task(retries=1, execution_timeout=timedelta(minutes=20))
     def sweep_stale_files() -> dict[str, int]:
         """Remove partial downloads, dead runs' staging and free locks past their age."""
-        from sintegre.maintenance import sweep_stale_files as sweep
-        from sintegre.storage import open_store
+        from sintegre.lake.maintenance import sweep_stale_files as sweep
+        from sintegre.lake.storage import open_store
 
         settings = load_settings()
         store = open_store(settings.lake_uri, settings)
@@ -71,8 +71,8 @@ def sintegre_maintenance() -> None:
         """Compact, checkpoint and trim the catalog Delta table (vacuum only if allowed)."""
         # deltalake is imported here, in the task process, never at DAG parse time: its
         # runtime does not survive the fork of a process that already used it.
-        from sintegre.maintenance import maintain_catalog as maintain
-        from sintegre.storage import open_store
+        from sintegre.lake.maintenance import maintain_catalog as maintain
+        from sintegre.lake.storage import open_store
 
         settings = load_settings()
         store = open_store(settings.lake_uri, settings)

@@ -7,10 +7,10 @@ The receiver routes with the same catalog, so a notification always finds its DA
 
 from __future__ import annotations
 
-from sintegre.products import load_catalog
+from sintegre.catalog.products import load_catalog
 
 # Airflow parses a file only if it mentions both "airflow" and "dag" (DAG discovery safe mode).
-from sintegre_ingest import build_ingest_dag  # plugins/: the shared DAG shape
+from sintegre_airflow.dag_factory import build_ingest_dag  # the shared DAG shape
 
 for _product in load_catalog().products:
     build_ingest_dag(

@@ -4,7 +4,7 @@ Trigger it with ``{"dataset": "acomph", "start": "2025-04-01", "end": "2025-04-3
 lists the raw files the catalog holds for that product (its per-table datasets included),
 oldest delivery first; ``reprocess`` is mapped over them, one landing at a time, each keeping
 its original delivery instant. Nothing is downloaded: the raw zone keeps every original.
-Thin on purpose: the logic lives in ``sintegre.reprocess`` (no Airflow there).
+Thin on purpose: the logic lives in ``sintegre.ingest.reprocess`` (no Airflow there).
 """
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ from typing import Any
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from sintegre_assets import LANDINGS, dataset_asset  # plugins/: Airflow-side helpers
+from sintegre_airflow.assets import (
+    LANDINGS,
+    dataset_asset,
+)  # include/sintegre_airflow: the Airflow side
 
 
 @dag(
@@ -39,8 +42,8 @@ def sintegre_reprocess() -> None:
     @task(retries=0, execution_timeout=timedelta(minutes=10))
     def plan() -> list[dict[str, Any]]:
         """List the raw files to re-parse (small dicts: one mapped task each)."""
-        from sintegre.reprocess import plan as plan_items
-        from sintegre.settings import load_settings
+        from sintegre.core.settings import load_settings
+        from sintegre.ingest.reprocess import plan as plan_items
 
         params = get_current_context()["params"]
         settings = load_settings()
@@ -65,8 +68,8 @@ def sintegre_reprocess() -> None:
     )
     def reprocess(item: dict[str, Any], *, outlet_events=None) -> dict[str, Any]:
         """Parse one raw file again and land it; announce the datasets it changed."""
+        from sintegre.ingest.reprocess import ReprocessError, reprocess_item
         from sintegre.readers import ReaderError
-        from sintegre.reprocess import ReprocessError, reprocess_item
 
         try:
             # The plain run id: it is the lineage's dag_run_id, and the staging folder it names

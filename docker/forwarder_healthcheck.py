@@ -11,7 +11,7 @@ import sys
 import requests
 import sqlalchemy as sa
 
-from sintegre.settings import load_settings
+from sintegre.core.settings import load_settings
 
 
 def main() -> int:

@@ -19,8 +19,8 @@ from helpers import (
     basic,
     to_body,
 )
-from sintegre.receiver import create_app
-from sintegre.settings import Settings, load_settings
+from sintegre.core.settings import Settings, load_settings
+from sintegre.intake.receiver import create_app
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from sintegre.simulator import mint_token
+from sintegre_dev.simulator import mint_token
 
 ONS_HOST = "apps08.ons.org.br"
 WEBHOOK_USER = "ons"
@@ -73,8 +73,8 @@ def catalog_table_rows(lake: Any, *, settings: Any = None) -> list[dict[str, Any
     ``macroprocesso``/``periodicidade`` are columns of the table (``periodo_mes`` dropped);
     an empty list when the lake has no catalog yet.
     """
-    from sintegre import catalog_delta
-    from sintegre.storage import open_store
+    from sintegre.lake import delta_catalog as catalog_delta
+    from sintegre.lake.storage import open_store
 
     dataset = catalog_delta.dataset(open_store(lake, settings))
     if dataset is None:

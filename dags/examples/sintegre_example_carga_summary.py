@@ -12,8 +12,8 @@ from datetime import timedelta
 
 from airflow.sdk import Asset, dag, task
 
-from sintegre.derived import LOAD_DATASET
-from sintegre.settings import load_settings
+from sintegre.core.settings import load_settings
+from sintegre.lake.derived import LOAD_DATASET
 
 LOAD_ASSET = Asset(name=f"sintegre.{LOAD_DATASET}", uri=f"sintegre-lake://curated/{LOAD_DATASET}")
 
@@ -28,7 +28,7 @@ LOAD_ASSET = Asset(name=f"sintegre.{LOAD_DATASET}", uri=f"sintegre-lake://curate
 def sintegre_example_carga_summary() -> None:
     @task(retries=1, execution_timeout=timedelta(minutes=10))
     def summarise() -> str:
-        from sintegre.derived import daily_load_summary
+        from sintegre.lake.derived import daily_load_summary
 
         settings = load_settings()
         return daily_load_summary(settings.lake_uri, settings=settings)

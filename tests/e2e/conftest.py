@@ -12,7 +12,7 @@ import requests
 from stack import MEASUREMENTS, AlertRecorder, Stack, build_stack
 
 from helpers import basic
-from sintegre.simulator import SimulatorServer
+from sintegre_dev.simulator import SimulatorServer
 
 E2E_WEBHOOK_PASSWORD = "webhook-e2e-s3nh4"
 E2E_ADMIN_PASSWORD = "admin-e2e-s3nh4"

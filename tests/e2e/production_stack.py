@@ -25,8 +25,8 @@ from typing import Any
 import requests
 from stack import free_port, system_ca_bundle
 
-from sintegre.devstack import airflow_environment, stop_process_group, wait_for_airflow
-from sintegre.settings import PROJECT_ROOT, load_settings
+from sintegre.core.settings import PROJECT_ROOT, load_settings
+from sintegre_dev.devstack import airflow_environment, stop_process_group, wait_for_airflow
 
 PY = sys.executable
 AIRFLOW = str(Path(PY).parent / "airflow")
@@ -328,7 +328,7 @@ class ProductionStack:
                 str(workers),
                 "--bind",
                 f"127.0.0.1:{self.receiver_port}",
-                "sintegre.receiver.wsgi:app",
+                "sintegre.intake.receiver.wsgi:app",
             ],
             self.env,
         )
@@ -342,7 +342,7 @@ class ProductionStack:
         raise RuntimeError("the receiver did not come up; see receiver.log")
 
     def start_forwarder(self) -> None:
-        self._spawn("forwarder", [PY, "-m", "sintegre.forwarder"], self.env)
+        self._spawn("forwarder", [PY, "-m", "sintegre.cli.forwarder"], self.env)
 
     def stop_all(self) -> None:
         for name in reversed(list(self.processes)):

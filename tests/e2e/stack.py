@@ -19,8 +19,8 @@ from typing import Any
 
 import requests
 
-from sintegre.devstack import airflow_environment, stop_process_group, wait_for_airflow
-from sintegre.settings import PROJECT_ROOT, load_settings
+from sintegre.core.settings import PROJECT_ROOT, load_settings
+from sintegre_dev.devstack import airflow_environment, stop_process_group, wait_for_airflow
 
 PY = sys.executable
 #: Filled by the tests, printed at the end of the session (closing-note measurements).
@@ -35,7 +35,7 @@ def daily_notification(
     macro_processo: str = "Programação da Operação",
 ) -> dict[str, Any]:
     """SINtegre's notification for a daily product of ``day`` (naive Brasília times)."""
-    from sintegre.simulator import build_notification
+    from sintegre_dev.simulator import build_notification
 
     return build_notification(
         publication,
@@ -120,7 +120,7 @@ class Stack:
                 str(workers),
                 "--bind",
                 f"127.0.0.1:{self.receiver_port}",
-                "sintegre.receiver.wsgi:app",
+                "sintegre.intake.receiver.wsgi:app",
             ],
             self.env,
         )
@@ -140,7 +140,7 @@ class Stack:
 
     # --- forwarder ------------------------------------------------------------------------
     def start_forwarder(self) -> None:
-        self._spawn("forwarder", [PY, "-m", "sintegre.forwarder"], self.env)
+        self._spawn("forwarder", [PY, "-m", "sintegre.cli.forwarder"], self.env)
 
     def stop_forwarder(self) -> None:
         stop_process_group(self.processes.pop("forwarder"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 from helpers import make_payload, ons_url, to_body
-from sintegre.airflow_api import AirflowClient, AirflowRejected
-from sintegre.notification import normalize
+from sintegre.intake.airflow_api import AirflowClient, AirflowRejected
+from sintegre.intake.notification import normalize
 
 
 def test_duplicate_trigger_counts_as_success_and_jwt_is_renewed(stack):

@@ -15,8 +15,8 @@ import requests
 from stack import MEASUREMENTS, daily_notification
 
 from helpers import SUBSCRIBER_EMAIL
-from sintegre.fixtures import make_csv
-from sintegre.simulator import SimulatorServer
+from sintegre_dev.fixtures import make_csv
+from sintegre_dev.simulator import SimulatorServer
 
 DAG_ID = "sintegre_generic"
 # Uncatalogued products: generic DAG, dataset (and run-id prefix) produto_<id>.

@@ -13,7 +13,7 @@ import requests
 from stack import MEASUREMENTS, free_port
 
 from helpers import make_payload, to_body
-from sintegre.settings import PROJECT_ROOT
+from sintegre.core.settings import PROJECT_ROOT
 
 
 def _processes_with(marker: str) -> list[int]:

@@ -9,8 +9,8 @@ from pathlib import Path
 import requests
 from stack import daily_notification
 
-from sintegre.fixtures import make_csv
-from sintegre.ons_files.hydro import make_acomph
+from sintegre_dev.fixtures import make_csv
+from sintegre_dev.ons_files.hydro import make_acomph
 
 
 def test_freshness_dag_fires_for_a_product_made_late(stack, simulator, webhook, alerts, tmp_path):

@@ -22,10 +22,10 @@ import requests
 from stack import MEASUREMENTS, daily_notification, free_port
 
 from helpers import ONS_HOST, SUBSCRIBER_EMAIL, basic, make_payload, ons_url
-from sintegre import lakeviews
-from sintegre.devstack import receiver_command, stop_process_group, wait_for_airflow
-from sintegre.fixtures import make_csv
-from sintegre.inbox import Inbox
+from sintegre.intake.inbox import Inbox
+from sintegre.lake import views as lakeviews
+from sintegre_dev.devstack import receiver_command, stop_process_group, wait_for_airflow
+from sintegre_dev.fixtures import make_csv
 
 DAG_ID = "sintegre_generic"
 

@@ -37,9 +37,9 @@ from fixtures.catalog_fixtures import (
     DatasetExpectation,
 )
 from helpers import SUBSCRIBER_EMAIL, catalog_table_rows
-from sintegre.lake import LINEAGE_COLUMNS
-from sintegre.products import Product, load_catalog
-from sintegre.simulator import build_notification
+from sintegre.catalog.products import Product, load_catalog
+from sintegre.lake.layout import LINEAGE_COLUMNS
+from sintegre_dev.simulator import build_notification
 
 #: Columns every landed row gets (lineage), left out of the per-product column lists.
 LINEAGE = set(LINEAGE_COLUMNS)

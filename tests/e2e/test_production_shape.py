@@ -9,7 +9,7 @@ PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) are started by ``.ci/run`
 them the test skips with the reason, except under ``CI=true`` where it fails.
 
 ``SINTEGRE_E2E_LAKE=s3|local`` chooses the lake; by default S3 as soon as the package has S3
-support (``sintegre.storage``), a local folder before that.
+support (``sintegre.lake.storage``), a local folder before that.
 """
 
 from __future__ import annotations
@@ -45,10 +45,10 @@ from production_stack import (
 from stack import MEASUREMENTS
 
 from helpers import basic, catalog_table_rows
-from sintegre.settings import load_settings
-from sintegre.simulator import SimulatorServer
-from sintegre.simulator.buttons import DeliveryState, send_all
-from sintegre.simulator.samples import sample_products
+from sintegre.core.settings import load_settings
+from sintegre_dev.simulator import SimulatorServer
+from sintegre_dev.simulator.buttons import DeliveryState, send_all
+from sintegre_dev.simulator.samples import sample_products
 
 WEBHOOK_PASSWORD = "webhook-prod-s3nh4"
 ADMIN_PASSWORD = "admin-prod-s3nh4"
@@ -65,7 +65,7 @@ def _lake_mode() -> str:
     mode = os.environ.get("SINTEGRE_E2E_LAKE", "").strip().lower()
     if mode in {"s3", "local"}:
         return mode
-    return "s3" if importlib.util.find_spec("sintegre.storage") else "local"
+    return "s3" if importlib.util.find_spec("sintegre.lake.storage") else "local"
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +188,7 @@ def _lake_filesystem(stack: ProductionStack, s3: S3Endpoint | None) -> tuple[Any
 def _duckdb_counts(stack: ProductionStack) -> dict[str, int]:
     """Catalog rows per outcome, through DuckDB's views (S3 via a registered fsspec filesystem:
     DuckDB cannot download its httpfs extension here)."""
-    from sintegre.lakeviews import connect
+    from sintegre.lake.views import connect
 
     with connect(stack.env["LAKE_URI"], settings=load_settings(stack.env)) as con:
         return dict(con.execute("SELECT outcome, count(*) FROM catalog GROUP BY 1").fetchall())

@@ -9,14 +9,14 @@ import requests
 from stack import MEASUREMENTS
 
 from helpers import catalog_table_rows
-from sintegre.simulator import build_notification, send_notification
-from sintegre.simulator.buttons import (
+from sintegre_dev.simulator import build_notification, send_notification
+from sintegre_dev.simulator.buttons import (
     DeliveryState,
     publish_and_send,
     resend_pending,
     send_all,
 )
-from sintegre.simulator.samples import sample_products
+from sintegre_dev.simulator.samples import sample_products
 
 DAY = date(2025, 5, 6)
 

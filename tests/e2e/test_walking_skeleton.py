@@ -10,9 +10,9 @@ import duckdb
 from stack import MEASUREMENTS, daily_notification
 
 from helpers import catalog_table_rows
-from sintegre.fixtures import make_csv, make_xlsx
-from sintegre.ons_files.dessem import make_prevcarga_dessem
-from sintegre.simulator import SimulatorServer, build_notification
+from sintegre_dev.fixtures import make_csv, make_xlsx
+from sintegre_dev.ons_files.dessem import make_prevcarga_dessem
+from sintegre_dev.simulator import SimulatorServer, build_notification
 
 CARGA = "Arquivos de Previsão de Carga para o DESSEM - PrevCargaDESSEM"
 # Not in the catalog: the XLSX goes through the generic DAG and readers (product 479's zip goes

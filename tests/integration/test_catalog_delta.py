@@ -17,12 +17,12 @@ import pyarrow as pa
 from test_lakeviews import INCLUDE, MACRO_SLUG, NBF, make_conf, make_download, sha, stage
 
 from helpers import catalog_table_rows
-from sintegre import catalog_delta
-from sintegre import lake as lake_module
-from sintegre.lake import land
-from sintegre.lakeviews import connect
-from sintegre.maintenance import maintain_catalog
-from sintegre.storage import open_store
+from sintegre.lake import decision as lake_decision
+from sintegre.lake import delta_catalog as catalog_delta
+from sintegre.lake.landing import land
+from sintegre.lake.maintenance import maintain_catalog
+from sintegre.lake.storage import open_store
+from sintegre.lake.views import connect
 
 T0 = datetime(2025, 4, 29, 12, 0, tzinfo=UTC)
 
@@ -93,7 +93,7 @@ def test_the_decision_reads_only_its_partition(tmp_path: Path) -> None:
     _land(lake, staging, "b", "2025-04-29", 2, NBF + 60)
     _land(lake, staging, "c", "2025-04-28", 3)
 
-    seen = lake_module._partition_versions(store, MACRO_SLUG, "2025-04-29")
+    seen = lake_decision.partition_versions(store, MACRO_SLUG, "2025-04-29")
     assert sorted(v["sha256"] for v in seen) == sorted([sha("a-2025-04-29"), sha("b-2025-04-29")])
     # The query planner pruned to the (macroprocesso, month) partition: delta-rs reads files of
     # periodo_mes=2025-04 under macroprocesso=<slug> only (3 landings' files, not the 60).
@@ -159,7 +159,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 sys.path[:0] = [sys.argv[2]]
 from test_lakeviews import make_conf, make_download, stage, NBF
-from sintegre.lake import land
+from sintegre.lake.landing import land
 lake, staging = Path(sys.argv[1]) / "lake", Path(sys.argv[1]) / "staging"
 def one(label, nbf):
     conf = make_conf(notification_id=label, token_nbf=nbf)
@@ -170,7 +170,7 @@ pid = os.fork()
 if pid == 0:
     try:
         result = one("child", NBF + 60)
-        from sintegre.lakeviews import connect
+        from sintegre.lake.views import connect
         with connect(lake) as con:
             seen = con.execute("SELECT count(*) FROM catalog").fetchone()[0]
         ok = result["datasets"][0]["outcome"] == "new" and seen == 2
@@ -248,7 +248,7 @@ def test_maintenance_compacts_checkpoints_and_only_vacuums_when_allowed(tmp_path
 
 
 def test_s3_storage_options_come_from_the_settings() -> None:
-    from sintegre.settings import load_settings
+    from sintegre.core.settings import load_settings
 
     settings = load_settings(
         {

@@ -1,4 +1,5 @@
-"""Integration tests for ``sintegre.download``: the real HTTPS simulator, real files, no mocks.
+"""Integration tests for ``sintegre.ingest.download``: the real HTTPS simulator, real files, no
+mocks.
 
 Every :class:`DownloadError` raised here is checked for the bearer token: it must be in
 neither ``str(exc)`` nor ``repr(exc)`` nor any log record of the project's code. Records of
@@ -19,14 +20,14 @@ from typing import Any
 
 import pytest
 
-from sintegre.download import (
+from sintegre.ingest.download import (
     DownloadError,
     DownloadResult,
     download_to_raw,
     sanitize_file_name,
 )
-from sintegre.notification import normalize
-from sintegre.simulator import Publication, SimulatorServer, build_notification
+from sintegre.intake.notification import normalize
+from sintegre_dev.simulator import Publication, SimulatorServer, build_notification
 
 ALLOWED = ("localhost",)
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"

@@ -2,7 +2,7 @@
 
 Each drill runs the pipeline's real download step (and, when the download succeeds, its real
 parse step) against the local HTTPS simulator of the ONS proxy
-(:class:`sintegre.simulator.SimulatorServer`, real TLS with a trustme CA), with one fault
+(:class:`sintegre_dev.simulator.SimulatorServer`, real TLS with a trustme CA), with one fault
 injected. For every drill the test checks:
 
 - the outcome: success, or a :class:`DownloadError` / :class:`ReaderError` whose message says
@@ -44,12 +44,12 @@ from typing import Any, ClassVar
 import pytest
 
 from fixtures.hostile import make_bomb_zip, make_corrupt_xlsx, make_slip_zip
-from sintegre.download import DownloadError
-from sintegre.notification import normalize
-from sintegre.pipeline import download_step, parse_step
+from sintegre.core.settings import Settings, load_settings
+from sintegre.ingest.download import DownloadError
+from sintegre.ingest.pipeline import download_step, parse_step
+from sintegre.intake.notification import normalize
 from sintegre.readers import ReaderError
-from sintegre.settings import Settings, load_settings
-from sintegre.simulator import Publication, SimulatorServer, build_notification
+from sintegre_dev.simulator import Publication, SimulatorServer, build_notification
 
 CSV_BYTES = (
     "Data;Patamar;Submercado;Carga (MWmed)\r\n"

@@ -22,11 +22,11 @@ import pytest
 import sqlalchemy as sa
 
 from helpers import ONS_HOST, WEBHOOK_PASSWORD, WEBHOOK_USER, basic, make_payload, ons_url, to_body
-from sintegre.forwarder import postgres_advisory_lock, single_instance_lock
-from sintegre.inbox import Inbox, StoreResult
-from sintegre.notification import Notification, normalize
-from sintegre.receiver import create_app
-from sintegre.settings import load_settings
+from sintegre.core.settings import load_settings
+from sintegre.intake.forwarder import postgres_advisory_lock, single_instance_lock
+from sintegre.intake.inbox import Inbox, StoreResult
+from sintegre.intake.notification import Notification, normalize
+from sintegre.intake.receiver import create_app
 
 INCLUDE_DIR = Path(__file__).resolve().parents[2] / "include"
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -320,7 +320,7 @@ def test_postgres_receiver_never_answers_5xx_to_values_sqlite_accepts(
 _TRY_LOCK = """
 import sys
 from pathlib import Path
-from sintegre.forwarder import single_instance_lock
+from sintegre.intake.forwarder import single_instance_lock
 with single_instance_lock(Path(sys.argv[1])) as held:
     print(held)
 """
@@ -373,7 +373,7 @@ def test_a_forwarder_whose_lock_connection_dies_stops_forwarding(pg_url):
     """The server drops the lock with its session: the forwarder must notice, not carry on."""
     import psycopg
 
-    from sintegre.forwarder import Forwarder
+    from sintegre.intake.forwarder import Forwarder
 
     inbox, standby = Inbox(pg_url), Inbox(pg_url)
     client = type("Client", (), {"base_url": "http://airflow.invalid"})()
@@ -401,7 +401,7 @@ def test_a_forwarder_whose_lock_connection_dies_stops_forwarding(pg_url):
 def test_many_processes_opening_a_new_inbox_at_once_all_succeed(tmp_path):
     """gunicorn workers and the forwarder create the schema at the same moment."""
     url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
-    code = "import sys; from sintegre.inbox import Inbox; Inbox(sys.argv[1]).count()"
+    code = "import sys; from sintegre.intake.inbox import Inbox; Inbox(sys.argv[1]).count()"
     env = {"PYTHONPATH": str(Path(__file__).resolve().parents[2] / "include"), "PATH": "/usr/bin"}
     processes = [
         subprocess.Popen([sys.executable, "-c", code, url], env=env, stderr=subprocess.PIPE)
@@ -432,7 +432,7 @@ def test_only_landed_deliveries_count_for_freshness(sqlite_inbox):
 )
 def test_a_row_that_cannot_be_stored_never_fails_its_group_commit_neighbours(sqlite_inbox):
     """Two stores share one transaction; one row's value cannot be bound: only it fails."""
-    from sintegre.inbox import _Job
+    from sintegre.intake.inbox import _Job
 
     group = sqlite_inbox._group
     captured: list[_Job] = []

@@ -1,4 +1,4 @@
-"""Integration tests for ``sintegre.ingest_file``: a hand-downloaded file lands like a delivery.
+"""Integration tests for ``sintegre.ingest.manual``: a hand-downloaded file lands like a delivery.
 
 Real fixture files, a real temporary lake read back with DuckDB; no mocks.
 """
@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from helpers import catalog_table_rows
-from sintegre.fixtures import ExpectedTable, make_csv, make_pdf
-from sintegre.ingest_file import main
+from sintegre.cli.ingest_file import main
+from sintegre_dev.fixtures import ExpectedTable, make_csv, make_pdf
 
 MACRO = "Programação da Operação"
 MACRO_SLUG = "programacao_da_operacao"
@@ -215,7 +215,7 @@ def test_a_catalogued_product_lands_in_its_catalog_datasets_by_name_and_by_id(
     lake: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Before: ingest-file parsed without the product, so psat landed generic, untyped."""
-    from sintegre.ons_files.precipitation import make_psat
+    from sintegre_dev.ons_files.precipitation import make_psat
 
     day = date(2025, 9, 7)
     source = make_psat(tmp_path / "psat_07092025.txt", day)
@@ -241,9 +241,9 @@ def test_a_catalogued_product_lands_in_its_catalog_datasets_by_name_and_by_id(
 
 def test_reprocess_reads_through_the_catalog_like_a_delivery(lake: Path, tmp_path: Path) -> None:
     """Before: reprocess parsed without the product id and landed generic datasets."""
-    from sintegre.ons_files.precipitation import make_psat
-    from sintegre.reprocess import plan, reprocess_item
-    from sintegre.settings import load_settings
+    from sintegre.core.settings import load_settings
+    from sintegre.ingest.reprocess import plan, reprocess_item
+    from sintegre_dev.ons_files.precipitation import make_psat
 
     day = date(2025, 9, 7)
     source = make_psat(tmp_path / "psat_07092025.txt", day)

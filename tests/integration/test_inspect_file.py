@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sintegre.inspect_file import guess_product, main
-from sintegre.ons_files.hydro import make_acomph
-from sintegre.ons_files.precipitation import make_psat
+from sintegre.cli.inspect_file import guess_product, main
+from sintegre_dev.ons_files.hydro import make_acomph
+from sintegre_dev.ons_files.precipitation import make_psat
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""``sintegre.lake_migrate``: a lake made by the pre-Delta code answers the same after migration.
+"""``sintegre.lake.migrate``: a lake made by the pre-Delta code answers the same after migration.
 
 The "old code" is today's landing with its catalog step as it was before issue #15 (the
 commit point was one Parquet file per delivery under ``catalog/ingestions/...``, read back by
@@ -21,11 +21,15 @@ import pyarrow.parquet as pq
 import pytest
 from test_lakeviews import NBF, NEXT_DAY, make_conf, make_download, stage
 
-from sintegre import catalog_delta, lakeviews
-from sintegre import lake as lake_module
-from sintegre.lake import CATALOG_SCHEMA, VERSION_OUTCOMES, land
-from sintegre.lake_migrate import MIGRATED_PREFIX, MigrationError, main, migrate
-from sintegre.storage import LakeStore, open_store
+from sintegre.cli.lake_migrate import main
+from sintegre.lake import delta_catalog as catalog_delta
+from sintegre.lake import landing as lake_module
+from sintegre.lake import views as lakeviews
+from sintegre.lake.decision import VERSION_OUTCOMES
+from sintegre.lake.landing import land
+from sintegre.lake.layout import CATALOG_SCHEMA
+from sintegre.lake.migrate import MIGRATED_PREFIX, MigrationError, migrate
+from sintegre.lake.storage import LakeStore, open_store
 
 T0 = datetime(2025, 4, 29, 12, 0, tzinfo=UTC)
 
@@ -93,7 +97,7 @@ def legacy_writer(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     # On the test's own monkeypatch: ``monkeypatch.undo()`` brings the new code back.
     monkeypatch.setattr(lake_module.catalog_delta, "append", old_commit)
-    monkeypatch.setattr(lake_module, "_partition_versions", _old_partition_versions)
+    monkeypatch.setattr(lake_module, "partition_versions", _old_partition_versions)
     monkeypatch.setattr(lakeviews, "_catalog_sql", _old_catalog_sql)
     yield
 
@@ -170,11 +174,11 @@ def test_a_lake_made_by_the_old_code_answers_the_same_after_migration(
 
     monkeypatch.undo()  # the new code from here on
     # The new code refuses the unmigrated lake rather than show it empty.
-    with pytest.raises(catalog_delta.LegacyCatalogError, match="lake_migrate"):
+    with pytest.raises(catalog_delta.LegacyCatalogError, match=r"sintegre\.cli\.lake_migrate"):
         lakeviews.connect(lake)
     # ... and so does a landing, even a raw-only one that decides nothing.
     for tables in ([stage(staging, "", {"mw": [1.0]})], []):
-        with pytest.raises(catalog_delta.LegacyCatalogError, match="lake_migrate"):
+        with pytest.raises(catalog_delta.LegacyCatalogError, match=r"sintegre\.cli\.lake_migrate"):
             land(
                 tables,
                 make_conf(notification_id="n-refused", dataset="relatorio"),

@@ -3,7 +3,7 @@
 moto runs as its own process (``python -m moto.server``), the way MinIO or S3 would: the
 pipeline reaches it over HTTP through ``pyarrow.fs.S3FileSystem``. Files come from the real
 HTTPS simulator; the lake is read back with pyarrow (an S3 filesystem built here, independent
-of the project's) and with DuckDB through ``sintegre.lakeviews``. Landings are serialised by a
+of the project's) and with DuckDB through ``sintegre.lake.views``. Landings are serialised by a
 PostgreSQL advisory lock when the server at 127.0.0.1:5432 answers, else with
 ``SINTEGRE_LAKE_LOCK=none``.
 """
@@ -31,17 +31,20 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
-from sintegre import lake as lake_module
-from sintegre.fixtures import make_csv
-from sintegre.ingest_file import ingest_file
-from sintegre.lake import CRASH_ENV, LakeLockError, StagedTable, land
-from sintegre.lakeviews import connect
-from sintegre.notification import normalize
-from sintegre.pipeline import download_step, fetch_into_raw, land_step, parse_step
-from sintegre.reprocess import plan, reprocess_item
-from sintegre.settings import PROJECT_ROOT, Settings, load_settings
-from sintegre.simulator import Publication, SimulatorServer, build_notification
-from sintegre.storage import open_store
+from sintegre.core.settings import PROJECT_ROOT, Settings, load_settings
+from sintegre.ingest.manual import ingest_file
+from sintegre.ingest.pipeline import download_step, fetch_into_raw, land_step, parse_step
+from sintegre.ingest.reprocess import plan, reprocess_item
+from sintegre.intake.notification import normalize
+from sintegre.lake import layout as lake_layout
+from sintegre.lake import locks as lake_locks
+from sintegre.lake.landing import CRASH_ENV, land
+from sintegre.lake.layout import StagedTable
+from sintegre.lake.locks import LakeLockError
+from sintegre.lake.storage import open_store
+from sintegre.lake.views import connect
+from sintegre_dev.fixtures import make_csv
+from sintegre_dev.simulator import Publication, SimulatorServer, build_notification
 
 MACRO = "Programação da Operação"
 MACRO_SLUG = "programacao_da_operacao"
@@ -377,7 +380,7 @@ def test_an_older_delivery_landed_late_goes_to_history_only(
     )
     store = open_store(settings.lake_uri, settings)
     curated = f"curated/carga_dessem/{PARTITION}/data.parquet"
-    assert lake_module.current_sha(curated, store) == new_sha
+    assert lake_layout.current_sha(curated, store) == new_sha
     with connect(settings.lake_uri, settings=settings) as con:
         assert con.execute("SELECT DISTINCT src_sha256 FROM carga_dessem").fetchall() == [
             (new_sha,)
@@ -392,7 +395,7 @@ def test_the_forwarders_rescued_copy_is_in_the_bucket_and_used(
     make_csv(tmp_path / "carga.csv", rows=24)
     pub = publish(sim, tmp_path / "carga.csv", file_name="carga.csv")
     conf = conf_for(pub)
-    # What the forwarder's rescue does before the token dies (forwarder.build_forwarder).
+    # What the forwarder's rescue does before the token dies (cli.forwarder.build_forwarder).
     rescued = fetch_into_raw(conf, settings, retries=1)
     assert f"lake/{rescued['raw_path']}" in keys(endpoint, bucket)
     count = sim.request_count(pub)
@@ -494,7 +497,7 @@ def test_a_landing_waits_for_the_partitions_advisory_lock(
     store = open_store(settings.lake_uri, settings)
     results: list[dict[str, Any]] = []
 
-    with lake_module.partition_lock(store, MACRO_SLUG, str(DAY), settings):
+    with lake_locks.partition_lock(store, MACRO_SLUG, str(DAY), settings):
         worker = threading.Thread(
             target=lambda: results.append(
                 land_step(parsed, downloaded, conf, "run-locked", settings)
@@ -524,11 +527,11 @@ def test_a_lock_held_too_long_fails_the_landing_with_a_message(
 
     impatient = dataclasses.replace(settings, lake_lock_wait_seconds=0.5)
     store = open_store(impatient.lake_uri, impatient)
-    with lake_module.partition_lock(store, MACRO_SLUG, str(DAY), impatient):
+    with lake_locks.partition_lock(store, MACRO_SLUG, str(DAY), impatient):
         started = time.monotonic()
         with (
-            pytest.raises(lake_module.LakeLockTimeout, match=r"held partition .* more than 0.5 s"),
-            lake_module.partition_lock(store, MACRO_SLUG, str(DAY), impatient),
+            pytest.raises(lake_locks.LakeLockTimeout, match=r"held partition .* more than 0.5 s"),
+            lake_locks.partition_lock(store, MACRO_SLUG, str(DAY), impatient),
         ):
             pass
         assert time.monotonic() - started < 10
@@ -571,7 +574,8 @@ def test_concurrent_landings_on_one_s3_partition_are_serialised(
 
 WRITER = """
 import json, sys
-from sintegre.lake import StagedTable, land
+from sintegre.lake.layout import StagedTable
+from sintegre.lake.landing import land
 spec = json.loads(open(sys.argv[1]).read())
 land([StagedTable(**t) for t in spec["tables"]], spec["conf"], spec["download"],
      lake_root=spec["lake"], run_id=spec["run_id"])
@@ -655,7 +659,7 @@ def test_a_crashed_s3_landing_leaves_no_partial_object_and_the_retry_completes(
 
 def _s3_appender(env: dict[str, str], worker: int, count: int) -> None:
     """Append ``count`` one-row commits to the catalog table, with no lock of any kind."""
-    from sintegre import catalog_delta as delta
+    from sintegre.lake import delta_catalog as delta
 
     settings = load_settings(env)
     store = open_store(settings.lake_uri, settings)
@@ -680,8 +684,8 @@ def test_concurrent_catalog_commits_on_s3_need_no_lock_and_maintenance_runs(
     commit its own version (no DynamoDB, no lock); then the maintenance task compacts it."""
     import multiprocessing
 
-    from sintegre import catalog_delta as delta
-    from sintegre.maintenance import maintain_catalog
+    from sintegre.lake import delta_catalog as delta
+    from sintegre.lake.maintenance import maintain_catalog
 
     env = s3_env(endpoint, bucket, tmp_path)
     ctx = multiprocessing.get_context("spawn")
@@ -707,8 +711,8 @@ def test_concurrent_catalog_commits_on_s3_need_no_lock_and_maintenance_runs(
 def test_an_s3_lake_with_old_catalog_files_is_migrated_and_verified(
     endpoint: str, bucket: str, tmp_path: Path
 ) -> None:
-    from sintegre.lake import CATALOG_SCHEMA
-    from sintegre.lake_migrate import migrate
+    from sintegre.lake.layout import CATALOG_SCHEMA
+    from sintegre.lake.migrate import migrate
 
     env = s3_env(endpoint, bucket, tmp_path)
     settings = load_settings(env)

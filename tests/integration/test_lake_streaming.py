@@ -1,7 +1,8 @@
 """Landing a big table needs memory for one record batch, not for the table.
 
 A staged table of a few million rows (several hundred MB once in memory) is landed by the real
-``sintegre.lake.land`` in a child process whose peak resident memory must stay well below the
+``sintegre.lake.landing.land`` in a child process whose peak resident memory must stay well below
+the
 table's size. Reading the whole table and adding the lineage columns to it, as a naive writer
 would, needs several times the table's size. This is a memory bound, not a timing.
 
@@ -23,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sintegre.settings import PROJECT_ROOT
+from sintegre.core.settings import PROJECT_ROOT
 
 INCLUDE = PROJECT_ROOT / "include"
 ROWS = 3_000_000
@@ -36,7 +37,8 @@ PARTITION = Path("macroprocesso=programacao_da_operacao", "periodicidade=2025-04
 LANDER = """
 import json, sys
 from pathlib import Path
-from sintegre.lake import StagedTable, land
+from sintegre.lake.layout import StagedTable
+from sintegre.lake.landing import land
 spec = json.loads(Path(sys.argv[1]).read_text())
 result = land([StagedTable(**spec["table"])], spec["conf"], spec["download"],
               lake_root=Path(spec["lake"]), run_id="big-run")

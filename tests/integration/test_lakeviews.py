@@ -1,6 +1,7 @@
-"""Integration tests for ``sintegre.lakeviews``: DuckDB views over a real lake.
+"""Integration tests for ``sintegre.lake.views``: DuckDB views over a real lake.
 
-Every lake here is built with the real ``sintegre.lake.land`` from small Parquet files; crashes
+Every lake here is built with the real ``sintegre.lake.landing.land`` from small Parquet files;
+crashes
 are real (the writer process dies with ``os._exit`` at an injected point) and the lake is read
 back with DuckDB, pyarrow and Polars.
 """
@@ -25,12 +26,15 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 
-from sintegre import lake as lake_module
-from sintegre.lake import CATALOG_SCHEMA, CRASH_ENV, StagedTable, current_sha, land
-from sintegre.lakeviews import connect, main, view_names
-from sintegre.notification import normalize
-from sintegre.settings import PROJECT_ROOT
-from sintegre.simulator import mint_token
+from sintegre.cli.lake import main
+from sintegre.core.settings import PROJECT_ROOT
+from sintegre.intake.notification import normalize
+from sintegre.lake import layout as lake_layout
+from sintegre.lake import locks as lake_locks
+from sintegre.lake.landing import CRASH_ENV, land
+from sintegre.lake.layout import CATALOG_SCHEMA, StagedTable, current_sha
+from sintegre.lake.views import connect, view_names
+from sintegre_dev.simulator import mint_token
 
 MACRO_SLUG = "programacao_da_operacao"
 DAY = "2025-04-29"
@@ -43,7 +47,8 @@ CRASH_EXIT = 70
 WRITER = """
 import json, sys
 from pathlib import Path
-from sintegre.lake import StagedTable, land
+from sintegre.lake.layout import StagedTable
+from sintegre.lake.landing import land
 spec = json.loads(Path(sys.argv[1]).read_text())
 land(
     [StagedTable(**table) for table in spec["tables"]],
@@ -122,7 +127,7 @@ def current_shas(lake: Path, dataset: str) -> set[str]:
 def curated_file(lake: Path, dataset: str, day: str = DAY) -> Path:
     return (
         lake / "curated" / dataset / f"macroprocesso={MACRO_SLUG}" / f"periodicidade={day}"
-    ) / lake_module.CURATED_FILE_NAME
+    ) / lake_layout.CURATED_FILE_NAME
 
 
 @pytest.fixture
@@ -496,7 +501,7 @@ def test_module_is_interactive_without_sql(lake: Path, staging: Path) -> None:
         run_id="r",
     )
     process = subprocess.run(
-        [sys.executable, "-m", "sintegre.lakeviews", "--lake", str(lake)],
+        [sys.executable, "-m", "sintegre.cli.lake", "--lake", str(lake)],
         input="SELECT count(*) AS n FROM carga;\nSELECT nonsense FROM nowhere\n\n"
         "SELECT name FROM datasets\n",
         capture_output=True,
@@ -644,7 +649,7 @@ def test_dataset_names_are_quoted_and_clashes_skipped(
             run_id=f"r{index}",
             now=datetime(2025, 5, 1, tzinfo=UTC) + timedelta(seconds=index),
         )
-    with caplog.at_level("WARNING", logger="sintegre.lakeviews"), connect(lake) as con:
+    with caplog.at_level("WARNING", logger="sintegre.lake.views"), connect(lake) as con:
         assert view_names(con) == [
             "carga",
             "carga__select",
@@ -670,22 +675,22 @@ def test_a_local_partition_lock_held_too_long_fails_with_a_message(tmp_path: Pat
     import dataclasses
     import time
 
-    from sintegre.settings import load_settings
-    from sintegre.storage import open_store
+    from sintegre.core.settings import load_settings
+    from sintegre.lake.storage import open_store
 
     settings = dataclasses.replace(
         load_settings({"LAKE_URI": str(tmp_path / "lake")}), lake_lock_wait_seconds=0.5
     )
     store = open_store(settings.lake_uri, settings)
-    with lake_module.partition_lock(store, MACRO_SLUG, DAY, settings):
+    with lake_locks.partition_lock(store, MACRO_SLUG, DAY, settings):
         started = time.monotonic()
         with (
-            pytest.raises(lake_module.LakeLockTimeout, match=r"periodicidade=2025-04-29 for"),
-            lake_module.partition_lock(store, MACRO_SLUG, DAY, settings),
+            pytest.raises(lake_locks.LakeLockTimeout, match=r"periodicidade=2025-04-29 for"),
+            lake_locks.partition_lock(store, MACRO_SLUG, DAY, settings),
         ):
             pass
         assert time.monotonic() - started < 10
-    with lake_module.partition_lock(store, MACRO_SLUG, DAY, settings):
+    with lake_locks.partition_lock(store, MACRO_SLUG, DAY, settings):
         pass  # free again
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from helpers import ONS_HOST, make_payload, ons_url, to_body
-from sintegre.inbox import Inbox
-from sintegre.maintenance import prune_inbox, sweep_stale_files
-from sintegre.notification import normalize
-from sintegre.storage import open_store
+from sintegre.intake.inbox import Inbox
+from sintegre.intake.notification import normalize
+from sintegre.lake.maintenance import prune_inbox, sweep_stale_files
+from sintegre.lake.storage import open_store
 
 DAY = 86_400.0
 

@@ -18,11 +18,11 @@ import pytest
 from werkzeug.serving import make_server
 
 from helpers import ADMIN_PASSWORD, ADMIN_USER, FakeAirflowBase, basic
-from sintegre.inbox import notifications
-from sintegre.notification import BRASILIA
-from sintegre.products import expected_by, load_catalog
-from sintegre.receiver import create_app
-from sintegre.settings import load_settings
+from sintegre.catalog.products import expected_by, load_catalog
+from sintegre.core.settings import load_settings
+from sintegre.intake.inbox import notifications
+from sintegre.intake.notification import BRASILIA
+from sintegre.intake.receiver import create_app
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -171,8 +171,8 @@ def _serve(app_or_handler, *, wsgi: bool = True):
 def served(env, tmp_path):
     """The receiver on a real port: a month of deliveries, a small real-layout lake and one
     notification whose run a fake Airflow describes."""
-    from sintegre.ingest_file import ingest_file
-    from sintegre.ons_files.hydro import make_acomph
+    from sintegre.ingest.manual import ingest_file
+    from sintegre_dev.ons_files.hydro import make_acomph
 
     airflow = _serve(_FakeAirflow, wsgi=False)
     settings = load_settings({**env, "AIRFLOW_URL": f"http://127.0.0.1:{airflow.server_port}"})
@@ -292,7 +292,7 @@ def test_run_timeline_in_a_real_browser(served, tmp_path):
 @pytest.fixture(scope="module")
 def big(tmp_path_factory):
     """10,000 notifications in the inbox and a lake of 100 small datasets."""
-    from sintegre.ingest_file import ingest_file
+    from sintegre.ingest.manual import ingest_file
 
     root = tmp_path_factory.mktemp("big")
     env = {

@@ -1,6 +1,6 @@
-"""Integration tests for ``sintegre.pipeline``: download → parse → land, end to end.
+"""Integration tests for ``sintegre.ingest.pipeline``: download → parse → land, end to end.
 
-The real HTTPS simulator serves real fixture files (``sintegre.fixtures``); the lake is a
+The real HTTPS simulator serves real fixture files (``sintegre_dev.fixtures``); the lake is a
 temporary folder read back with DuckDB the way analysts read it.
 """
 
@@ -19,13 +19,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from helpers import catalog_table_rows
-from sintegre import lake as lake_module
-from sintegre.fixtures import ExpectedTable, make_csv, make_pdf, make_xlsx, make_zip
-from sintegre.notification import normalize
-from sintegre.pipeline import download_step, land_step, parse_step
+from sintegre.core.settings import Settings, load_settings
+from sintegre.ingest.pipeline import download_step, land_step, parse_step
+from sintegre.intake.notification import normalize
+from sintegre.lake import layout as lake_layout
 from sintegre.readers import ReaderError
-from sintegre.settings import Settings, load_settings
-from sintegre.simulator import Publication, SimulatorServer, build_notification
+from sintegre_dev.fixtures import ExpectedTable, make_csv, make_pdf, make_xlsx, make_zip
+from sintegre_dev.simulator import Publication, SimulatorServer, build_notification
 
 MACRO = "Programação da Operação"
 MACRO_SLUG = "programacao_da_operacao"
@@ -238,7 +238,7 @@ def test_csv_daily_lands_curated_history_and_catalog(
         assert row["periodicidade_final"] == DAY
         assert row["ingested_at"] is not None
         assert row["dag_run_id"] == run_id
-    assert lake_module.current_sha(curated_file(lake, "carga_dessem")) == sha
+    assert lake_layout.current_sha(curated_file(lake, "carga_dessem")) == sha
 
     # history keeps this version under its sha256.
     assert sorted(p.name for p in history_dir(lake, "carga_dessem").iterdir()) == [f"{sha}.parquet"]
@@ -313,7 +313,7 @@ def test_new_version_replaces_curated_and_keeps_both_in_history(
     assert_table_equals(lake, "carga_dessem", v2)
     rows = curated_rows(lake, "carga_dessem")
     assert {(r["src_sha256"], r["dag_run_id"]) for r in rows} == {(second["sha256"], "run-2")}
-    assert lake_module.current_sha(curated_file(lake, "carga_dessem")) == second["sha256"]
+    assert lake_layout.current_sha(curated_file(lake, "carga_dessem")) == second["sha256"]
     history = history_dir(lake, "carga_dessem")
     assert sorted(p.name for p in history.iterdir()) == sorted(
         [f"{first['sha256']}.parquet", f"{second['sha256']}.parquet"]

@@ -2,7 +2,7 @@
 
 Files made by the real-layout generators are landed with ``ingest_file`` (the same routing as a
 webhook delivery), then every query of the README's "Querying" block runs through
-``sintegre.lakeviews.connect``, the views ``make lake`` opens.
+``sintegre.lake.views.connect``, the views ``make lake`` opens.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from sintegre.ingest_file import ingest_file
-from sintegre.lakeviews import connect
-from sintegre.ons_files.dessem import make_prevcarga_dessem
-from sintegre.ons_files.hydro import make_acomph
-from sintegre.ons_files.precipitation import make_ecmwf
-from sintegre.settings import load_settings
+from sintegre.core.settings import load_settings
+from sintegre.ingest.manual import ingest_file
+from sintegre.lake.views import connect
+from sintegre_dev.ons_files.dessem import make_prevcarga_dessem
+from sintegre_dev.ons_files.hydro import make_acomph
+from sintegre_dev.ons_files.precipitation import make_ecmwf
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 MACRO = "Programação da Operação"

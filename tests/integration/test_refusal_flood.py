@@ -21,8 +21,8 @@ import requests
 from werkzeug.serving import make_server
 
 from helpers import WEBHOOK_PASSWORD, WEBHOOK_USER, basic, make_payload, ons_url, to_body
-from sintegre.receiver import create_app
-from sintegre.settings import load_settings
+from sintegre.core.settings import load_settings
+from sintegre.intake.receiver import create_app
 
 VALID = 60
 FLOOD_THREADS = 8

@@ -1,6 +1,6 @@
-"""Integration tests for ``sintegre.reprocess`` and the ``sintegre_reprocess`` DAG.
+"""Integration tests for ``sintegre.ingest.reprocess`` and the ``sintegre_reprocess`` DAG.
 
-The lake is filled with ``sintegre.ingest_file`` from real fixture files; no mocks. A forced
+The lake is filled with ``sintegre.ingest.manual`` from real fixture files; no mocks. A forced
 reprocess lands as ``reprocessed`` (a new version of the same raw sha256).
 """
 
@@ -18,15 +18,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from helpers import catalog_table_rows
-from sintegre.fixtures import make_csv, make_xlsx, make_zip
-from sintegre.ingest_file import ingest_file
-from sintegre.reprocess import (
+from sintegre.core.settings import Settings, load_settings
+from sintegre.ingest.manual import ingest_file
+from sintegre.ingest.reprocess import (
     ReprocessError,
     conf_from_item,
     plan,
     reprocess_item,
 )
-from sintegre.settings import Settings, load_settings
+from sintegre_dev.fixtures import make_csv, make_xlsx, make_zip
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 MACRO = "Programação da Operação"

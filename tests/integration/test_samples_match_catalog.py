@@ -1,11 +1,11 @@
 """The simulator's sample products parse with their catalog specs, without schema drift.
 
-``make demo`` and the e2e tests publish :func:`sintegre.simulator.samples.sample_products`;
+``make demo`` and the e2e tests publish :func:`sintegre_dev.simulator.samples.sample_products`;
 each lands in its own product DAG, which reads it with the product's ``tables:`` from
 ``products.yaml``. Here every sample file (the folder product zipped as the simulator serves
 it) is read with those specs, as the DAG does: each catalogued table comes out, with the
 catalog's columns in order and no drift. Row counts are written by hand from the layouts
-in :mod:`sintegre.ons_files`.
+in :mod:`sintegre_dev.ons_files`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from sintegre.products import load_catalog
+from sintegre.catalog.products import load_catalog
 from sintegre.readers import read_product_file
-from sintegre.simulator.samples import SAMPLE_PRODUCT_IDS, Sample, sample_products
-from sintegre.simulator.server import _zip_directory
+from sintegre_dev.simulator.samples import SAMPLE_PRODUCT_IDS, Sample, sample_products
+from sintegre_dev.simulator.server import _zip_directory
 
 DAY = date(2025, 3, 5)  # a Wednesday
 

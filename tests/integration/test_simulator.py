@@ -27,7 +27,7 @@ import jwt
 import pytest
 import requests
 
-from sintegre.simulator import (
+from sintegre_dev.simulator import (
     DEFAULT_SECRET,
     HTML_ERROR_PAGE,
     TOKEN_LIFETIME_SECONDS,
@@ -37,7 +37,7 @@ from sintegre.simulator import (
     mint_token,
     send_notification,
 )
-from sintegre.simulator.cli import main as cli_main
+from sintegre_dev.simulator.cli import main as cli_main
 
 INCLUDE_DIR = Path(__file__).resolve().parents[2] / "include"
 XLS_BYTES = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"fake-acomph" * 100  # OLE2 magic + filler
@@ -594,7 +594,7 @@ def test_reused_ca_survives_restarts(tmp_path: Path) -> None:
 
 def test_token_never_logged(sim: SimulatorServer, caplog: pytest.LogCaptureFixture) -> None:
     pub = _publish(sim, "secret.xls")
-    caplog.set_level(logging.DEBUG, logger="sintegre.simulator")
+    caplog.set_level(logging.DEBUG, logger="sintegre_dev.simulator")
 
     requests.get(pub.url, verify=sim.ca_path, timeout=10)
     requests.get(f"{sim.base_url}/nope?token={pub.token}", verify=sim.ca_path, timeout=10)
@@ -885,7 +885,7 @@ def test_cli_serve_redacts_tokens(tmp_path: Path) -> None:
     payload_dir = tmp_path / "payloads"
     env = {**os.environ, "PYTHONPATH": str(INCLUDE_DIR)}
     stderr_log = tmp_path / "stderr.log"
-    command = [sys.executable, "-u", "-m", "sintegre.simulator", "serve", "--port", "0"]
+    command = [sys.executable, "-u", "-m", "sintegre_dev.simulator", "serve", "--port", "0"]
     command += ["--cert-dir", str(tmp_path / "c"), "--files", str(files)]
     command += ["--payload-dir", str(payload_dir)]
     with (

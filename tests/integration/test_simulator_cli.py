@@ -28,8 +28,8 @@ import jwt
 import pytest
 import requests
 
-from sintegre.products import load_catalog
-from sintegre.simulator import (
+from sintegre.catalog.products import load_catalog
+from sintegre_dev.simulator import (
     DEFAULT_SECRET,
     PASCAL_CASE_KEYS,
     SAMPLE_PRODUCT_IDS,
@@ -44,7 +44,7 @@ from sintegre.simulator import (
     sample_products,
     send_all,
 )
-from sintegre.simulator.cli import main as cli_main
+from sintegre_dev.simulator.cli import main as cli_main
 
 INCLUDE_DIR = Path(__file__).resolve().parents[2] / "include"
 DAY = date(2025, 3, 5)  # a Wednesday
@@ -554,7 +554,7 @@ def test_cli_details_and_publish_and_send_in_process(
 def test_cli_send_all_subprocess(failing_webhook: Webhook, tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     cert_dir = tmp_path / "certs"
-    command = [sys.executable, "-m", "sintegre.simulator", "send-all", failing_webhook.url]
+    command = [sys.executable, "-m", "sintegre_dev.simulator", "send-all", failing_webhook.url]
     command += ["--state", str(state), "--port", "0", "--cert-dir", str(cert_dir)]
     command += ["--workdir", str(tmp_path / "files"), "--day", DAY.isoformat()]
     command += ["--auth", "basic", "--user", "ons", "--linger", "0"]

@@ -11,7 +11,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from helpers import ADMIN_PASSWORD, ADMIN_USER, make_payload, ons_url, to_body
-from sintegre.receiver import create_app
+from sintegre.intake.receiver import create_app
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from sintegre.catalog_doc import END, START, product_table
-from sintegre.products import load_catalog
+from sintegre.catalog.products import load_catalog
 from sintegre.readers.layouts import layout_names
+from sintegre_dev.catalog_doc import END, START, product_table
 
 CATALOG = load_catalog()
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -10,13 +10,13 @@ import pyarrow as pa
 import pytest
 
 from helpers import make_payload, ons_url
-from sintegre.notification import normalize
-from sintegre.products import load_catalog
+from sintegre.catalog.products import load_catalog
+from sintegre.catalog.spec import TableSpec, table_spec_from_mapping
+from sintegre.intake.notification import normalize
+from sintegre.intake.routing import route
 from sintegre.readers.assemble import assemble, stable_name
 from sintegre.readers.errors import LayoutMismatch
 from sintegre.readers.model import ParsedTable
-from sintegre.readers.spec import TableSpec, table_spec_from_mapping
-from sintegre.routing import route
 
 
 @pytest.mark.parametrize(
@@ -235,7 +235,7 @@ def test_catalog_products_carry_table_specs_that_load() -> None:
     "#14.9 a nome with a zero-width space or a direction mark routes to its catalogued product"
 )
 def test_format_characters_are_folded_out_of_product_names() -> None:
-    from sintegre.products import normalise_name
+    from sintegre.catalog.products import normalise_name
 
     catalog = load_catalog()
     for hostile in ("Acomph\u200b", "\u200fAcomph", "Ac\u200dom\ufeffph", "Acomph\u2060."):
@@ -248,7 +248,7 @@ def test_format_characters_are_folded_out_of_product_names() -> None:
     "#14.9 an uncatalogued name whose slug is a catalogued dataset lands under produto_<slug>"
 )
 def test_an_uncatalogued_name_never_lands_in_a_catalogued_dataset() -> None:
-    from sintegre.routing import uncatalogued_dataset
+    from sintegre.intake.routing import uncatalogued_dataset
 
     catalog = load_catalog()
     # "RDH Usinas" is not a product name, but its slug is the catalog's rdh_usinas table.
@@ -261,7 +261,7 @@ def test_an_uncatalogued_name_never_lands_in_a_catalogued_dataset() -> None:
 
 @pytest.mark.drill("#14.8 a 400-character nome: slug capped at 80 characters with a hash suffix")
 def test_long_names_make_short_distinct_slugs() -> None:
-    from sintegre.slugs import slugify
+    from sintegre.core.slugs import slugify
 
     first = slugify("Relatório " * 40 + "A")
     second = slugify("Relatório " * 40 + "B")

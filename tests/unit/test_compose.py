@@ -30,7 +30,7 @@ def test_embedded_compose_file_is_valid_and_points_at_real_things():
 
 
 def test_env_example_lists_every_setting():
-    settings_source = (ROOT / "include/sintegre/settings.py").read_text()
+    settings_source = (ROOT / "include/sintegre/core/settings.py").read_text()
     read = set(re.findall(r'env\.get\(\s*"([A-Z_]+)"', settings_source))
     example = {
         line.split("=", 1)[0]

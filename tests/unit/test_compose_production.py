@@ -19,7 +19,7 @@ import jsonschema
 import pytest
 import yaml
 
-from sintegre.settings import load_settings
+from sintegre.core.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yaml"
@@ -168,8 +168,12 @@ def test_the_shape_is_airflows_own_plus_ours(compose):
     assert worker["deploy"]["replicas"] >= 2
     receiver = compose["services"]["receiver"]
     assert receiver["command"][:3] == ["python", "-m", "gunicorn"]
-    assert receiver["command"][-1] == "sintegre.receiver.wsgi:app"
-    assert compose["services"]["forwarder"]["command"] == ["python", "-m", "sintegre.forwarder"]
+    assert receiver["command"][-1] == "sintegre.intake.receiver.wsgi:app"
+    assert compose["services"]["forwarder"]["command"] == [
+        "python",
+        "-m",
+        "sintegre.cli.forwarder",
+    ]
 
 
 def test_every_service_has_a_health_check(compose):
@@ -261,7 +265,7 @@ def test_project_variables_in_the_file_are_ones_the_code_reads(raw):
     """No typo: every project variable the file sets is one settings.py (or Airflow) reads."""
     read = set(
         re.findall(
-            r'env\.get\(\s*"([A-Z0-9_]+)"', (ROOT / "include/sintegre/settings.py").read_text()
+            r'env\.get\(\s*"([A-Z0-9_]+)"', (ROOT / "include/sintegre/core/settings.py").read_text()
         )
     )
     set_here: set[str] = set()

@@ -78,7 +78,7 @@ def test_dag_files_import_only_the_task_sdk():
 
 
 def test_every_catalogued_product_has_its_own_dag(dagbag):
-    from sintegre.products import load_catalog
+    from sintegre.catalog.products import load_catalog
 
     for product in load_catalog().products:
         dag = dagbag.dags[product.dag_id]

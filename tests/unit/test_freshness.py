@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sintegre.freshness import late_products, parse_now, seen_periods
-from sintegre.notification import BRASILIA
+from sintegre.catalog.freshness import late_products, parse_now, seen_periods
+from sintegre.intake.notification import BRASILIA
 
 ACOMPH = 230  # daily, window 11:15–11:50 Brasília + margin (see products.yaml)
 

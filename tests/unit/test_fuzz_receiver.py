@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import ONS_HOST, make_payload, ons_url
-from sintegre.notification import NotificationError, normalize, parse_body
+from sintegre.intake.notification import NotificationError, normalize, parse_body
 
 EXAMPLES = 300
 FUZZ = settings(

@@ -31,11 +31,11 @@ from fixtures.hostile import (
     make_truncated_zip,
     make_workbook_without_workbook_part,
 )
-from sintegre.fixtures import make_html_error_page, make_pdf, make_xlsx, make_zip
 from sintegre.readers import ParseError, UnsupportedFormatError, read_product_file
 from sintegre.readers import archive as archive_module
 from sintegre.readers.archive import unsafe_member_path
 from sintegre.readers.detect import FileKind, detect_format
+from sintegre_dev.fixtures import make_html_error_page, make_pdf, make_xlsx, make_zip
 
 MIB = 1024 * 1024
 

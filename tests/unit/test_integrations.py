@@ -9,13 +9,13 @@ import pytest
 from flask.testing import FlaskClient
 
 from helpers import ADMIN_PASSWORD, ADMIN_USER, basic, make_payload, ons_url, to_body
-from sintegre.receiver import create_app
-from sintegre.receiver.integrations import (
+from sintegre.core.settings import Settings, load_settings
+from sintegre.intake.receiver import create_app
+from sintegre.intake.receiver.integrations import (
     Integration,
     IntegrationConfigError,
     load_integrations_file,
 )
-from sintegre.settings import Settings, load_settings
 
 CURRENT_PASSWORD = "senha-atual-9f3a7c"
 NEXT_PASSWORD = "senha-proxima-2b8d41"
@@ -443,8 +443,8 @@ def test_no_password_or_token_reaches_the_logs(yaml_client, caplog):
     "#14.13 repr() of Settings and Integration shows no password, token, key or URL password"
 )
 def test_secrets_never_appear_in_a_repr() -> None:
-    from sintegre.receiver.integrations import Integration
-    from sintegre.settings import load_settings
+    from sintegre.core.settings import load_settings
+    from sintegre.intake.receiver.integrations import Integration
 
     settings = load_settings(
         {

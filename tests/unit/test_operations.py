@@ -9,9 +9,9 @@ import re
 import pytest
 
 from helpers import ADMIN_PASSWORD, ADMIN_USER, basic, make_payload, ons_url, to_body
-from sintegre.inbox import Inbox
-from sintegre.logs import JsonFormatter
-from sintegre.receiver.metrics import render_metrics
+from sintegre.core.logs import JsonFormatter
+from sintegre.intake.inbox import Inbox
+from sintegre.intake.receiver.metrics import render_metrics
 
 ADMIN = {"Authorization": basic(ADMIN_USER, ADMIN_PASSWORD)}
 
@@ -118,9 +118,9 @@ def test_status_page_shows_each_state_and_refusals(client, post, app):
 
 
 def test_status_page_flags_unexpected_products(env, tmp_path):
-    from sintegre.receiver import create_app
-    from sintegre.receiver.integrations import Integration
-    from sintegre.settings import load_settings
+    from sintegre.core.settings import load_settings
+    from sintegre.intake.receiver import create_app
+    from sintegre.intake.receiver.integrations import Integration
 
     integrations = {
         "default": Integration(name="default", auth="none", expected_product_ids=(230,))
@@ -192,7 +192,7 @@ def test_cross_site_replays_are_refused_same_site_and_scripts_are_not(client, po
 
 
 def test_bulk_replay_and_cli(client, post, app, env, monkeypatch, capsys):
-    from sintegre import replay
+    from sintegre.cli import replay
 
     a = post(make_payload(url=ons_url(nbf=1_900_000_201))).get_json()["id"]
     b = post(make_payload(url=ons_url(nbf=1_900_000_202))).get_json()["id"]

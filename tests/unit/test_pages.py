@@ -12,12 +12,12 @@ from typing import ClassVar
 import pytest
 
 from helpers import ADMIN_PASSWORD, ADMIN_USER, FakeAirflowBase, basic
-from sintegre.inbox import notifications
-from sintegre.notification import BRASILIA
-from sintegre.products import load_catalog
-from sintegre.receiver import create_app
-from sintegre.receiver.views_data import arrivals
-from sintegre.settings import load_settings
+from sintegre.catalog.products import load_catalog
+from sintegre.core.settings import load_settings
+from sintegre.intake.inbox import notifications
+from sintegre.intake.notification import BRASILIA
+from sintegre.intake.receiver import create_app
+from sintegre.intake.receiver.views_data import arrivals
 
 ADMIN = {"Authorization": basic(ADMIN_USER, ADMIN_PASSWORD)}
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=BRASILIA)  # a Wednesday, before Acomph's deadline
@@ -268,8 +268,8 @@ def test_pages_need_admin_credentials_and_posts_are_refused(client):
 @pytest.fixture
 def lake_settings(settings, tmp_path):
     """Two Acomph deliveries (real layout) and one revision, landed in the test's lake."""
-    from sintegre.ingest_file import ingest_file
-    from sintegre.ons_files.hydro import make_acomph
+    from sintegre.ingest.manual import ingest_file
+    from sintegre_dev.ons_files.hydro import make_acomph
 
     files = tmp_path / "files"
     files.mkdir()

@@ -14,11 +14,11 @@ import pyarrow as pa
 import pytest
 
 from fixtures.reports import PdfWriter, make_ipdo_pdf, make_newave_deck_zip, make_rml_pdf
-from sintegre.fixtures import make_zip
+from sintegre.catalog.spec import TableSpec
 from sintegre.readers import ParsedTable, ParseError, read_product_file
 from sintegre.readers.detect import FileKind, detect_format
 from sintegre.readers.pdf import read_pdf
-from sintegre.readers.spec import TableSpec
+from sintegre_dev.fixtures import make_zip
 
 HEADER = ["Intercâmbio", "Pesada (MW)", "Média (MW)", "Leve (MW)"]
 COLUMNS = ["intercambio", "pesada_mw", "media_mw", "leve_mw"]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sintegre.products import (
+from sintegre.catalog.products import (
     DEFAULT_PATH,
     ENTRIES_DIR,
     Catalog,
@@ -20,7 +20,7 @@ from sintegre.products import (
     load_catalog,
     normalise_name,
 )
-from sintegre.slugs import slugify
+from sintegre.core.slugs import slugify
 
 SAMPLES_PATH = Path(__file__).resolve().parents[1] / "data" / "sintegre-payloads.sample.json"
 BRT = timezone(timedelta(hours=-3))  # Brasília has had no DST since 2019

@@ -1,4 +1,4 @@
-"""Tests for sintegre.readers on real files written by sintegre.fixtures (no mocks).
+"""Tests for sintegre.readers on real files written by sintegre_dev.fixtures (no mocks).
 
 Expected values come from the fixtures' returned ExpectedTable (computed from what was
 written) or are written out by hand; the reader under test never produces them.
@@ -15,7 +15,15 @@ import pyarrow.compute as pc
 import pytest
 from openpyxl import Workbook
 
-from sintegre.fixtures import (
+from sintegre.readers import (
+    ParsedTable,
+    ParseError,
+    ReaderError,
+    UnsupportedFormatError,
+    read_product_file,
+)
+from sintegre.readers.assemble import SOURCE_COLUMNS
+from sintegre_dev.fixtures import (
     CARGA_COLUMNS,
     CARGA_HEADERS,
     VAZAO_COLUMNS,
@@ -29,14 +37,6 @@ from sintegre.fixtures import (
     make_xlsx,
     make_zip,
 )
-from sintegre.readers import (
-    ParsedTable,
-    ParseError,
-    ReaderError,
-    UnsupportedFormatError,
-    read_product_file,
-)
-from sintegre.readers.assemble import SOURCE_COLUMNS
 
 
 def schema_types(parsed: ParsedTable) -> dict[str, str]:

@@ -18,9 +18,9 @@ from helpers import (
     ons_url,
     to_body,
 )
-from sintegre.inbox import Inbox
-from sintegre.receiver import create_app
-from sintegre.settings import load_settings
+from sintegre.core.settings import load_settings
+from sintegre.intake.inbox import Inbox
+from sintegre.intake.receiver import create_app
 
 RUN_ID = re.compile(r"^[A-Za-z0-9_.~:+-]+$")
 

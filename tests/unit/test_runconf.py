@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 
 from helpers import ONS_HOST, make_payload, ons_url, to_body
-from sintegre.notification import normalize
-from sintegre.pipeline import ConfError, check_conf
-from sintegre.runconf import RunConf, RunConfError, params_schema
+from sintegre.core.runconf import RunConf, RunConfError, params_schema
+from sintegre.ingest.pipeline import ConfError, check_conf
+from sintegre.intake.notification import normalize
 
 
 def _conf() -> dict:

@@ -19,7 +19,7 @@ from typing import Any
 import jwt
 import pytest
 
-from sintegre.notification import normalize
+from sintegre.intake.notification import normalize
 
 SAMPLE_PATH = Path(
     os.environ.get(

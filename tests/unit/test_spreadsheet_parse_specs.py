@@ -20,9 +20,9 @@ import pytest
 import xlwt
 from openpyxl import Workbook
 
+from sintegre.catalog.spec import ParseSpec, WideLayout, table_spec_from_mapping
 from sintegre.readers import ParsedTable, ParseError, read_product_file
 from sintegre.readers.excel import read_workbook
-from sintegre.readers.spec import ParseSpec, WideLayout, table_spec_from_mapping
 
 DATE, STR, DBL, INT = "date32[day]", "string", "double", "int64"
 DAY = dt.date(2025, 8, 5)

@@ -3,8 +3,8 @@
 Every test compares :func:`stream_delimited_to_parquet` (with small chunks, so a file is
 many chunks) against :func:`read_delimited` on the same file, and checks hand-written
 values from the generators' documented formulas: ONS's real layouts from
-:mod:`sintegre.ons_files` (PSAT, ECMWF, PDP models, PrevCargaDESSEM), the generic
-:mod:`sintegre.fixtures` files, :func:`make_big_ons_csv` for size, and inline text.
+:mod:`sintegre_dev.ons_files` (PSAT, ECMWF, PDP models, PrevCargaDESSEM), the generic
+:mod:`sintegre_dev.fixtures` files, :func:`make_big_ons_csv` for size, and inline text.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from fixtures.text_products import BIG_CSV_HEADER, make_big_ons_csv
-from sintegre.fixtures import make_csv, make_pipe_txt
-from sintegre.ons_files.dessem import make_prevcarga_dessem
-from sintegre.ons_files.precipitation import make_ecmwf, make_pdp_models, make_psat
+from sintegre.catalog.spec import FixedWidthField, ParseSpec
 from sintegre.readers.delimited import read_delimited
 from sintegre.readers.errors import ParseError, UnsupportedFormatError
-from sintegre.readers.spec import FixedWidthField, ParseSpec
 from sintegre.readers.streaming import SAMPLE_BYTES, stream_delimited_to_parquet
+from sintegre_dev.fixtures import make_csv, make_pipe_txt
+from sintegre_dev.ons_files.dessem import make_prevcarga_dessem
+from sintegre_dev.ons_files.precipitation import make_ecmwf, make_pdp_models, make_psat
 
 PERIOD = dt.date(2025, 9, 7)
 BIG_SPEC = ParseSpec(

@@ -17,12 +17,12 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from sintegre.catalog.spec import FixedWidthField, ParseSpec
 from sintegre.readers.columns import infer_text_column
 from sintegre.readers.delimited import read_delimited
 from sintegre.readers.errors import ParseError, UnsupportedFormatError
 from sintegre.readers.fixedwidth import read_fixed_width
 from sintegre.readers.model import ParsedTable
-from sintegre.readers.spec import FixedWidthField, ParseSpec
 
 SEMICOLON_CP1252 = ParseSpec(
     delimiter=";", decimal="comma", encoding="cp1252", text_columns=("codigo",)

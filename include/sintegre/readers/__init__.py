@@ -5,7 +5,7 @@ at the bytes, not the name, to decide what a file is, reads CSV/TXT, workbooks, 
 applies the catalog's parse specs and names the tables stably.
 
 The heavy modules (pyarrow, calamine, pdfplumber) load on first use: the receiver imports the
-catalog, which imports :mod:`sintegre.readers.spec`, and must not pay for the readers at boot.
+catalog, which imports :mod:`sintegre.catalog.spec`, and must not pay for the readers at boot.
 This package has no Airflow dependency; DAG code calls it from tasks.
 """
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from sintegre.readers.spec import TableSpec
+from sintegre.catalog.spec import TableSpec
 
 __all__ = ["annotate"]
 

@@ -27,10 +27,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from sintegre.core.slugs import slugify
 from sintegre.readers.detect import FileKind
 from sintegre.readers.errors import ParseError, UnsupportedFormatError
 from sintegre.readers.model import ParsedTable, dedupe_names
-from sintegre.slugs import slugify
 
 __all__ = [
     "MAX_COMPRESSION_RATIO",

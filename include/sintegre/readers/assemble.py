@@ -4,7 +4,7 @@ A delivery's leaves (CSV members, workbook sheets) carry dates, revisions, basin
 subsystems in their names: ``Carga_Mensal_11_2026_SE.xlsx``, a sheet per basin, one CSV per
 subsystem. Naming tables after them would create a new dataset every month. Here:
 
-- a leaf matching a catalogued :class:`~sintegre.readers.spec.TableSpec` lands in that
+- a leaf matching a catalogued :class:`~sintegre.catalog.spec.TableSpec` lands in that
   table, the spec's ``extract`` groups becoming columns;
 - an uncatalogued leaf is named from its member or sheet name with dates, numbers and month
   names removed, and leaves of the same layout under the same parent (sheets of one workbook,
@@ -24,10 +24,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sintegre.catalog.spec import TableSpec
+from sintegre.core.slugs import slugify
 from sintegre.readers.checks import check_columns, implausible_counts
 from sintegre.readers.model import ParsedTable
-from sintegre.readers.spec import TableSpec
-from sintegre.slugs import slugify
 
 __all__ = ["SOURCE_COLUMNS", "assemble", "stable_name"]
 

@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sintegre.catalog.spec import ColumnSpec, TableSpec
 from sintegre.readers.errors import LayoutMismatch
-from sintegre.readers.spec import ColumnSpec, TableSpec
 
 __all__ = ["check_columns", "implausible_counts"]
 

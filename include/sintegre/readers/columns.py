@@ -18,7 +18,7 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sintegre.slugs import slugify
+from sintegre.core.slugs import slugify
 
 __all__ = [
     "STRING_TYPE",

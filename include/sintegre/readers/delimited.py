@@ -6,7 +6,7 @@ and whitespace-aligned TXT files such as the ``psat_ddmmyyyy.txt`` precipitation
 (basin name, latitude, longitude, millimetres, no header). Fixed-width ``.dat`` files are
 read by :mod:`sintegre.readers.fixedwidth` when the catalog gives their layout.
 
-Everything is guessed unless the catalog's :class:`~sintegre.readers.spec.ParseSpec` says
+Everything is guessed unless the catalog's :class:`~sintegre.catalog.spec.ParseSpec` says
 otherwise; :mod:`sintegre.readers.streaming` applies the same rules to files too big to
 hold in memory, through the helpers shared here (:func:`detect_encoding`,
 :func:`find_layout`, :func:`select_columns`).
@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from sintegre.catalog.spec import DELIMITER_NAMES, ParseSpec
 from sintegre.readers.columns import (
     DecimalStyle,
     column_names,
@@ -39,7 +40,6 @@ from sintegre.readers.columns import (
 from sintegre.readers.detect import HEAD_BYTES, looks_binary
 from sintegre.readers.errors import ParseError, UnsupportedFormatError
 from sintegre.readers.model import ParsedTable
-from sintegre.readers.spec import DELIMITER_NAMES, ParseSpec
 
 __all__ = [
     "LENIENT_CP1252",

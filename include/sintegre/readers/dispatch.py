@@ -4,7 +4,7 @@ The single entry point is :func:`read_product_file`. It looks at the bytes, not 
 name, to decide what the file is (SINtegre serves CSVs named ``.xls`` and HTML login
 pages named like the product), then reads CSV/TXT, XLSX/XLS/ODS workbooks and ZIPs
 (recursively) and PDFs (the tables pdfplumber finds; none: the report is kept raw only).
-A product's catalog entry (:class:`~sintegre.readers.spec.TableSpec`) can override how each
+A product's catalog entry (:class:`~sintegre.catalog.spec.TableSpec`) can override how each
 leaf is read, keep members raw, and name the tables; :mod:`sintegre.readers.assemble` gives
 every table a name that stays the same from one delivery to the next.
 
@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from sintegre.catalog.spec import ParseSpec, TableSpec
 from sintegre.readers.archive import read_zip
 from sintegre.readers.assemble import assemble
 from sintegre.readers.delimited import read_delimited
@@ -32,7 +33,6 @@ from sintegre.readers.detect import (
 from sintegre.readers.errors import LayoutMismatch, ParseError, UnsupportedFormatError
 from sintegre.readers.excel import read_workbook
 from sintegre.readers.model import ParsedTable
-from sintegre.readers.spec import ParseSpec, TableSpec
 
 __all__ = ["STREAM_THRESHOLD_BYTES", "read_product_file"]
 

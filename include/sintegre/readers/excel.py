@@ -5,7 +5,7 @@ ONS sheets are made for people: a title and a blank line above the header, somet
 sheet becomes a table; without a parse spec the header is the first row with at least two
 filled cells.
 
-A :class:`~sintegre.readers.spec.ParseSpec` from the catalog can say more: skip a fixed
+A :class:`~sintegre.catalog.spec.ParseSpec` from the catalog can say more: skip a fixed
 number of rows, find the header by a keyword (RDH: "APROVEITAMENTO"), read a header of
 several rows with merged group cells (RDH, Relatório de Acompanhamento Hidrológico), keep
 codes as text (leading zeros), read only some sheets, and reshape a wide layout with one
@@ -23,6 +23,8 @@ from pathlib import Path
 import pyarrow as pa
 from python_calamine import CalamineSheet, CalamineWorkbook, SheetTypeEnum
 
+from sintegre.catalog.spec import ParseSpec, WideLayout, glob_matches
+from sintegre.core.slugs import slugify
 from sintegre.readers.archive import check_archive
 from sintegre.readers.columns import (
     build_table,
@@ -33,8 +35,6 @@ from sintegre.readers.columns import (
 )
 from sintegre.readers.errors import ParseError
 from sintegre.readers.model import ParsedTable, dedupe_names
-from sintegre.readers.spec import ParseSpec, WideLayout, glob_matches
-from sintegre.slugs import slugify
 
 __all__ = ["SpecFor", "read_workbook"]
 

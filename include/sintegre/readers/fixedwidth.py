@@ -4,7 +4,7 @@ The precipitation forecasts of the ECMWF, ETA and GEFS models (products 551, 549
 are ``.dat`` files aligned in columns: basin code, latitude, longitude and one column per
 forecast day. Runs of spaces would split them too, until a field fills its whole width and
 touches its neighbour (``-10.25-45.50``); only character positions are reliable, so the
-catalog writes them down as :class:`~sintegre.readers.spec.FixedWidthField` ranges.
+catalog writes them down as :class:`~sintegre.catalog.spec.FixedWidthField` ranges.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sintegre.catalog.spec import FixedWidthField, ParseSpec
 from sintegre.readers.columns import infer_text_column, normalize_text
 from sintegre.readers.delimited import decode_text, select_columns
 from sintegre.readers.errors import ParseError
 from sintegre.readers.model import ParsedTable
-from sintegre.readers.spec import FixedWidthField, ParseSpec
 
 __all__ = ["fixed_width_headers", "naming_spec", "read_fixed_width", "slice_fields"]
 

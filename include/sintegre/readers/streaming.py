@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from sintegre.catalog.spec import ParseSpec
 from sintegre.readers.columns import (
     DecimalStyle,
     TextType,
@@ -60,7 +61,6 @@ from sintegre.readers.detect import HEAD_BYTES, looks_binary
 from sintegre.readers.errors import ParseError, UnsupportedFormatError
 from sintegre.readers.fixedwidth import fixed_width_headers, naming_spec, slice_fields
 from sintegre.readers.model import ParsedTable
-from sintegre.readers.spec import ParseSpec
 
 __all__ = ["SAMPLE_BYTES", "stream_delimited_to_parquet"]
 

@@ -1,7 +1,7 @@
 """DESSEM load forecasts (275 Blocos, 479 PrevCargaDESSEM) and the WEOL-SM deck (785).
 
 Every file is read through the real catalog entry, as the DAG reads it. Expected values are
-computed by hand from the generators' docstrings (:mod:`sintegre.ons_files.dessem`).
+computed by hand from the generators' docstrings (:mod:`sintegre_dev.ons_files.dessem`).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from sintegre.fixtures import make_zip
-from sintegre.ons_files.dessem import make_blocos, make_prevcarga_dessem, make_weol_deck
-from sintegre.products import load_catalog
+from sintegre.catalog.products import load_catalog
 from sintegre.readers.dispatch import read_product_file
 from sintegre.readers.errors import LayoutMismatch
+from sintegre_dev.fixtures import make_zip
+from sintegre_dev.ons_files.dessem import make_blocos, make_prevcarga_dessem, make_weol_deck
 
 D = dt.date
 DAY = D(2025, 8, 5)

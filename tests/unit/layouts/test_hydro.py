@@ -1,6 +1,6 @@
 """Layouts of Acomph (230), RDH (233) and the Relatório de Acompanhamento Hidrológico (234),
 read through the real catalog. Expected values are computed by hand from the formulas in
-:mod:`sintegre.ons_files.hydro` (arithmetic in the comments)."""
+:mod:`sintegre_dev.ons_files.hydro` (arithmetic in the comments)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from sintegre.ons_files.hydro import (
+from sintegre.catalog.products import load_catalog
+from sintegre.readers.dispatch import read_product_file
+from sintegre.readers.errors import LayoutMismatch
+from sintegre_dev.ons_files.hydro import (
     ACOMPH_GAUGES,
     make_acomp_hidrologico,
     make_acomph,
     make_rdh,
 )
-from sintegre.products import load_catalog
-from sintegre.readers.dispatch import read_product_file
-from sintegre.readers.errors import LayoutMismatch
 
 D = dt.date
 _HH = "Hidráulico-Hidrológica"

@@ -1,6 +1,6 @@
 """PMO load layouts (228 DECOMP load by patamar, 229 NEWAVE monthly load, 286/287/288 raw).
 
-Files come from :mod:`sintegre.ons_files.pmo_load` and are read through the real catalog;
+Files come from :mod:`sintegre_dev.ons_files.pmo_load` and are read through the real catalog;
 every expected value is computed by hand from the generator's docstring formula.
 """
 
@@ -13,18 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from sintegre.ons_files.pmo_load import (
+from sintegre.catalog.products import load_catalog
+from sintegre.readers.dispatch import read_product_file
+from sintegre.readers.errors import LayoutMismatch
+from sintegre.readers.model import ParsedTable
+from sintegre_dev.ons_files.pmo_load import (
     decomp_dp_text,
     make_decomp_carga_patamar,
     make_newave_carga_mensal,
     make_notas_tecnicas_medio_prazo,
     newave_carga_workbook,
 )
-from sintegre.ons_files.reports import make_newave_deck_zip
-from sintegre.products import load_catalog
-from sintegre.readers.dispatch import read_product_file
-from sintegre.readers.errors import LayoutMismatch
-from sintegre.readers.model import ParsedTable
+from sintegre_dev.ons_files.reports import make_newave_deck_zip
 
 D = dt.date
 
@@ -291,7 +291,7 @@ def test_228_summary_without_a_subsystem_row_is_a_mismatch(tmp_path: Path) -> No
     buffer = io.BytesIO()
     book.save(buffer)
     members[name] = buffer.getvalue()
-    from sintegre.fixtures import make_zip
+    from sintegre_dev.fixtures import make_zip
 
     make_zip(path, members)
     with pytest.raises(LayoutMismatch, match="SUBSISTEMA NORTE"):
@@ -323,7 +323,7 @@ def test_228_semanal_text_in_load_is_a_mismatch(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     book.save(buffer)
     members[name] = buffer.getvalue()
-    from sintegre.fixtures import make_zip
+    from sintegre_dev.fixtures import make_zip
 
     make_zip(path, members)
     with pytest.raises(LayoutMismatch, match="carga"):

@@ -1,7 +1,7 @@
 """Rain products read through the real catalog: PSAT (487), ECMWF/ETA/GEFS (551/549/550), PDP (238).
 
 Expected values are computed by hand from the formulas in the generators' docstrings
-(:mod:`sintegre.ons_files.precipitation`), never read back from a generated file.
+(:mod:`sintegre_dev.ons_files.precipitation`), never read back from a generated file.
 """
 
 from __future__ import annotations
@@ -13,17 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from sintegre.ons_files.precipitation import (
+from sintegre.catalog.products import load_catalog
+from sintegre.readers.dispatch import read_product_file
+from sintegre.readers.errors import LayoutMismatch
+from sintegre.readers.model import ParsedTable
+from sintegre_dev.ons_files.precipitation import (
     make_ecmwf,
     make_eta,
     make_gefs,
     make_pdp_models,
     make_psat,
 )
-from sintegre.products import load_catalog
-from sintegre.readers.dispatch import read_product_file
-from sintegre.readers.errors import LayoutMismatch
-from sintegre.readers.model import ParsedTable
 
 D = dt.date
 RUN = D(2025, 8, 5)

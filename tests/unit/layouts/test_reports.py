@@ -1,6 +1,6 @@
 """Layouts of the PDP (548, 243) and weekly PMO (245, 246) forecast reports, read through the
 real catalog entries. Expected values are computed by hand from the formulas in
-:mod:`sintegre.ons_files.reports_real` (arithmetic in the comments)."""
+:mod:`sintegre_dev.ons_files.reports_real` (arithmetic in the comments)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 import xlwt
 
-from sintegre.ons_files.reports_real import (
+from sintegre.catalog.products import _read_file
+from sintegre.readers.dispatch import read_product_file
+from sintegre.readers.errors import LayoutMismatch
+from sintegre_dev.ons_files.reports_real import (
     make_consistido_zip,
     make_nao_consistido_zip,
     make_pdp_relatorio_real,
@@ -20,12 +23,9 @@ from sintegre.ons_files.reports_real import (
     make_prevs,
     make_resultado_final_zip,
 )
-from sintegre.products import _read_file
-from sintegre.readers.dispatch import read_product_file
-from sintegre.readers.errors import LayoutMismatch
 
 D = dt.date
-_ENTRIES = Path(__file__).resolve().parents[3] / "include" / "sintegre" / "products.d"
+_ENTRIES = Path(__file__).resolve().parents[3] / "include" / "sintegre" / "catalog" / "products.d"
 
 
 def _tables(product_id: int):

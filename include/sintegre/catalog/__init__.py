@@ -1,0 +1,1 @@
+"""Catalog: the products ONS publishes (products.yaml + products.d/), parse specs, freshness."""

@@ -1,0 +1,1 @@
+"""Command-line entry points (``python -m sintegre.cli.<tool>``): thin argument parsing only."""

@@ -1,0 +1,52 @@
+"""Logging shared by the receiver and the forwarder: JSON lines, always redacted."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from sintegre.core.redact import install_redaction, redact
+
+#: Attributes every LogRecord has; anything else was passed through ``extra=``.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and every ``extra`` field."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            entry["exc"] = record.exc_text
+        # The filter already redacted msg; extras and tracebacks pass through once more here.
+        return redact(json.dumps(entry, ensure_ascii=False, default=str))
+
+
+def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
+    """Log to stderr (JSON lines by default, ``text`` for humans) and redact every record."""
+    root = logging.getLogger()
+    if not any(getattr(h, "_sintegre", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler._sintegre = True  # type: ignore[attr-defined]
+        if fmt == "json":
+            handler.setFormatter(JsonFormatter())
+        else:
+            handler.setFormatter(
+                logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+            )
+        root.addHandler(handler)
+    root.setLevel(level)
+    install_redaction()

@@ -1,0 +1,1 @@
+"""Ingest: download, the pipeline steps (download → parse → land), reprocessing, manual ingest."""

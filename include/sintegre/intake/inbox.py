@@ -1,0 +1,780 @@
+"""The inbox: every accepted notification, stored durably before the receiver answers.
+
+SQLite (WAL, ``synchronous=FULL`` by default) for one machine; PostgreSQL through the same
+code for several receiver replicas. The inbox is also the forwarder's whole state, so a
+restarted forwarder carries on where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+
+from sintegre.intake.notification import Notification
+
+log = logging.getLogger(__name__)
+
+STATUSES = (
+    "received",
+    "triggered",
+    "succeeded",
+    "unchanged",
+    "failed",
+    "layout_mismatch",
+    "duplicate",
+    "expired",
+)
+#: States the forwarder still has work for.
+OPEN_STATUSES = ("received", "triggered")
+
+metadata = sa.MetaData()
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("integration", sa.String(100), nullable=False),
+    sa.Column("received_at", sa.Float, nullable=False, index=True),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("product", sa.Text, nullable=False),
+    sa.Column("product_id", sa.BigInteger),
+    sa.Column("dataset", sa.Text, nullable=False),
+    sa.Column("dag_id", sa.Text, nullable=False),
+    sa.Column("dag_run_id", sa.Text, nullable=False),
+    sa.Column("macroprocesso_slug", sa.Text, nullable=False),
+    sa.Column("periodicidade", sa.String(10), nullable=False),
+    sa.Column("periodicidade_final", sa.String(10), nullable=False),
+    sa.Column("granularity", sa.String(10), nullable=False),
+    sa.Column("data_produto", sa.Text),
+    sa.Column("flags", sa.Text, nullable=False),
+    sa.Column("token_exp", sa.BigInteger),
+    # The conf holds the download URL with its bearer token: never returned by the API.
+    sa.Column("conf", sa.Text, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", sa.Float, nullable=False, index=True),
+    sa.Column("last_error", sa.Text),
+    sa.Column("duplicates", sa.Integer, nullable=False, default=0),
+    sa.Column("raw_path", sa.Text),
+    sa.Column("expected", sa.Boolean, nullable=False, default=True),
+    sa.Column("dag_run_state", sa.String(20)),
+    sa.Column("triggered_at", sa.Float),
+    sa.Column("finished_at", sa.Float),
+    sa.Column("replays", sa.Integer, nullable=False, default=0),
+    # JSON {dataset: {"missing": [...], "unexpected": [...]}} from the run's land task.
+    sa.Column("schema_drift", sa.Text),
+    # JSON {dataset: {column: count}}: values outside the catalog's plausible ranges (landed).
+    sa.Column("implausible", sa.Text),
+    # JSON LayoutMismatch.details when the file did not fit its catalogued layout.
+    sa.Column("layout_mismatch", sa.Text),
+)
+
+#: Every 4xx the receiver answered, redacted, so a new ONS quirk is seen the day it appears.
+refusals = sa.Table(
+    "refusals",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("integration", sa.String(100), nullable=False),
+    sa.Column("received_at", sa.Float, nullable=False, index=True),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("reason", sa.String(60), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("excerpt", sa.Text),
+)
+
+#: Monotonic event counters, shared by every process (gunicorn workers, the forwarder).
+counters = sa.Table(
+    "counters",
+    metadata,
+    sa.Column("name", sa.String(80), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+#: How many refusals the page keeps (the counters keep the totals).
+REFUSALS_KEPT = 2000
+
+
+@dataclass(frozen=True)
+class LatencyHistogram:
+    """Cumulative bucket counts (one per bound), the sum and the count of latencies."""
+
+    buckets: tuple[int, ...]
+    total: float
+    count: int
+
+
+class InboxRefused(ValueError):
+    """The database refused the values themselves (not a transient failure): answer 4xx."""
+
+
+class InboxUnavailable(RuntimeError):
+    """The inbox could not commit (disk full, locked too long): the receiver answers 503."""
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """What :meth:`Inbox.store` did."""
+
+    id: str
+    status: str
+    duplicate: bool
+
+
+def _sqlite_pragmas(synchronous: str, busy_timeout_ms: int):
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL: readers never block the writer; FULL: a 2xx means the row survived a power cut.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        # Bounded wait for the write lock: past it the receiver answers 503 and SINtegre resends.
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.close()
+
+    return on_connect
+
+
+@dataclass
+class _Job:
+    """One :meth:`Inbox.store` waiting for the group commit that will carry it."""
+
+    row: dict[str, Any]
+    done: bool = False
+    duplicate: bool = False
+    error: Exception | None = None
+
+
+class _GroupCommit:
+    """Concurrent stores of one process share a transaction, and so one fsync.
+
+    Whoever holds the commit lock takes every store queued so far and commits them together;
+    the others find their row already committed when the lock comes to them. Nobody is
+    answered before the transaction that holds its row committed (``synchronous`` still
+    applies to it), so "a 2xx means stored" holds as before. The statements are prepared
+    once, on one connection kept for writing: no per-call SQL building.
+    """
+
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+        self._queue: list[_Job] = []
+        self._queue_lock = threading.Lock()
+        self._commit_lock = threading.Lock()
+        self._connection: Any = None
+        self._pid = 0
+        columns = [c.name for c in notifications.columns]
+        self.columns = columns
+        # The columns' Python-side defaults (what SQLAlchemy would have filled in).
+        self.defaults = {
+            c.name: c.default.arg
+            for c in notifications.columns
+            if c.default is not None and c.default.is_scalar
+        }
+        self.insert_sql = (
+            f"INSERT INTO notifications ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)}) ON CONFLICT(id) DO NOTHING"
+        )
+
+    def _writer(self) -> Any:
+        # A connection opened before a fork (gunicorn --preload) must not be shared.
+        if self._connection is None or self._pid != os.getpid():
+            self._connection = self.inbox.engine.raw_connection()
+            self._pid = os.getpid()
+        return self._connection
+
+    def _drop_writer(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            # Closing a broken connection: nothing more can be done with it.
+            with contextlib.suppress(Exception):
+                connection.invalidate()
+
+    def submit(self, job: _Job) -> None:
+        with self._queue_lock:
+            self._queue.append(job)
+        with self._commit_lock:
+            if job.done:
+                return
+            with self._queue_lock:
+                batch, self._queue = self._queue, []
+            try:
+                self._commit(batch)
+            except Exception as exc:
+                if len(batch) == 1:  # nothing committed: its caller is told
+                    batch[0].error, batch[0].done = exc, True
+                    return
+                # Nothing of the batch committed. One row may be at fault (a constraint, a
+                # value the driver cannot bind): commit them one by one, so a valid
+                # notification never fails because of a neighbour; a failure of the database
+                # itself fails each of them on its own.
+                for one in batch:
+                    try:
+                        self._commit([one])
+                    except Exception as own:  # this row's own failure, told to its caller
+                        one.error, one.done = own, True
+
+    def _commit(self, batch: list[_Job]) -> None:
+        connection = self._writer()
+        try:
+            cursor = connection.cursor()
+            accepted = duplicates = 0
+            outcomes = []
+            for job in batch:
+                cursor.execute(
+                    self.insert_sql,
+                    [job.row.get(c, self.defaults.get(c)) for c in self.columns],
+                )
+                if cursor.rowcount == 1:
+                    accepted += 1
+                    outcomes.append(False)
+                else:
+                    cursor.execute(
+                        "UPDATE notifications SET duplicates = duplicates + 1 WHERE id = ?",
+                        (job.row["id"],),
+                    )
+                    duplicates += 1
+                    outcomes.append(True)
+            for name, amount in (("accepted", accepted), ("duplicate", duplicates)):
+                if amount:
+                    cursor.execute(
+                        "INSERT INTO counters (name, value) VALUES (?, ?) "
+                        "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                        (name, amount),
+                    )
+            cursor.close()
+            connection.commit()
+        except BaseException:
+            try:
+                connection.rollback()
+            except Exception:  # a connection that cannot roll back is replaced
+                self._drop_writer()
+            raise
+        for job, duplicate in zip(batch, outcomes, strict=True):
+            job.duplicate, job.done = duplicate, True
+
+
+class Inbox:
+    """Durable store of notifications, shared by the receiver, the forwarder and the API."""
+
+    def __init__(self, url: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 5000) -> None:
+        """Open (and create when missing) the inbox at a SQLAlchemy URL.
+
+        Args:
+            url: ``sqlite:///path`` or ``postgresql+psycopg://...``.
+            synchronous: SQLite's ``synchronous`` pragma (``FULL`` by default).
+            busy_timeout_ms: How long a write waits for SQLite's lock before giving up.
+        """
+        if synchronous not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise ValueError(
+                f"SINTEGRE_INBOX_SYNCHRONOUS must be OFF|NORMAL|FULL|EXTRA, not {synchronous!r}"
+            )
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            db_path = url.split("///", 1)[-1]
+            if db_path and db_path != ":memory:":
+                Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = sa.create_engine(
+                url,
+                connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+            )
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas(synchronous, busy_timeout_ms))
+        else:
+            # A 200 means committed: pinned for every inbox session, whatever the server, the
+            # database or the role say (synchronous_commit=off would acknowledge before the
+            # WAL reaches disk, and a crash could lose a notification already answered 200).
+            self.engine = sa.create_engine(
+                url, pool_pre_ping=True, connect_args={"options": "-c synchronous_commit=on"}
+            )
+        self._create_schema()
+        self._group = _GroupCommit(self) if self.is_sqlite else None
+
+    def _create_schema(self) -> None:
+        # Several gunicorn workers and the forwarder open the inbox at the same moment; the
+        # losers of the CREATE TABLE race see "already exists" and simply check again.
+        for attempt in range(5):
+            try:
+                metadata.create_all(self.engine, checkfirst=True)
+                self._add_missing_columns()
+                return
+            except sa.exc.DBAPIError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+
+    def _add_missing_columns(self) -> None:
+        """Bring an inbox made by an older version up to date (columns are only ever added)."""
+        present = {c["name"] for c in sa.inspect(self.engine).get_columns("notifications")}
+        with self.engine.begin() as conn:
+            for column in notifications.columns:
+                if column.name in present:
+                    continue
+                type_sql = column.type.compile(dialect=self.engine.dialect)
+                default = " NOT NULL DEFAULT 0" if not column.nullable else ""
+                conn.execute(
+                    sa.text(
+                        f"ALTER TABLE notifications ADD COLUMN {column.name} {type_sql}{default}"
+                    )
+                )
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        if self._group is not None:
+            self._group._drop_writer()
+        self.engine.dispose()
+
+    def store(
+        self,
+        notification: Notification,
+        *,
+        integration: str,
+        body: bytes,
+        dag_id: str,
+        expected: bool = True,
+        now: float | None = None,
+    ) -> StoreResult:
+        """Store a notification, or recognise it as a byte-identical repeat.
+
+        Returns only after the transaction committed.
+
+        Raises:
+            InboxUnavailable: The commit failed; nothing can be promised to the sender.
+        """
+        current = time.time() if now is None else now
+        row = {
+            "id": notification.id,
+            "integration": integration,
+            "received_at": current,
+            "updated_at": current,
+            "status": "received",
+            "product": notification.nome,
+            "product_id": notification.product_id,
+            "dataset": notification.dataset,
+            "dag_id": dag_id,
+            "dag_run_id": notification.dag_run_id(),
+            "macroprocesso_slug": notification.macroprocesso_slug,
+            "periodicidade": notification.periodicidade.isoformat(),
+            "periodicidade_final": notification.periodicidade_final.isoformat(),
+            "granularity": notification.granularity,
+            "data_produto": notification.data_produto,
+            "flags": json.dumps(list(notification.flags)),
+            "token_exp": notification.token_exp,
+            "conf": json.dumps(notification.to_conf(), ensure_ascii=False),
+            "body": body,
+            "attempts": 0,
+            "next_attempt_at": current,
+            "duplicates": 0,
+            "expected": expected,
+        }
+        if self._group is not None:
+            return self._store_sqlite(row)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(notifications.insert().values(**row))
+                self._count(conn, "accepted")
+            return StoreResult(notification.id, "received", duplicate=False)
+        except IntegrityError:
+            pass
+        except DataError as exc:
+            raise InboxRefused(f"the notification cannot be stored: {exc.orig}") from None
+        except (OperationalError, OSError) as exc:
+            raise InboxUnavailable(f"inbox commit failed: {exc.orig}") from None
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    notifications.update()
+                    .where(notifications.c.id == notification.id)
+                    .values(duplicates=notifications.c.duplicates + 1)
+                )
+                self._count(conn, "duplicate")
+        except OperationalError as exc:
+            raise InboxUnavailable(f"inbox commit failed: {exc.orig}") from None
+        return StoreResult(notification.id, "duplicate", duplicate=True)
+
+    def _store_sqlite(self, row: dict[str, Any]) -> StoreResult:
+        """The SQLite path: one transaction per group of concurrent stores (see _GroupCommit)."""
+        assert self._group is not None
+        job = _Job(dict(row, expected=int(row["expected"])))
+        self._group.submit(job)
+        if isinstance(job.error, sqlite3.IntegrityError):
+            raise InboxRefused(f"the notification cannot be stored: {job.error}") from None
+        if isinstance(job.error, (sqlite3.Error, sa.exc.DBAPIError, OSError)):
+            raise InboxUnavailable(f"inbox commit failed: {job.error}") from None
+        if job.error is not None:
+            raise job.error
+        status = "duplicate" if job.duplicate else "received"
+        return StoreResult(row["id"], status, duplicate=job.duplicate)
+
+    def get(self, notification_id: str) -> dict[str, Any] | None:
+        """One notification as a dict (including its conf), or ``None``."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(sa.select(notifications).where(notifications.c.id == notification_id))
+                .mappings()
+                .first()
+            )
+        return dict(row) if row else None
+
+    def list(self, *, limit: int = 100, status: str | None = None) -> list[dict[str, Any]]:
+        """Notifications, newest first."""
+        query = sa.select(notifications).order_by(
+            notifications.c.received_at.desc(), notifications.c.id
+        )
+        if status:
+            query = query.where(notifications.c.status == status)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query.limit(limit)).mappings()]
+
+    def count(self, status: str | None = None) -> int:
+        """How many notifications (in one state, when given)."""
+        query = sa.select(sa.func.count()).select_from(notifications)
+        if status:
+            query = query.where(notifications.c.status == status)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def due(
+        self, status: str, *, now: float | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Rows in ``status`` whose next attempt is due, oldest first."""
+        current = time.time() if now is None else now
+        query = (
+            sa.select(notifications)
+            .where(notifications.c.status == status, notifications.c.next_attempt_at <= current)
+            .order_by(notifications.c.received_at, notifications.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def expiring(self, *, before: float, limit: int = 100) -> list[dict[str, Any]]:
+        """Untriggered notifications without a raw copy whose token dies before ``before``."""
+        query = (
+            sa.select(notifications)
+            .where(
+                notifications.c.status == "received",
+                notifications.c.raw_path.is_(None),
+                notifications.c.token_exp.is_not(None),
+                notifications.c.token_exp < before,
+            )
+            .order_by(notifications.c.token_exp)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def iter_open(self) -> Iterator[dict[str, Any]]:
+        """Every notification the forwarder still has work for."""
+        query = sa.select(notifications).where(notifications.c.status.in_(OPEN_STATUSES))
+        with self.engine.connect() as conn:
+            yield from (dict(r) for r in conn.execute(query).mappings())
+
+    def update(self, notification_id: str, *, event: str | None = None, **values: Any) -> None:
+        """Change columns of one notification (``updated_at`` is set here).
+
+        Args:
+            notification_id: The row.
+            event: A counter to increment in the same transaction (``triggered``, ``failed``…).
+            **values: Columns to set.
+        """
+        values.setdefault("updated_at", time.time())
+        with self.engine.begin() as conn:
+            conn.execute(
+                notifications.update().where(notifications.c.id == notification_id).values(**values)
+            )
+            if event:
+                self._count(conn, event)
+
+    def _count(self, conn: Connection, name: str, amount: int = 1) -> None:
+        dialect = postgresql if not self.is_sqlite else sqlite
+        statement = dialect.insert(counters).values(name=name, value=amount)
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[counters.c.name],
+                set_={"value": counters.c.value + amount},
+            )
+        )
+
+    def count_event(self, name: str, amount: int = 1) -> None:
+        """Increment a shared counter (in its own transaction)."""
+        with self.engine.begin() as conn:
+            self._count(conn, name, amount)
+
+    def counter_values(self) -> dict[str, int]:
+        """Every counter's current total."""
+        with self.engine.connect() as conn:
+            return {r.name: int(r.value) for r in conn.execute(sa.select(counters))}
+
+    def record_refusal(
+        self,
+        *,
+        integration: str,
+        status: int,
+        reason: str,
+        message: str,
+        excerpt: str | None,
+        now: float | None = None,
+    ) -> None:
+        """Keep a redacted trace of a 4xx answer and count it by reason.
+
+        Never raises: failing to record a refusal must not turn a 4xx into a 5xx.
+        """
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    refusals.insert().values(
+                        integration=integration[:100],
+                        received_at=time.time() if now is None else now,
+                        status=status,
+                        reason=reason[:60],
+                        message=message[:500],
+                        excerpt=excerpt,
+                    )
+                )
+                self._count(conn, f"rejected:{reason[:60]}")
+                newest = conn.execute(sa.select(sa.func.max(refusals.c.seq))).scalar_one()
+                conn.execute(refusals.delete().where(refusals.c.seq <= newest - REFUSALS_KEPT))
+        except sa.exc.SQLAlchemyError:
+            pass
+
+    def record_refusals(self, batch: Sequence[Any], *, dropped: int = 0) -> None:
+        """Write buffered refusals (``PendingRefusal``-like objects) in one transaction.
+
+        Never raises (see :meth:`record_refusal`); the caller's buffer is then lost, which
+        costs traces, never answers.
+        """
+        if not batch and not dropped:
+            return
+        try:
+            with self.engine.begin() as conn:
+                if batch:
+                    conn.execute(
+                        refusals.insert(),
+                        [
+                            {
+                                "integration": item.integration[:100],
+                                "received_at": item.received_at,
+                                "status": item.status,
+                                "reason": item.reason[:60],
+                                "message": item.message[:500],
+                                "excerpt": item.excerpt,
+                            }
+                            for item in batch
+                        ],
+                    )
+                by_reason: dict[str, int] = {}
+                for item in batch:
+                    key = f"rejected:{item.reason[:60]}"
+                    by_reason[key] = by_reason.get(key, 0) + 1
+                if dropped:
+                    by_reason["rejected_traces_dropped"] = dropped
+                for name, amount in by_reason.items():
+                    self._count(conn, name, amount)
+                newest = conn.execute(sa.select(sa.func.max(refusals.c.seq))).scalar_one()
+                if newest is not None:
+                    conn.execute(refusals.delete().where(refusals.c.seq <= newest - REFUSALS_KEPT))
+        except sa.exc.SQLAlchemyError:
+            log.warning("could not record %d refusal(s)", len(batch))
+
+    def recent_refusals(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The latest refusals, newest first."""
+        query = sa.select(refusals).order_by(refusals.c.seq.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def status_counts(self) -> dict[str, int]:
+        """How many notifications are in each state now."""
+        query = sa.select(notifications.c.status, sa.func.count()).group_by(notifications.c.status)
+        with self.engine.connect() as conn:
+            return {status: int(n) for status, n in conn.execute(query)}
+
+    def oldest_pending_received_at(self) -> float | None:
+        """When the oldest notification still waiting for its trigger arrived."""
+        query = sa.select(sa.func.min(notifications.c.received_at)).where(
+            notifications.c.status == "received"
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar_one()
+
+    def trigger_latency_histogram(self, bounds: Sequence[float]) -> LatencyHistogram:
+        """Cumulative counts of trigger latencies at each bound, their sum and count, in SQL."""
+        latency = notifications.c.triggered_at - notifications.c.received_at
+        columns = [
+            sa.func.count().filter(latency <= bound).label(f"le_{index}")
+            for index, bound in enumerate(bounds)
+        ]
+        query = sa.select(
+            *columns,
+            sa.func.coalesce(sa.func.sum(latency), 0.0).label("total"),
+            sa.func.count().label("n"),
+        ).where(notifications.c.triggered_at.is_not(None))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).one()
+        return LatencyHistogram(
+            buckets=tuple(int(row[index]) for index in range(len(bounds))),
+            total=float(row.total),
+            count=int(row.n),
+        )
+
+    def latest_per_product(self) -> list[dict[str, Any]]:
+        """The newest notification of each (integration, product), newest first."""
+        ranked = sa.select(
+            notifications,
+            sa.func.row_number()
+            .over(
+                partition_by=(notifications.c.integration, notifications.c.dataset),
+                order_by=notifications.c.received_at.desc(),
+            )
+            .label("rank"),
+        ).subquery()
+        query = (
+            sa.select(ranked)
+            .where(ranked.c.rank == 1)
+            .order_by(ranked.c.integration, ranked.c.received_at.desc())
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def latest_periods(self) -> list[dict[str, Any]]:
+        """Per (product id, product name): the newest period start LANDED, for freshness.
+
+        Only deliveries whose run succeeded (``succeeded`` or ``unchanged``) count: a
+        notification that failed, is still in flight, or names a far-off period must not
+        mark a product fresh (one notification dated 2099 would otherwise silence its alarm
+        for good; the receiver also refuses periods more than two years ahead).
+        """
+        query = (
+            sa.select(
+                notifications.c.product_id,
+                notifications.c.product,
+                sa.func.max(notifications.c.periodicidade).label("periodicidade"),
+            )
+            .where(notifications.c.status.in_(("succeeded", "unchanged")))
+            .group_by(notifications.c.product_id, notifications.c.product)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def writable(self) -> bool:
+        """Readiness: can the inbox take a write right now? (a counter no one reads)."""
+        try:
+            self.count_event("readiness_probe")
+        except sa.exc.SQLAlchemyError:
+            return False
+        return True
+
+    def replay(self, notification_id: str, *, now: float | None = None) -> str:
+        """Send a notification to Airflow again, as SINtegre's "Reenviar" does.
+
+        A finished one (``failed``, ``expired``, ``succeeded``, ``unchanged``) gets a new run id
+        (``…__r<n>``: Airflow would answer 409 to the old one and run nothing); a pending one
+        (``received``) is simply made due now. The DAG reuses the raw copy when there is one,
+        so a replay works after the token died.
+
+        Returns:
+            The new status (``received``), or raises.
+
+        Raises:
+            KeyError: No such notification.
+            ValueError: The notification is in flight (``triggered``).
+        """
+        current = time.time() if now is None else now
+        row = self.get(notification_id)
+        if row is None:
+            raise KeyError(notification_id)
+        if row["status"] == "triggered":
+            raise ValueError("the notification is being processed by Airflow right now")
+        values: dict[str, Any] = {"next_attempt_at": current, "attempts": 0}
+        if row["status"] != "received":
+            replays = row["replays"] + 1
+            base = re.sub(r"__r\d+$", "", row["dag_run_id"])
+            values.update(
+                status="received",
+                replays=replays,
+                dag_run_id=f"{base}__r{replays}",
+                last_error=None,
+                dag_run_state=None,
+                triggered_at=None,
+                finished_at=None,
+            )
+        self.update(notification_id, event="replayed", **values)
+        return "received"
+
+    def ids_in(self, statuses: tuple[str, ...]) -> list[str]:
+        """Ids of notifications in any of ``statuses``, oldest first."""
+        query = (
+            sa.select(notifications.c.id)
+            .where(notifications.c.status.in_(statuses))
+            .order_by(notifications.c.received_at)
+        )
+        with self.engine.connect() as conn:
+            return [r for (r,) in conn.execute(query)]
+
+    def healthy(self) -> bool:
+        """True when the inbox answers a query (readiness = able to store)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except Exception:  # any failure means not ready; the reason is logged by the caller
+            return False
+        return True
+
+
+def public_view(row: dict[str, Any], *, airflow_url: str | None = None) -> dict[str, Any]:
+    """What the inspection API shows of a row: no body, no URL, no token."""
+    conf = json.loads(row["conf"])
+    view = {
+        "id": row["id"],
+        "integration": row["integration"],
+        "status": row["status"],
+        "received_at": _iso(row["received_at"]),
+        "updated_at": _iso(row["updated_at"]),
+        "product": row["product"],
+        "product_id": row["product_id"],
+        "expected": bool(row["expected"]),
+        "dataset": row["dataset"],
+        "dag_id": row["dag_id"],
+        "dag_run_id": row["dag_run_id"],
+        "dag_run_state": row.get("dag_run_state"),
+        "macroprocesso": conf.get("macroProcesso"),
+        "macroprocesso_slug": row["macroprocesso_slug"],
+        "processo": conf.get("processo"),
+        "data_produto": row["data_produto"],
+        "periodicidade": row["periodicidade"],
+        "periodicidade_final": row["periodicidade_final"],
+        "granularity": row["granularity"],
+        "flags": json.loads(row["flags"]),
+        "token_expires_at": _iso(row["token_exp"]) if row["token_exp"] else None,
+        "attempts": row["attempts"],
+        "last_error": row["last_error"],
+        "duplicates": row["duplicates"],
+        "raw_path": row.get("raw_path"),
+        "schema_drift": json.loads(row["schema_drift"]) if row.get("schema_drift") else None,
+        "implausible": json.loads(row["implausible"]) if row.get("implausible") else None,
+        "layout_mismatch": (
+            json.loads(row["layout_mismatch"]) if row.get("layout_mismatch") else None
+        ),
+    }
+    if airflow_url:
+        view["dag_run_url"] = f"{airflow_url}/dags/{row['dag_id']}/runs/{row['dag_run_id']}"
+    return view
+
+
+def _iso(epoch: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="milliseconds")

@@ -1,0 +1,160 @@
+"""SINtegre's webhook: ``POST /sintegre/<integration>`` (and the ``GET`` probe).
+
+Authenticate (per integration), validate and normalise, route by the catalog, store in the
+inbox, answer. Nothing slow happens here (no download, no Airflow call): the forwarder does that
+from the inbox, so SINtegre's "Enviar Tudo" burst is answered at disk speed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import time
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from sintegre.core.redact import redact
+from sintegre.intake.inbox import InboxRefused, InboxUnavailable
+from sintegre.intake.notification import NotificationError, normalize
+from sintegre.intake.receiver.refusals import PendingRefusal
+from sintegre.intake.receiver.state import error, state
+from sintegre.intake.routing import route
+
+__all__ = ["blueprint", "refuse"]
+
+log = logging.getLogger("sintegre.intake.receiver")
+blueprint = Blueprint("webhook", __name__)
+
+
+def refuse(
+    integration: str,
+    status: int,
+    reason: str,
+    message: str,
+    *,
+    keep_body: bool = True,
+    **extra: Any,
+) -> tuple[Response, int]:
+    """Answer a 4xx and keep a redacted trace of it for the status page and metrics."""
+    excerpt = None
+    if keep_body:
+        body = request.get_data(cache=True)[:1000]
+        excerpt = redact(body.decode("utf-8", "replace"))
+    # Buffered: a flood of 401s must not take the inbox's write lock from valid stores.
+    state().refusals.add(
+        PendingRefusal(
+            integration=integration,
+            status=status,
+            reason=reason,
+            message=message,
+            excerpt=excerpt,
+            received_at=time.time(),
+        )
+    )
+    g.log_fields = {"refused": reason}
+    return error(status, message, **extra)
+
+
+@blueprint.route("/sintegre/<integration>", methods=["GET", "HEAD"])
+def probe(integration: str) -> tuple[Response, int]:
+    """SINtegre probes the webhook URL with GET when an integration is saved."""
+    if integration not in state().integrations:
+        return error(404, f"unknown integration {integration!r}")
+    return jsonify({"status": "ok", "integration": integration}), 200
+
+
+@blueprint.post("/sintegre/<integration>")
+def receive(integration: str) -> tuple[Response, int]:
+    """Store one notification; never a 5xx for bad input, never a 500 at all."""
+    try:
+        return _accept(integration)
+    except HTTPException:
+        raise  # 413 and friends: answered by the error handler as they are
+    except Exception:
+        # A bug or a fault nobody foresaw: never a 500 that SINtegre reads as final. 503
+        # asks it to send again; the failure is counted and logged (redacted) for us.
+        log.exception("unexpected error while receiving a notification for %s", integration)
+        with contextlib.suppress(Exception):
+            state().inbox.count_event("internal_error")
+        return error(503, "the notification could not be handled right now; send again")
+
+
+def _accept(integration: str) -> tuple[Response, int]:
+    shared = state()
+    settings, inbox = shared.settings, shared.inbox
+    config = shared.integrations.get(integration)
+    if config is None:
+        return refuse(
+            integration,
+            404,
+            "unknown_integration",
+            f"unknown integration {integration!r}",
+            keep_body=False,
+        )
+    if not config.authenticate(request.headers.get("Authorization")):
+        log.warning("refused a notification for %s: bad or missing credentials", integration)
+        response, status = refuse(
+            integration, 401, "unauthorized", "authentication required", keep_body=False
+        )
+        if config.auth == "basic":
+            response.headers["WWW-Authenticate"] = f'Basic realm="{config.realm}"'
+        return response, status
+    body = request.get_data(cache=True)
+    try:
+        notification = normalize(body, allowed_hosts=settings.allowed_download_hosts)
+    except NotificationError as exc:
+        log.warning("refused a notification for %s: %s", integration, exc)
+        extra = {"field": exc.field} if exc.field else {}
+        reason = f"invalid_{exc.field}" if exc.field else "unreadable_body"
+        return refuse(integration, exc.status, reason, str(exc), **extra)
+    routed = route(notification, settings.dag_id)
+    notification = routed.notification
+    expected = config.expects(notification.product_id, notification.nome)
+    if not expected:
+        notification = dataclasses.replace(
+            notification, flags=(*notification.flags, "unexpected_product")
+        )
+    try:
+        stored = inbox.store(
+            notification,
+            integration=integration,
+            body=body,
+            dag_id=routed.dag_id,
+            expected=expected,
+        )
+    except InboxRefused as exc:
+        log.warning("refused notification %s at storage: %s", notification.id, exc)
+        return refuse(
+            integration, 422, "unstorable", "a field holds a value the inbox cannot store"
+        )
+    except InboxUnavailable as exc:
+        log.error("could not store notification %s: %s", notification.id, exc)
+        return error(503, "the inbox cannot store right now; send again later")
+    g.log_fields = {
+        "notification_id": stored.id,
+        "dag_run_id": notification.dag_run_id(),
+        "integration": integration,
+        "outcome": stored.status,
+    }
+    log.info(
+        "notification %s (%s, %s, %s) for %s: %s",
+        stored.id,
+        notification.nome,
+        notification.data_produto,
+        notification.periodicidade.isoformat(),
+        integration,
+        stored.status,
+        extra={"event": "notification", **g.log_fields},
+    )
+    return jsonify(
+        {
+            "id": stored.id,
+            "status": stored.status,
+            "dag_id": routed.dag_id,
+            "dag_run_id": notification.dag_run_id(),
+            "flags": list(notification.flags),
+        }
+    ), 200
