@@ -27,15 +27,8 @@ import pytest
 import requests
 from stack import MEASUREMENTS
 
-from fixtures.catalog_fixtures import (
-    DRIFT,
-    FIXTURES,
-    GENERIC,
-    IMPLAUSIBLE,
-    MISMATCH,
-    CatalogFixture,
-    DatasetExpectation,
-)
+from fixtures.catalog.model import CatalogFixture, DatasetExpectation
+from fixtures.catalog_fixtures import DRIFT, FIXTURES, GENERIC, IMPLAUSIBLE, MISMATCH
 from helpers import SUBSCRIBER_EMAIL, catalog_table_rows
 from sintegre.catalog.products import Product, load_catalog
 from sintegre.lake.layout import LINEAGE_COLUMNS

@@ -1,25 +1,51 @@
-"""DagBag integrity (Astronomer's template test): every DAG imports and follows our rules."""
+"""DagBag integrity (Astronomer's template test): every DAG imports and follows our rules.
+
+``dags/`` is covered recursively (``dags/examples/`` too), and so is ``include/sintegre``
+with its subpackages (``core``, ``intake``, ``catalog``, ``readers``, ``ingest``, ``lake``,
+``cli``). The environment the DagBag needs is set through a ``MonkeyPatch`` and restored
+when the module's tests are done.
+"""
 
 from __future__ import annotations
 
 import ast
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-DAGS = Path(__file__).resolve().parents[2] / "dags"
-INCLUDE = Path(__file__).resolve().parents[2] / "include" / "sintegre"
+ROOT = Path(__file__).resolve().parents[2]
+DAGS = ROOT / "dags"
+INCLUDE = ROOT / "include" / "sintegre"
+DAG_FILES = sorted(DAGS.rglob("*.py"))
+INCLUDE_FILES = sorted(INCLUDE.rglob("*.py"))
 
 
 @pytest.fixture(scope="module")
-def dagbag(tmp_path_factory: pytest.TempPathFactory):
-    home = tmp_path_factory.mktemp("airflow-home")
-    os.environ.setdefault("AIRFLOW_HOME", str(home))
-    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-    from airflow.dag_processing.dagbag import DagBag
+def dagbag(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Every DAG under ``dags/`` (recursively), loaded with the environment restored after."""
+    with pytest.MonkeyPatch.context() as mp:
+        if "AIRFLOW_HOME" not in os.environ:
+            mp.setenv("AIRFLOW_HOME", str(tmp_path_factory.mktemp("airflow-home")))
+        mp.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+        from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(DAGS))
+        yield DagBag(dag_folder=str(DAGS))
+
+
+def test_the_walks_reach_the_subfolders():
+    """The rglobs see ``dags/examples`` and every subpackage of ``include/sintegre``."""
+    assert DAGS / "examples" in {p.parent for p in DAG_FILES}
+    packages = {p.parent.name for p in INCLUDE_FILES if p.parent != INCLUDE}
+    assert {"core", "intake", "catalog", "readers", "ingest", "lake", "cli"} <= packages
+
+
+def test_every_dag_file_is_loaded(dagbag):
+    """The DagBag read every file under ``dags/``, the examples' included."""
+    loaded = {Path(dag.fileloc).resolve() for dag in dagbag.dags.values()}
+    assert {p.resolve() for p in DAG_FILES} <= loaded
+    assert "sintegre_example_carga_summary" in dagbag.dags
 
 
 def test_no_import_errors(dagbag):
@@ -52,7 +78,7 @@ def test_params_require_the_notification_fields(dagbag):
 
 def test_domain_package_never_imports_airflow():
     offenders = []
-    for path in INCLUDE.rglob("*.py"):
+    for path in INCLUDE_FILES:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             names = []
@@ -60,12 +86,12 @@ def test_domain_package_never_imports_airflow():
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
-            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "airflow"]
+            offenders += [f"{path.relative_to(INCLUDE)}: {n}" for n in names if n.split(".")[0] == "airflow"]
     assert offenders == []
 
 
 def test_dag_files_import_only_the_task_sdk():
-    for path in DAGS.glob("*.py"):
+    for path in DAG_FILES:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if (
@@ -74,7 +100,7 @@ def test_dag_files_import_only_the_task_sdk():
                 and node.module.startswith("airflow")
             ):
                 allowed = ("airflow.sdk", "airflow.providers")  # the SDK; providers' notifiers
-                assert node.module.startswith(allowed), f"{path.name}: {node.module}"
+                assert node.module.startswith(allowed), f"{path.relative_to(DAGS)}: {node.module}"
 
 
 def test_every_catalogued_product_has_its_own_dag(dagbag):

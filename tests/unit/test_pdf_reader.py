@@ -1,6 +1,6 @@
 """PDF reports: tables from ruled PDFs (product 302), none from text reports (155).
 
-The PDFs are written for real by ``tests/fixtures/reports.py`` and read by pdfplumber,
+The PDFs are written for real by ``sintegre_dev.ons_files.reports`` and read by pdfplumber,
 unmocked. Expected tables are written out by hand from the layouts in that module.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from fixtures.reports import PdfWriter, make_ipdo_pdf, make_newave_deck_zip, make_rml_pdf
+from sintegre_dev.ons_files.reports import PdfWriter, make_ipdo_pdf, make_newave_deck_zip, make_rml_pdf
 from sintegre.catalog.spec import TableSpec
 from sintegre.readers import ParsedTable, ParseError, read_product_file
 from sintegre.readers.detect import FileKind, detect_format

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from fixtures.text_products import BIG_CSV_HEADER, make_big_ons_csv
+from sintegre_dev.ons_files.text_products import BIG_CSV_HEADER, make_big_ons_csv
 from sintegre.catalog.spec import FixedWidthField, ParseSpec
 from sintegre.readers.delimited import read_delimited
 from sintegre.readers.errors import ParseError, UnsupportedFormatError
