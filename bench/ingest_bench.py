@@ -9,7 +9,8 @@
 (c) A 1 GB file through our path in a subprocess, whose peak RSS is read with
     ``getrusage(RUSAGE_CHILDREN)`` (target ≤ 600 MB); skipped with ``quick``.
 
-The CSV is written by ``sintegre_dev.ons_files.text_products.make_big_ons_csv`` (100 MB; 10 MB quick).
+The CSV is written by ``sintegre_dev.ons_files.text_products.make_big_ons_csv``
+(100 MB; 10 MB quick).
 ``python -m bench.ingest_bench [--quick]`` prints the figures as JSON.
 """
 

@@ -86,7 +86,9 @@ def test_domain_package_never_imports_airflow():
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
-            offenders += [f"{path.relative_to(INCLUDE)}: {n}" for n in names if n.split(".")[0] == "airflow"]
+            offenders += [
+                f"{path.relative_to(INCLUDE)}: {n}" for n in names if n.split(".")[0] == "airflow"
+            ]
     assert offenders == []
 
 

@@ -13,12 +13,17 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from sintegre_dev.ons_files.reports import PdfWriter, make_ipdo_pdf, make_newave_deck_zip, make_rml_pdf
 from sintegre.catalog.spec import TableSpec
 from sintegre.readers import ParsedTable, ParseError, read_product_file
 from sintegre.readers.detect import FileKind, detect_format
 from sintegre.readers.pdf import read_pdf
 from sintegre_dev.fixtures import make_zip
+from sintegre_dev.ons_files.reports import (
+    PdfWriter,
+    make_ipdo_pdf,
+    make_newave_deck_zip,
+    make_rml_pdf,
+)
 
 HEADER = ["Intercâmbio", "Pesada (MW)", "Média (MW)", "Leve (MW)"]
 COLUMNS = ["intercambio", "pesada_mw", "media_mw", "leve_mw"]

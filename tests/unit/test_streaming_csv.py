@@ -17,7 +17,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sintegre_dev.ons_files.text_products import BIG_CSV_HEADER, make_big_ons_csv
 from sintegre.catalog.spec import FixedWidthField, ParseSpec
 from sintegre.readers.delimited import read_delimited
 from sintegre.readers.errors import ParseError, UnsupportedFormatError
@@ -25,6 +24,7 @@ from sintegre.readers.streaming import SAMPLE_BYTES, stream_delimited_to_parquet
 from sintegre_dev.fixtures import make_csv, make_pipe_txt
 from sintegre_dev.ons_files.dessem import make_prevcarga_dessem
 from sintegre_dev.ons_files.precipitation import make_ecmwf, make_pdp_models, make_psat
+from sintegre_dev.ons_files.text_products import BIG_CSV_HEADER, make_big_ons_csv
 
 PERIOD = dt.date(2025, 9, 7)
 BIG_SPEC = ParseSpec(
