@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from helpers import (
+from helpers.webhook import (
     ADMIN_PASSWORD,
     ADMIN_USER,
     ONS_HOST,

@@ -11,7 +11,7 @@ import pytest
 import requests
 from stack import MEASUREMENTS, AlertRecorder, Stack, build_stack
 
-from helpers import basic
+from helpers.webhook import basic
 from sintegre_dev.simulator import SimulatorServer
 
 E2E_WEBHOOK_PASSWORD = "webhook-e2e-s3nh4"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from helpers import make_payload, ons_url, to_body
+from helpers.webhook import make_payload, ons_url, to_body
 from sintegre.intake.airflow_api import AirflowClient, AirflowRejected
 from sintegre.intake.notification import normalize
 

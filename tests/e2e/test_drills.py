@@ -14,7 +14,7 @@ from typing import Any
 import requests
 from stack import MEASUREMENTS, daily_notification
 
-from helpers import SUBSCRIBER_EMAIL
+from helpers.webhook import SUBSCRIBER_EMAIL
 from sintegre_dev.fixtures import make_csv
 from sintegre_dev.simulator import SimulatorServer
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 from stack import MEASUREMENTS, free_port
 
-from helpers import make_payload, to_body
+from helpers.webhook import make_payload, to_body
 from sintegre.core.settings import PROJECT_ROOT
 
 

@@ -21,7 +21,7 @@ import pytest
 import requests
 from stack import MEASUREMENTS, daily_notification, free_port
 
-from helpers import ONS_HOST, SUBSCRIBER_EMAIL, basic, make_payload, ons_url
+from helpers.webhook import ONS_HOST, SUBSCRIBER_EMAIL, basic, make_payload, ons_url
 from sintegre.intake.inbox import Inbox
 from sintegre.lake import views as lakeviews
 from sintegre_dev.devstack import receiver_command, stop_process_group, wait_for_airflow

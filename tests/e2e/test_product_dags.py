@@ -29,7 +29,8 @@ from stack import MEASUREMENTS
 
 from fixtures.catalog.model import CatalogFixture, DatasetExpectation
 from fixtures.catalog_fixtures import DRIFT, FIXTURES, GENERIC, IMPLAUSIBLE, MISMATCH
-from helpers import SUBSCRIBER_EMAIL, catalog_table_rows
+from helpers.lake import catalog_rows
+from helpers.webhook import SUBSCRIBER_EMAIL
 from sintegre.catalog.products import Product, load_catalog
 from sintegre.lake.layout import LINEAGE_COLUMNS
 from sintegre_dev.simulator import build_notification
@@ -158,7 +159,7 @@ def _catalog_rows(lake: Path, notification_id: str) -> list[dict[str, Any]]:
         "schema_drift",
         "implausible",
     )
-    rows = [r for r in catalog_table_rows(lake) if r["notification_id"] == notification_id]
+    rows = [r for r in catalog_rows(lake) if r["notification_id"] == notification_id]
     return [{c: r[c] for c in columns} for r in sorted(rows, key=lambda r: r["dataset"])]
 
 

@@ -44,7 +44,8 @@ from production_stack import (
 )
 from stack import MEASUREMENTS
 
-from helpers import basic, catalog_table_rows
+from helpers.lake import catalog_rows
+from helpers.webhook import basic
 from sintegre.core.settings import load_settings
 from sintegre_dev.simulator import SimulatorServer
 from sintegre_dev.simulator.buttons import DeliveryState, send_all
@@ -253,7 +254,7 @@ def test_two_celery_workers_land_every_notification_once_on_the_lake(
 
     # --- the lake reads back: every delivery once, every dataset once per delivery --------
     filesystem, root = _lake_filesystem(stack, s3)
-    catalog = catalog_table_rows(stack.env["LAKE_URI"], settings=load_settings(stack.env))
+    catalog = catalog_rows(stack.env["LAKE_URI"], settings=load_settings(stack.env))
     assert {row["notification_id"] for row in catalog} == set(ids)
     pairs = Counter((row["notification_id"], row["dataset"]) for row in catalog)
     assert [pair for pair, count in pairs.items() if count != 1] == []

@@ -8,7 +8,7 @@ from datetime import date
 import requests
 from stack import MEASUREMENTS
 
-from helpers import catalog_table_rows
+from helpers.lake import catalog_rows
 from sintegre_dev.simulator import build_notification, send_notification
 from sintegre_dev.simulator.buttons import (
     DeliveryState,
@@ -50,7 +50,7 @@ def test_send_all_every_sample_product_lands(stack, simulator, webhook, tmp_path
         run = stack.airflow_get(f"/api/v2/dags/{view['dag_id']}/dagRuns/{view['dag_run_id']}")
         assert run.json()["state"] == "success"
         assert view["product"] in (run.json().get("note") or "")
-    assert catalog_table_rows(stack.lake)
+    assert catalog_rows(stack.lake)
     # The PDF (IPDO) is kept raw only, the others landed tables.
     curated = {p.name for p in (stack.lake / "curated").iterdir()}
     assert {"psat", "vazoes_observadas", "dessem_dp", "decomp_carga_dp"} <= curated

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 from stack import MEASUREMENTS, daily_notification
 
-from helpers import catalog_table_rows
+from helpers.lake import catalog_rows
 from sintegre_dev.fixtures import make_csv, make_xlsx
 from sintegre_dev.ons_files.dessem import make_prevcarga_dessem
 from sintegre_dev.simulator import SimulatorServer, build_notification
@@ -150,7 +150,7 @@ def test_csv_and_xlsx_land_as_partitioned_parquet(
     assert f"sintegre-lake://curated/{CARGA_DATASET}" in uris
     assert f"sintegre-lake://curated/produto_{HIDRO_ID}" in uris
 
-    catalog = sorted((r["dataset"], r["rows"], r["changed"]) for r in catalog_table_rows(lake))
+    catalog = sorted((r["dataset"], r["rows"], r["changed"]) for r in catalog_rows(lake))
     assert (CARGA_DATASET, 192, True) in catalog
     assert (f"produto_{HIDRO_ID}", 17, True) in catalog
 

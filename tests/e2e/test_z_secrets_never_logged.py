@@ -11,7 +11,7 @@ from pathlib import Path
 
 from e2e_secrets import collect_logs
 
-from helpers import SUBSCRIBER_EMAIL
+from helpers.webhook import SUBSCRIBER_EMAIL
 
 SIMULATOR_DEFAULT_EMAIL = "analista@example.com.br"
 

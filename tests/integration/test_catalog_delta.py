@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 from test_lakeviews import INCLUDE, MACRO_SLUG, NBF, make_conf, make_download, sha, stage
 
-from helpers import catalog_table_rows
+from helpers.lake import catalog_rows
 from sintegre.lake import decision as lake_decision
 from sintegre.lake import delta_catalog as catalog_delta
 from sintegre.lake.landing import land
@@ -57,7 +57,7 @@ def test_each_landing_is_one_delta_commit_partitioned_by_macroprocesso_and_month
     assert [h["operation"] for h in table.history()] == ["WRITE"] * 3
     months = sorted({p["periodo_mes"] for p in table.partitions()})
     assert months == ["2025-04", "2025-05"]
-    rows = catalog_table_rows(lake)
+    rows = catalog_rows(lake)
     assert [(r["macroprocesso"], r["periodicidade"].isoformat()) for r in rows] == [
         (MACRO_SLUG, day) for day in days
     ]
@@ -146,7 +146,7 @@ def test_concurrent_appends_from_processes_all_commit_once(tmp_path: Path) -> No
     for proc in workers:
         proc.join(120)
     assert [proc.exitcode for proc in workers] == [0, 0, 0]
-    rows = catalog_table_rows(lake)
+    rows = catalog_rows(lake)
     assert sorted(r["ingestion_id"] for r in rows) == sorted(
         f"w{w}-{i}" for w in range(3) for i in range(8)
     )
@@ -199,7 +199,7 @@ def test_a_process_that_forks_after_a_landing_can_land_in_the_child(tmp_path: Pa
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {"child": 0}, done.stderr[-2000:]
-    rows = catalog_table_rows(tmp_path / "lake")
+    rows = catalog_rows(tmp_path / "lake")
     assert [r["notification_id"] for r in rows] == ["parent", "child", "parent-after"]
 
 

@@ -10,45 +10,29 @@ neither ``str(exc)`` nor ``repr(exc)`` nor any log record of the project's code.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
 
+from helpers.pipeline import ALLOWED_HOSTS, CSV_BYTES, conf_for, past_nbf, publish
 from sintegre.ingest.download import (
     DownloadError,
     DownloadResult,
     download_to_raw,
     sanitize_file_name,
 )
-from sintegre.intake.notification import normalize
-from sintegre_dev.simulator import Publication, SimulatorServer, build_notification
+from sintegre_dev.simulator import SimulatorServer
 
-ALLOWED = ("localhost",)
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 ACCENTED_NAME = "Carga_2° nível de contingência.csv"
-CSV_BYTES = (
-    "Data;Patamar;Submercado;Carga (MWmed)\r\n"
-    "01/03/2024;1;Sudeste/Centro-Oeste;38.456,78\r\n"
-    "01/03/2024;1;Sul;12.345,67\r\n"
-).encode("latin-1")
-PERIOD = datetime(2024, 3, 1)
-PERIOD_END = datetime(2024, 3, 1, 23, 59, 59)
 LOGGERS = ("", "urllib3", "urllib3.connectionpool", "urllib3.util.retry", "requests", "sintegre")
 
 
 # --- fixtures and helpers --------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorServer]:
-    with SimulatorServer(cert_dir=tmp_path_factory.mktemp("sim-certs")) as server:
-        yield server
 
 
 @pytest.fixture
@@ -70,43 +54,8 @@ def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     return caplog
 
 
-_NBF_BASE = int(time.time()) - 600
-_nbf_counter = iter(range(10_000))
-
-
-def _fresh_nbf() -> int:
-    """A distinct past ``nbf`` per publication: identical claims would mint the same token."""
-    return _NBF_BASE - next(_nbf_counter)
-
-
-def publish(
-    sim: SimulatorServer,
-    content: bytes | Path = CSV_BYTES,
-    *,
-    file_name: str = "Carga_DESSEM_01-03-2024.csv",
-    nome: str = "Carga DESSEM",
-    product_id: int = 230,
-    **kwargs: Any,
-) -> Publication:
-    kwargs.setdefault("nbf", _fresh_nbf())
-    return sim.publish(content, file_name=file_name, product_id=product_id, nome=nome, **kwargs)
-
-
-def conf_for(pub: Publication, *, now: float | None = None) -> dict[str, Any]:
-    """The DAG run conf the receiver would build for a publication."""
-    payload = build_notification(
-        pub,
-        processo="Previsão de Carga para o DESSEM",
-        macro_processo="Programação da Operação",
-        data_produto="01/03/2024",
-        periodicidade=PERIOD,
-        periodicidade_final=PERIOD_END,
-    )
-    return normalize(json.dumps(payload).encode(), allowed_hosts=ALLOWED, now=now).to_conf()
-
-
 def download(conf: dict[str, Any], lake: Path, verify: str, **kwargs: Any) -> DownloadResult:
-    kwargs.setdefault("allowed_hosts", ALLOWED)
+    kwargs.setdefault("allowed_hosts", ALLOWED_HOSTS)
     kwargs.setdefault("timeout", 10.0)
     kwargs.setdefault("retries", 2)
     return download_to_raw(conf, lake_root=lake, verify=verify, **kwargs)
@@ -294,7 +243,7 @@ def test_sanitize_long_name_keeps_extension(stem_char: str) -> None:
 def test_expired_token_refused_before_any_request(
     sim: SimulatorServer, ca: str, lake: Path, logs: pytest.LogCaptureFixture
 ) -> None:
-    nbf = _fresh_nbf() - 120
+    nbf = past_nbf() - 120
     pub = publish(sim, nbf=nbf, lifetime=30)  # expired 90 s ago
     conf = conf_for(pub, now=nbf + 1)  # the receiver saw it while it was valid
     assert conf["token_exp"] == nbf + 30
@@ -337,7 +286,7 @@ def test_now_argument_judges_expiry(sim: SimulatorServer, ca: str, lake: Path) -
 def test_server_says_expired_403(
     sim: SimulatorServer, ca: str, lake: Path, logs: pytest.LogCaptureFixture
 ) -> None:
-    nbf = _fresh_nbf() - 120
+    nbf = past_nbf() - 120
     pub = publish(sim, nbf=nbf, lifetime=30)
     conf = conf_for(pub, now=nbf + 1)
     conf["token_exp"] = int(time.time()) + 3600  # our clock believes it is still valid
@@ -464,16 +413,18 @@ def test_untrusted_certificate_fails_with_tls_message(
     ("mutate", "allowed", "message"),
     [
         pytest.param(lambda url: url, ("apps08.ons.org.br",), "ALLOWED_DOWNLOAD_HOSTS", id="host"),
-        pytest.param(lambda url: url.replace("https://", "http://"), ALLOWED, "https", id="http"),
+        pytest.param(
+            lambda url: url.replace("https://", "http://"), ALLOWED_HOSTS, "https", id="http"
+        ),
         pytest.param(
             lambda url: url.replace("https://", "https://user:pw@"),
-            ALLOWED,
+            ALLOWED_HOSTS,
             "credentials",
             id="credentials",
         ),
         pytest.param(
             lambda url: url.replace("localhost", "127.0.0.1"),
-            (*ALLOWED, "127.0.0.1"),
+            (*ALLOWED_HOSTS, "127.0.0.1"),
             "IP address",
             id="ip",
         ),
@@ -511,7 +462,7 @@ def _scenario(name: str, sim: SimulatorServer, ca: str, lake: Path) -> str:
     conf = conf_for(pub)
     verify = ca
     if name == "403":
-        nbf = _fresh_nbf() - 120
+        nbf = past_nbf() - 120
         pub = publish(sim, nbf=nbf, lifetime=30)
         conf = conf_for(pub, now=nbf + 1)
         conf["token_exp"] = int(time.time()) + 3600

@@ -32,40 +32,25 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
 from fixtures.hostile import make_bomb_zip, make_corrupt_xlsx, make_slip_zip
+from helpers.pipeline import CSV_BYTES, conf_for, past_nbf, publish
 from sintegre.core.settings import Settings, load_settings
 from sintegre.ingest.download import DownloadError
 from sintegre.ingest.pipeline import download_step, parse_step
-from sintegre.intake.notification import normalize
 from sintegre.readers import ReaderError
-from sintegre_dev.simulator import Publication, SimulatorServer, build_notification
+from sintegre_dev.simulator import Publication, SimulatorServer
 
-CSV_BYTES = (
-    "Data;Patamar;Submercado;Carga (MWmed)\r\n"
-    "01/03/2024;1;Sudeste/Centro-Oeste;38.456,78\r\n"
-    "01/03/2024;1;Sul;12.345,67\r\n"
-).encode("latin-1")
 TIMEOUT_SECONDS = 0.5
 RETRIES = 1
-
-_NBF_BASE = int(time.time()) - 600
-_nbf_counter = iter(range(10_000))
-
-
-def _fresh_nbf() -> int:
-    """A distinct past ``nbf`` per publication: identical claims would mint the same token."""
-    return _NBF_BASE - next(_nbf_counter)
 
 
 @pytest.fixture(scope="module")
@@ -93,19 +78,6 @@ def settings(sim: SimulatorServer, tmp_path: Path, lake: Path) -> Settings:
             "SINTEGRE_DOWNLOAD_RETRIES": str(RETRIES),
         }
     )
-
-
-def conf_for(pub: Publication, *, now: float | None = None) -> dict[str, Any]:
-    """The DAG run conf the receiver builds for a publication."""
-    payload = build_notification(
-        pub,
-        processo="Previsão de Carga para o DESSEM",
-        macro_processo="Programação da Operação",
-        data_produto="01/03/2024",
-        periodicidade=datetime(2024, 3, 1),
-        periodicidade_final=datetime(2024, 3, 1, 23, 59, 59),
-    )
-    return normalize(json.dumps(payload).encode(), allowed_hosts=("localhost",), now=now).to_conf()
 
 
 def drill_table() -> dict[str, str]:
@@ -174,13 +146,7 @@ def _published(
     content: bytes = CSV_BYTES,
 ) -> Callable[[SimulatorServer], tuple[Publication, dict[str, Any]]]:
     def arrange(sim: SimulatorServer) -> tuple[Publication, dict[str, Any]]:
-        pub = sim.publish(
-            content,
-            file_name="Carga_DESSEM_01-03-2024.csv",
-            product_id=230,
-            nome="Carga DESSEM",
-            nbf=_fresh_nbf(),
-        )
+        pub = publish(sim, content, nbf=past_nbf())
         if fault is not None:
             fault(sim, pub)
         return pub, conf_for(pub)
@@ -189,15 +155,8 @@ def _published(
 
 
 def _expired_token(sim: SimulatorServer) -> tuple[Publication, dict[str, Any]]:
-    nbf = _fresh_nbf() - 120
-    pub = sim.publish(
-        CSV_BYTES,
-        file_name="Carga_DESSEM_01-03-2024.csv",
-        product_id=230,
-        nome="Carga DESSEM",
-        nbf=nbf,
-        lifetime=30,
-    )
+    nbf = past_nbf() - 120
+    pub = publish(sim, nbf=nbf, lifetime=30)
     conf = conf_for(pub, now=nbf + 1)
     conf["token_exp"] = int(time.time()) + 3600  # our clock believes it is still valid
     return pub, conf
@@ -518,9 +477,7 @@ def test_reader_drill(
     record("drill", drill_id)
     record("expected", drill.expected)
     content = drill.make(tmp_path / "served" / drill.file_name).read_bytes()
-    pub = sim.publish(
-        content, file_name=drill.file_name, product_id=275, nome="Blocos", nbf=_fresh_nbf()
-    )
+    pub = publish(sim, content, file_name=drill.file_name, product_id=275, nome="Blocos")
     conf = conf_for(pub)
 
     downloaded = download_step(conf, settings)

@@ -21,7 +21,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from helpers import ONS_HOST, WEBHOOK_PASSWORD, WEBHOOK_USER, basic, make_payload, ons_url, to_body
+from helpers.webhook import (
+    ONS_HOST,
+    WEBHOOK_PASSWORD,
+    WEBHOOK_USER,
+    basic,
+    make_payload,
+    ons_url,
+    to_body,
+)
 from sintegre.core.settings import load_settings
 from sintegre.intake.forwarder import postgres_advisory_lock, single_instance_lock
 from sintegre.intake.inbox import Inbox, StoreResult

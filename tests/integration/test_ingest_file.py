@@ -8,17 +8,15 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import catalog_table_rows
+from helpers.lake import catalog_rows, curated_file, listing
+from helpers.pipeline import MACRO, MACRO_SLUG
 from sintegre.cli.ingest_file import main
 from sintegre_dev.fixtures import ExpectedTable, make_csv, make_pdf
 
-MACRO = "Programação da Operação"
-MACRO_SLUG = "programacao_da_operacao"
 NOME = "Carga DESSEM"
 DATASET = "carga_dessem"
 DAY = date(2025, 4, 29)
@@ -37,32 +35,8 @@ def args(path: Path, day: date = DAY) -> list[str]:
     return [str(path), "--nome", NOME, "--macro-processo", MACRO, "--periodicidade", str(day)]
 
 
-def catalog_rows(lake: Path) -> list[dict[str, Any]]:
-    return catalog_table_rows(lake)
-
-
-def listing(root: Path) -> dict[str, tuple[int, str]]:
-    """Every file and folder under ``root``: size and sha256 (folders: -1, "")."""
-    if not root.exists():
-        return {}
-    return {
-        str(p.relative_to(root)): (
-            (p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest())
-            if p.is_file()
-            else (-1, "")
-        )
-        for p in sorted(root.rglob("*"))
-    }
-
-
-def curated_file(lake: Path, day: date = DAY, dataset: str = DATASET) -> Path:
-    return (
-        lake / "curated" / dataset / f"macroprocesso={MACRO_SLUG}" / f"periodicidade={day}"
-    ) / "data.parquet"
-
-
 def assert_curated(lake: Path, expected: ExpectedTable, dataset: str = DATASET) -> None:
-    table = pq.read_table(curated_file(lake, dataset=dataset))
+    table = pq.read_table(curated_file(lake, dataset, DAY))
     assert table.select(expected.columns).to_pylist() == expected.rows
     assert {c: str(table.schema.field(c).type) for c in expected.columns} == expected.types
 
@@ -122,14 +96,14 @@ def test_second_ingest_of_the_same_file_is_unchanged(
     source = tmp_path / "Carga_DESSEM_29-04-2025.csv"
     expected = make_csv(source)
     assert main(args(source)) == 0
-    curated_before = curated_file(lake).read_bytes()
+    curated_before = curated_file(lake, DATASET, DAY).read_bytes()
     capsys.readouterr()
 
     assert main(args(source)) == 0
 
     assert capsys.readouterr().out.splitlines() == [f"{DATASET} {DAY}: 24 rows, unchanged"]
     assert [r["outcome"] for r in catalog_rows(lake)] == ["new", "unchanged"]
-    assert curated_file(lake).read_bytes() == curated_before
+    assert curated_file(lake, DATASET, DAY).read_bytes() == curated_before
     assert_curated(lake, expected)
 
 
@@ -166,7 +140,7 @@ def test_corrupt_file_exits_1_and_leaves_the_lake_as_it_was(
     good = tmp_path / "Carga_DESSEM_29-04-2025.csv"
     make_csv(good)
     assert main(args(good)) == 0
-    before = listing(lake)
+    before = listing(lake, folders=True)
     capsys.readouterr()
     corrupt = tmp_path / "x.zip"
     corrupt.write_bytes(b"PK\x03\x04garbage")
@@ -179,7 +153,7 @@ def test_corrupt_file_exits_1_and_leaves_the_lake_as_it_was(
     assert "x.zip" in captured.err
     assert "nothing was landed" in captured.err
     # Not even the raw copy or its folders stay: the operator still holds the file.
-    assert listing(lake) == before
+    assert listing(lake, folders=True) == before
 
 
 def test_corrupt_file_on_a_fresh_lake_creates_nothing(
@@ -222,7 +196,7 @@ def test_a_catalogued_product_lands_in_its_catalog_datasets_by_name_and_by_id(
     by_name = [str(source), "--nome", "Precipitação por Satélite", "--macro-processo", MACRO]
     assert main([*by_name, "--periodicidade", str(day)]) == 0
     assert capsys.readouterr().out.splitlines() == [f"psat {day}: 6 rows, new"]
-    table = pq.read_table(curated_file(lake, day, dataset="psat"))
+    table = pq.read_table(curated_file(lake, "psat", day))
     # rain = (100 * 7 + 37 i) / 100; i = 2 is PSATIPSI, latitude -(1000 + 300) / 100
     row = next(r for r in table.to_pylist() if r["codigo_psat"] == "PSATIPSI")
     assert (row["latitude"], row["precipitacao_mm"], row["data"]) == (-13.0, 7.74, day)
@@ -254,6 +228,6 @@ def test_reprocess_reads_through_the_catalog_like_a_delivery(lake: Path, tmp_pat
     assert item["dataset"] == "precipitacao_por_satelite"
     result = reprocess_item(item, "manual__reprocess-psat", load_settings())
     assert [(d["dataset"], d["outcome"]) for d in result["datasets"]] == [("psat", "reprocessed")]
-    table = pq.read_table(curated_file(lake, day, dataset="psat"))
+    table = pq.read_table(curated_file(lake, "psat", day))
     assert table.num_rows == 6
     assert str(table.schema.field("latitude").type) == "double"

@@ -26,17 +26,17 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 
+from helpers.lake import curated_file
+from helpers.pipeline import MACRO_SLUG
 from sintegre.cli.lake import main
 from sintegre.core.settings import PROJECT_ROOT
 from sintegre.intake.notification import normalize
-from sintegre.lake import layout as lake_layout
 from sintegre.lake import locks as lake_locks
 from sintegre.lake.landing import CRASH_ENV, land
 from sintegre.lake.layout import CATALOG_SCHEMA, StagedTable, current_sha
 from sintegre.lake.views import connect, view_names
 from sintegre_dev.simulator import mint_token
 
-MACRO_SLUG = "programacao_da_operacao"
 DAY = "2025-04-29"
 NEXT_DAY = "2025-04-30"
 NBF = 1_745_900_000
@@ -122,12 +122,6 @@ def current_shas(lake: Path, dataset: str) -> set[str]:
     """The source sha256 values the current view of ``dataset`` shows."""
     with connect(lake) as con:
         return {row[0] for row in rows(con, f'SELECT DISTINCT src_sha256 FROM "{dataset}"')}
-
-
-def curated_file(lake: Path, dataset: str, day: str = DAY) -> Path:
-    return (
-        lake / "curated" / dataset / f"macroprocesso={MACRO_SLUG}" / f"periodicidade={day}"
-    ) / lake_layout.CURATED_FILE_NAME
 
 
 @pytest.fixture
@@ -226,7 +220,7 @@ def test_newer_version_replaces_and_an_older_late_delivery_does_not(
         assert summary == [("carga", 1, 3, 3)]
         last = scalar(con, "SELECT last_ingested_at FROM datasets")
         assert last == scalar(con, "SELECT max(ingested_at) FROM catalog")
-    assert current_sha(curated_file(lake, "carga")) == sha("v2")
+    assert current_sha(curated_file(lake, "carga", DAY)) == sha("v2")
 
 
 @pytest.mark.drill(
@@ -266,8 +260,8 @@ def test_content_that_reverts_is_current_again_without_rewriting_its_history(
     assert [(d["outcome"], d["changed"]) for d in result["datasets"]] == [("reverted", True)]
     assert result["unchanged"] is False
     assert (history.read_bytes(), history.stat().st_mtime_ns) == before
-    assert current_sha(curated_file(lake, "carga")) == sha("A")
-    assert pq.read_table(curated_file(lake, "carga")).column("tag").to_pylist() == ["a", "a"]
+    assert current_sha(curated_file(lake, "carga", DAY)) == sha("A")
+    assert pq.read_table(curated_file(lake, "carga", DAY)).column("tag").to_pylist() == ["a", "a"]
     with connect(lake) as con:
         assert sorted(rows(con, "SELECT tag, mw FROM carga")) == [("a", 1.0), ("a", 2.0)]
         assert rows(con, "SELECT sha256, outcome FROM catalog WHERE is_current") == [
@@ -285,7 +279,7 @@ def test_content_that_reverts_is_current_again_without_rewriting_its_history(
         run_id="r4",
     )
     assert late["datasets"][0]["outcome"] == "unchanged"
-    assert current_sha(curated_file(lake, "carga")) == sha("A")
+    assert current_sha(curated_file(lake, "carga", DAY)) == sha("A")
 
 
 def test_same_content_landed_twice_is_unchanged(lake: Path, staging: Path) -> None:
@@ -385,8 +379,8 @@ def test_a_forced_reprocess_shows_the_new_parse_of_the_same_version(
             ("reprocessed", True),
         ]
         assert rows(con, "SELECT partitions, current_rows, versions FROM datasets") == [(1, 1, 1)]
-    assert current_sha(curated_file(lake, "carga")) == sha("v1")
-    assert pq.read_table(curated_file(lake, "carga")).column("fixed").to_pylist() == [True]
+    assert current_sha(curated_file(lake, "carga", DAY)) == sha("v1")
+    assert pq.read_table(curated_file(lake, "carga", DAY)).column("fixed").to_pylist() == [True]
 
 
 # --- three engines, one dataset --------------------------------------------------------------
@@ -589,13 +583,13 @@ def test_a_crashed_landing_shows_the_old_version_or_the_new_never_a_mix(
     if committed:
         # Committed, but curated/ still holds v1 until the retry repairs it.
         for dataset in datasets:
-            assert current_sha(curated_file(lake, dataset)) == sha("v1")
+            assert current_sha(curated_file(lake, dataset, DAY)) == sha("v1")
 
     retried = run_writer(tmp_path, lake, v2, None)
     assert retried.returncode == 0, retried.stderr
     for dataset in datasets:
         assert current_shas(lake, dataset) == {sha("v2")}
-        assert current_sha(curated_file(lake, dataset)) == sha("v2")
+        assert current_sha(curated_file(lake, dataset, DAY)) == sha("v2")
     with connect(lake) as con:
         assert rows(con, "SELECT version, mw FROM carga__a ORDER BY mw") == [
             ("v2", 2.0),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ONS_HOST, make_payload, ons_url, to_body
+from helpers.webhook import ONS_HOST, make_payload, ons_url, to_body
 from sintegre.intake.inbox import Inbox
 from sintegre.intake.notification import normalize
 from sintegre.lake.maintenance import prune_inbox, sweep_stale_files

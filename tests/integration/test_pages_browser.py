@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from helpers import ADMIN_PASSWORD, ADMIN_USER, FakeAirflowBase, basic
+from helpers.fake_airflow import FakeAirflowBase
+from helpers.webhook import ADMIN_PASSWORD, ADMIN_USER, basic
 from sintegre.catalog.products import expected_by, load_catalog
 from sintegre.core.settings import load_settings
 from sintegre.intake.inbox import notifications

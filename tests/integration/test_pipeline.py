@@ -9,8 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +17,15 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import catalog_table_rows
+from helpers.lake import catalog_rows, curated_file, history_dir, listing
+from helpers.pipeline import DAY, MACRO, MACRO_SLUG, conf_for, publish, run_pipeline
 from sintegre.core.settings import Settings, load_settings
 from sintegre.ingest.pipeline import download_step, land_step, parse_step
-from sintegre.intake.notification import normalize
 from sintegre.lake import layout as lake_layout
 from sintegre.readers import ReaderError
 from sintegre_dev.fixtures import ExpectedTable, make_csv, make_pdf, make_xlsx, make_zip
-from sintegre_dev.simulator import Publication, SimulatorServer, build_notification
+from sintegre_dev.simulator import SimulatorServer
 
-MACRO = "Programação da Operação"
-MACRO_SLUG = "programacao_da_operacao"
-DAY = date(2024, 3, 1)
 LINEAGE = (
     "src_product",
     "src_product_id",
@@ -42,17 +38,8 @@ LINEAGE = (
     "dag_run_id",
 )
 
-_NBF_BASE = int(time.time()) - 600
-_nbf_counter = iter(range(10_000))
-
 
 # --- fixtures and helpers --------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorServer]:
-    with SimulatorServer(cert_dir=tmp_path_factory.mktemp("sim-certs")) as server:
-        yield server
 
 
 @pytest.fixture
@@ -79,41 +66,6 @@ def files(tmp_path: Path) -> Path:
     return tmp_path / "files"
 
 
-def publish(
-    sim: SimulatorServer,
-    content: bytes | Path,
-    *,
-    file_name: str,
-    nome: str = "Carga DESSEM",
-    product_id: int = 230,
-) -> Publication:
-    # A distinct, increasing nbf per publication (later publication = newer delivery).
-    nbf = _NBF_BASE + next(_nbf_counter)
-    return sim.publish(content, file_name=file_name, product_id=product_id, nome=nome, nbf=nbf)
-
-
-def conf_for(pub: Publication, day: date = DAY) -> dict[str, Any]:
-    """The conf the receiver derives from the notification SINtegre would send."""
-    payload = build_notification(
-        pub,
-        processo="Previsão de Carga para o DESSEM",
-        macro_processo=MACRO,
-        data_produto=day.strftime("%d/%m/%Y"),
-        periodicidade=datetime(day.year, day.month, day.day),
-        periodicidade_final=datetime(day.year, day.month, day.day, 23, 59, 59),
-    )
-    return normalize(json.dumps(payload).encode(), allowed_hosts=("localhost",)).to_conf()
-
-
-def run_pipeline(
-    conf: dict[str, Any], run_id: str, settings: Settings
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    downloaded = download_step(conf, settings)
-    parsed = parse_step(downloaded, run_id, settings)
-    landed = land_step(parsed, downloaded, conf, run_id, settings)
-    return downloaded, parsed, landed
-
-
 def query(sql: str, *params: Any) -> list[dict[str, Any]]:
     with duckdb.connect() as con:
         cursor = con.execute(sql, list(params))
@@ -126,38 +78,9 @@ def curated_rows(lake: Path, dataset: str) -> list[dict[str, Any]]:
     return query(f"SELECT * FROM read_parquet('{glob}', hive_partitioning = true)")
 
 
-def catalog_rows(lake: Path) -> list[dict[str, Any]]:
-    return catalog_table_rows(lake)
-
-
-def curated_file(lake: Path, dataset: str, day: date = DAY) -> Path:
-    return (
-        lake / "curated" / dataset / f"macroprocesso={MACRO_SLUG}" / f"periodicidade={day}"
-    ) / "data.parquet"
-
-
-def history_dir(lake: Path, dataset: str, day: date = DAY) -> Path:
-    return lake / "history" / dataset / f"macroprocesso={MACRO_SLUG}" / f"periodicidade={day}"
-
-
 def datasets_in(lake: Path, zone: str = "curated") -> list[str]:
     root = lake / zone
     return sorted(p.name for p in root.iterdir()) if root.exists() else []
-
-
-def listing(root: Path) -> dict[str, tuple[int, int, str]]:
-    """Every file under ``root``: size, mtime_ns and sha256."""
-    if not root.exists():
-        return {}
-    return {
-        str(p.relative_to(root)): (
-            p.stat().st_size,
-            p.stat().st_mtime_ns,
-            hashlib.sha256(p.read_bytes()).hexdigest(),
-        )
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def assert_table_equals(
@@ -273,7 +196,7 @@ def test_relanding_the_same_file_changes_nothing_but_the_catalog(
     run_pipeline(conf_for(publish(sim, path, file_name="carga.csv")), "run-1", settings)
     target = curated_file(lake, "carga_dessem")
     before = (target.stat().st_mtime_ns, target.read_bytes())
-    history_before = listing(lake / "history")
+    history_before = listing(lake / "history", mtime=True)
 
     # SINtegre resends the product: same bytes, fresh token, new run.
     resent = conf_for(publish(sim, path, file_name="carga.csv"))
@@ -284,7 +207,7 @@ def test_relanding_the_same_file_changes_nothing_but_the_catalog(
         {"dataset": "carga_dessem", "rows": 24, "outcome": "unchanged", "changed": False}
     ]
     assert (target.stat().st_mtime_ns, target.read_bytes()) == before
-    assert listing(lake / "history") == history_before
+    assert listing(lake / "history", mtime=True) == history_before
     assert {row["dag_run_id"] for row in curated_rows(lake, "carga_dessem")} == {"run-1"}
     entries = catalog_rows(lake)
     assert [(e["dag_run_id"], e["changed"]) for e in entries] == [
@@ -478,7 +401,7 @@ def test_parse_failure_leaves_curated_and_catalog_untouched(
 ) -> None:
     make_csv(files / "carga.csv")
     run_pipeline(conf_for(publish(sim, files / "carga.csv", file_name="carga.csv")), "ok", settings)
-    before = {zone: listing(lake / zone) for zone in ("curated", "catalog", "history")}
+    before = {zone: listing(lake / zone, mtime=True) for zone in ("curated", "catalog", "history")}
     assert before["curated"] and before["catalog"]
 
     pub = publish(sim, make_bad(files), file_name="Vazoes.xlsx", nome="Carga DESSEM")
@@ -490,7 +413,7 @@ def test_parse_failure_leaves_curated_and_catalog_untouched(
     assert '"Vazoes.xlsx"' in text  # names the file, in words
     assert "Traceback" not in text
     assert len(text) < 500
-    assert {zone: listing(lake / zone) for zone in before} == before
+    assert {zone: listing(lake / zone, mtime=True) for zone in before} == before
     assert not (lake / "_staging" / "bad-run").exists()
 
 

@@ -20,7 +20,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from helpers import WEBHOOK_PASSWORD, WEBHOOK_USER, basic, make_payload, ons_url, to_body
+from helpers.webhook import WEBHOOK_PASSWORD, WEBHOOK_USER, basic, make_payload, ons_url, to_body
 from sintegre.core.settings import load_settings
 from sintegre.intake.receiver import create_app
 

@@ -17,7 +17,8 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import catalog_table_rows
+from helpers.lake import catalog_rows, curated_file
+from helpers.pipeline import MACRO, MACRO_SLUG
 from sintegre.core.settings import Settings, load_settings
 from sintegre.ingest.manual import ingest_file
 from sintegre.ingest.reprocess import (
@@ -29,8 +30,6 @@ from sintegre.ingest.reprocess import (
 from sintegre_dev.fixtures import make_csv, make_xlsx, make_zip
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-MACRO = "Programação da Operação"
-MACRO_SLUG = "programacao_da_operacao"
 NOME = "Carga DESSEM"
 DATASET = "produto_9230"
 
@@ -68,16 +67,6 @@ def ingest(
         product_id=product_id,
         settings=settings,
     )
-
-
-def catalog_rows(lake: Path) -> list[dict[str, Any]]:
-    return catalog_table_rows(lake)
-
-
-def curated_file(lake: Path, dataset: str, day: date) -> Path:
-    return (
-        lake / "curated" / dataset / f"macroprocesso={MACRO_SLUG}" / f"periodicidade={day}"
-    ) / "data.parquet"
 
 
 @pytest.fixture

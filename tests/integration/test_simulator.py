@@ -44,12 +44,6 @@ XLS_BYTES = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"fake-acomph" * 100  # OLE2 m
 OTHER_SECRET = "another-key-that-is-also-at-least-32-bytes-long"
 
 
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorServer]:
-    with SimulatorServer(cert_dir=tmp_path_factory.mktemp("sim-certs")) as server:
-        yield server
-
-
 def _publish(
     sim: SimulatorServer, name: str = "ACOMPH_29.04.2025.xls", **kwargs: object
 ) -> Publication:

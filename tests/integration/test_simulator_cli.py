@@ -140,12 +140,6 @@ def burst_webhook() -> Iterator[Webhook]:
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorServer]:
-    with SimulatorServer(cert_dir=tmp_path_factory.mktemp("sim-certs")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def samples(tmp_path_factory: pytest.TempPathFactory) -> list[Sample]:
     return sample_products(tmp_path_factory.mktemp("samples"), DAY)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from helpers import ADMIN_PASSWORD, ADMIN_USER, make_payload, ons_url, to_body
+from helpers.webhook import ADMIN_PASSWORD, ADMIN_USER, make_payload, ons_url, to_body
 from sintegre.intake.receiver import create_app
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -58,7 +58,7 @@ def served(settings, tmp_path):
 
 
 def _basic() -> str:
-    from helpers import WEBHOOK_PASSWORD, WEBHOOK_USER, basic
+    from helpers.webhook import WEBHOOK_PASSWORD, WEBHOOK_USER, basic
 
     return basic(WEBHOOK_USER, WEBHOOK_PASSWORD)
 

@@ -19,7 +19,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
-from helpers import ADMIN_PASSWORD, ADMIN_USER, ONS_HOST, basic, make_payload, ons_url, to_body
+from helpers.webhook import (
+    ADMIN_PASSWORD,
+    ADMIN_USER,
+    ONS_HOST,
+    basic,
+    make_payload,
+    ons_url,
+    to_body,
+)
 
 NOW = int(time.time())
 TOKEN = ons_url().split("token=", 1)[1]

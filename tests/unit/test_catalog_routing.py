@@ -9,7 +9,7 @@ from datetime import date
 import pyarrow as pa
 import pytest
 
-from helpers import make_payload, ons_url
+from helpers.webhook import make_payload, ons_url
 from sintegre.catalog.products import load_catalog
 from sintegre.catalog.spec import TableSpec, table_spec_from_mapping
 from sintegre.intake.notification import normalize

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import ONS_HOST, make_payload, ons_url
+from helpers.webhook import ONS_HOST, make_payload, ons_url
 from sintegre.intake.notification import NotificationError, normalize, parse_body
 
 EXAMPLES = 300

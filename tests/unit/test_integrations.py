@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from helpers import ADMIN_PASSWORD, ADMIN_USER, basic, make_payload, ons_url, to_body
+from helpers.webhook import ADMIN_PASSWORD, ADMIN_USER, basic, make_payload, ons_url, to_body
 from sintegre.core.settings import Settings, load_settings
 from sintegre.intake.receiver import create_app
 from sintegre.intake.receiver.integrations import (

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from helpers import ADMIN_PASSWORD, ADMIN_USER, basic, make_payload, ons_url, to_body
+from helpers.webhook import ADMIN_PASSWORD, ADMIN_USER, basic, make_payload, ons_url, to_body
 from sintegre.core.logs import JsonFormatter
 from sintegre.intake.inbox import Inbox
 from sintegre.intake.receiver.metrics import render_metrics

@@ -11,7 +11,8 @@ from typing import ClassVar
 
 import pytest
 
-from helpers import ADMIN_PASSWORD, ADMIN_USER, FakeAirflowBase, basic
+from helpers.fake_airflow import FakeAirflowBase
+from helpers.webhook import ADMIN_PASSWORD, ADMIN_USER, basic
 from sintegre.catalog.products import load_catalog
 from sintegre.core.settings import load_settings
 from sintegre.intake.inbox import notifications

@@ -8,7 +8,7 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
-from helpers import (
+from helpers.webhook import (
     ADMIN_PASSWORD,
     ADMIN_USER,
     ONS_HOST,

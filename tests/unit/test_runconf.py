@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from helpers import ONS_HOST, make_payload, ons_url, to_body
+from helpers.webhook import ONS_HOST, make_payload, ons_url, to_body
 from sintegre.core.runconf import RunConf, RunConfError, params_schema
 from sintegre.ingest.pipeline import ConfError, check_conf
 from sintegre.intake.notification import normalize

@@ -1,11 +1,10 @@
-"""Helpers shared by the tests: credentials, ONS-like URLs and payloads."""
+"""Credentials, ONS-like proxy URLs and notification payloads, for tests of the webhook."""
 
 from __future__ import annotations
 
 import base64
 import json
 import time
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from sintegre_dev.simulator import mint_token
@@ -65,38 +64,3 @@ def make_payload(**overrides: Any) -> dict[str, Any]:
 def to_body(payload: dict[str, Any]) -> bytes:
     """Serialise like ONS (UTF-8, accents unescaped)."""
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
-
-
-def catalog_table_rows(lake: Any, *, settings: Any = None) -> list[dict[str, Any]]:
-    """Every row of a lake's catalog Delta table (``catalog/delta``), oldest landing first.
-
-    ``macroprocesso``/``periodicidade`` are columns of the table (``periodo_mes`` dropped);
-    an empty list when the lake has no catalog yet.
-    """
-    from sintegre.lake import delta_catalog as catalog_delta
-    from sintegre.lake.storage import open_store
-
-    dataset = catalog_delta.dataset(open_store(lake, settings))
-    if dataset is None:
-        return []
-    rows = dataset.to_table().drop_columns(["periodo_mes"]).to_pylist()
-    return sorted(rows, key=lambda row: (row["ingested_at"], row["ingestion_id"]))
-
-
-class FakeAirflowBase(BaseHTTPRequestHandler):
-    """A stand-in for Airflow's REST API: answers the JWT login; subclasses answer GETs."""
-
-    def log_message(self, *args: Any) -> None:  # quiet
-        pass
-
-    def _json(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self._json(201, {"access_token": "jwt"})
