@@ -71,7 +71,7 @@ def live_stack() -> Iterator[tuple[Stack, SimulatorServer]]:
             stack.airflow_env["AIRFLOW__CORE__DAGS_FOLDER"] = str(_dags_folder(tmp))
             started = time.monotonic()
             try:
-                stack._spawn(
+                stack.spawn(
                     "receiver",
                     receiver_command(f"127.0.0.1:{stack.receiver_port}"),
                     stack.env,
@@ -87,7 +87,7 @@ def live_stack() -> Iterator[tuple[Stack, SimulatorServer]]:
 
 def _start_airflow(stack: Stack, timeout: float = 600) -> None:
     """``airflow standalone``, then wait for health and for the DAGs the benchmarks use."""
-    process = stack._spawn(
+    process = stack.spawn(
         "airflow", [str(Path(sys.executable).parent / "airflow"), "standalone"], stack.airflow_env
     )
     if not wait_for_airflow(stack.airflow_url, timeout=timeout, process=process):

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import requests
-from stack import MEASUREMENTS, AlertRecorder, Stack, build_stack
+from stack import MEASUREMENTS, AlertRecorder, StandaloneStack, build_stack
 
 from helpers.webhook import basic
 from sintegre_dev.simulator import SimulatorServer
@@ -43,7 +43,7 @@ def alerts() -> Iterator[AlertRecorder]:
 @pytest.fixture(scope="session")
 def stack(
     tmp_path_factory: pytest.TempPathFactory, simulator: SimulatorServer, alerts: AlertRecorder
-) -> Iterator[Stack]:
+) -> Iterator[StandaloneStack]:
     """Airflow standalone + gunicorn receiver + forwarder, started once."""
     root = tmp_path_factory.mktemp("stack")
     running = build_stack(
@@ -67,7 +67,7 @@ def stack(
 class Webhook:
     """Send notifications to the running receiver and follow them through the admin API."""
 
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: StandaloneStack) -> None:
         self.stack = stack
         #: Every token sent and every id accepted, for the secrets-in-logs check.
         self.sent_tokens: list[str] = []
@@ -126,7 +126,7 @@ class Webhook:
 
 
 @pytest.fixture(scope="session")
-def webhook(stack: Stack) -> Webhook:
+def webhook(stack: StandaloneStack) -> Webhook:
     return Webhook(stack)
 
 

@@ -14,22 +14,19 @@ import re
 import secrets
 import socket
 import subprocess
-import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-import requests
-from stack import free_port, system_ca_bundle
+from stack import AIRFLOW, PY, Stack, stack_env
 
-from sintegre.core.settings import PROJECT_ROOT, load_settings
-from sintegre_dev.devstack import airflow_environment, stop_process_group, wait_for_airflow
+from helpers.processes import free_port, port_open, wait_until
+from sintegre.core.settings import load_settings
+from sintegre_dev.devstack import airflow_environment, stop_process_group
 
-PY = sys.executable
-AIRFLOW = str(Path(PY).parent / "airflow")
 # Where the servers are: .ci/run starts them there; a developer may point elsewhere.
 PG_HOST = os.environ.get("SINTEGRE_E2E_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("SINTEGRE_E2E_PG_PORT", "5432"))
@@ -135,17 +132,13 @@ class S3Endpoint:
             start_new_session=True,
         )
         handle.close()
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                requests.get(url, timeout=1)
-                break
-            except requests.RequestException:
-                if process.poll() is not None:
-                    raise RuntimeError(f"moto server exited; see {log_path}") from None
-                time.sleep(0.2)
-        endpoint = cls(process, url, bucket)
+        wait_until(
+            lambda: port_open(port),
+            timeout=60,
+            what=f"moto server (see {log_path})",
+            alive=lambda: process.poll() is None,
+        )
+        endpoint = cls(process, f"http://127.0.0.1:{port}", bucket)
         endpoint.client().create_bucket(Bucket=bucket)
         return endpoint
 
@@ -174,45 +167,11 @@ class S3Endpoint:
 
 
 @dataclass
-class ProductionStack:
-    """Handles on every process of the production shape, and their environments."""
+class ProductionStack(Stack):
+    """The production shape: api-server, scheduler, dag-processor, Celery workers, receiver,
+    forwarder (processes named so in :attr:`processes` and ``logs/``)."""
 
-    tmp: Path
-    env: dict[str, str]
-    airflow_env: dict[str, str]
-    receiver_port: int
-    airflow_port: int
-    airflow_password: str
-    log_dir: Path
-    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
-
-    @property
-    def receiver_url(self) -> str:
-        return f"http://127.0.0.1:{self.receiver_port}"
-
-    @property
-    def airflow_url(self) -> str:
-        return f"http://localhost:{self.airflow_port}"
-
-    # --- processes ------------------------------------------------------------------------
-    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
-        handle = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - child owns it
-        process = subprocess.Popen(
-            args,
-            env=env,
-            cwd=PROJECT_ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        handle.close()
-        self.processes[name] = process
-        return process
-
-    def log(self, name: str) -> str:
-        path = self.log_dir / f"{name}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+    STOP_GRACE: ClassVar[float | None] = 15
 
     def task_errors(self, limit: int = 10) -> list[str]:
         """The exceptions of failed task attempts, from Airflow's task logs (for messages)."""
@@ -249,7 +208,7 @@ class ProductionStack:
             subprocess.run(
                 [AIRFLOW, "db", "migrate"],
                 env=self.airflow_env,
-                cwd=PROJECT_ROOT,
+                cwd=self.root,
                 stdout=handle,
                 stderr=subprocess.STDOUT,
                 check=True,
@@ -259,19 +218,16 @@ class ProductionStack:
 
     def start_airflow(self, workers: int = 2) -> None:
         """api-server, scheduler, dag-processor and ``workers`` Celery workers."""
-        self._spawn(
+        self.spawn(
             "api-server",
             [AIRFLOW, "api-server", "--port", str(self.airflow_port), "--workers", "1"],
             self.airflow_env,
         )
-        self._spawn("scheduler", [AIRFLOW, "scheduler"], self.airflow_env)
-        self._spawn("dag-processor", [AIRFLOW, "dag-processor"], self.airflow_env)
+        self.spawn("scheduler", [AIRFLOW, "scheduler"], self.airflow_env)
+        self.spawn("dag-processor", [AIRFLOW, "dag-processor"], self.airflow_env)
         for name in WORKER_NAMES[:workers]:
             self.start_worker(name)
-        if not wait_for_airflow(
-            self.airflow_url, timeout=300, process=self.processes["api-server"]
-        ):
-            raise RuntimeError(f"Airflow did not become healthy; see {self.log_dir}")
+        self.wait_for_airflow("api-server", timeout=300)
         self.wait_for_dag("sintegre_generic")
         for name in WORKER_NAMES[:workers]:
             self.wait_for_worker(name)
@@ -290,7 +246,7 @@ class ProductionStack:
                 ),
             }
         )
-        self._spawn(
+        self.spawn(
             name,
             [
                 AIRFLOW,
@@ -307,85 +263,15 @@ class ProductionStack:
         )
 
     def wait_for_worker(self, name: str, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if re.search(rf"{re.escape(name)}@\S+ ready", self.log(name)):
-                return
-            if self.processes[name].poll() is not None:
-                break
-            time.sleep(0.5)
-        raise RuntimeError(f"Celery worker {name} is not ready; see {self.log_dir}/{name}.log")
-
-    def start_receiver(self, workers: int = 2) -> None:
-        self._spawn(
-            "receiver",
-            [
-                PY,
-                "-m",
-                "gunicorn",
-                "--no-control-socket",
-                "--workers",
-                str(workers),
-                "--bind",
-                f"127.0.0.1:{self.receiver_port}",
-                "sintegre.intake.receiver.wsgi:app",
-            ],
-            self.env,
+        """Until Celery worker ``name`` logs that it is ready."""
+        process = self.processes[name]
+        wait_until(
+            lambda: re.search(rf"{re.escape(name)}@\S+ ready", self.log(name)) is not None,
+            timeout=timeout,
+            interval=0.5,
+            what=f"Celery worker {name} (see {self.log_dir}/{name}.log)",
+            alive=lambda: process.poll() is None,
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.receiver_url}/healthz", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                time.sleep(0.2)
-        raise RuntimeError("the receiver did not come up; see receiver.log")
-
-    def start_forwarder(self) -> None:
-        self._spawn("forwarder", [PY, "-m", "sintegre.cli.forwarder"], self.env)
-
-    def stop_all(self) -> None:
-        for name in reversed(list(self.processes)):
-            stop_process_group(self.processes.pop(name), grace=15)
-
-    # --- Airflow's API --------------------------------------------------------------------
-    def token(self) -> str:
-        response = requests.post(
-            f"{self.airflow_url}/auth/token",
-            json={"username": "admin", "password": self.airflow_password},
-            timeout=30,
-        )
-        response.raise_for_status()
-        return response.json()["access_token"]
-
-    def get(self, path: str, **params: Any) -> dict[str, Any]:
-        response = requests.get(
-            f"{self.airflow_url}{path}",
-            headers={"Authorization": f"Bearer {self.token()}"},
-            params=params,
-            timeout=60,
-        )
-        response.raise_for_status()
-        return response.json()
-
-    def paged(self, path: str, key: str, **params: Any) -> list[dict[str, Any]]:
-        """Every item of a list endpoint, 100 at a time."""
-        items: list[dict[str, Any]] = []
-        while True:
-            page = self.get(path, limit=100, offset=len(items), **params)[key]
-            items.extend(page)
-            if len(page) < 100:
-                return items
-
-    def wait_for_dag(self, dag_id: str, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                self.get(f"/api/v2/dags/{dag_id}")
-                return
-            except requests.RequestException:
-                time.sleep(1)
-        raise RuntimeError(f"DAG {dag_id} never appeared in Airflow")
 
 
 def build_production_stack(
@@ -405,39 +291,19 @@ def build_production_stack(
 
     log_dir = tmp / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    bundle = tmp / "ca-bundle.pem"
-    bundle.write_bytes(system_ca_bundle().read_bytes() + b"\n" + ca_path.read_bytes())
     receiver_port, airflow_port = free_port(), free_port()
     airflow_password = secrets.token_urlsafe(12)
-    env = dict(os.environ)
-    env.update(
-        {
-            "PYTHONPATH": str(PROJECT_ROOT / "include"),
-            "SINTEGRE_PROJECT_ROOT": str(PROJECT_ROOT),
-            "SINTEGRE_STATE_DIR": str(tmp / "state"),
-            "SINTEGRE_INBOX_URL": pg_url(inbox_db),
-            "LAKE_URI": lake_uri,
-            "RECEIVER_PORT": str(receiver_port),
-            "AIRFLOW_PORT": str(airflow_port),
-            "AIRFLOW_URL": f"http://localhost:{airflow_port}",
-            "AIRFLOW_USER": "admin",
-            "AIRFLOW_PASSWORD": airflow_password,
-            "SINTEGRE_WEBHOOK_AUTH": "basic",
-            "SINTEGRE_WEBHOOK_USER": "ons",
-            "SINTEGRE_WEBHOOK_PASSWORD": webhook_password,
-            "SINTEGRE_ADMIN_USER": "operador",
-            "SINTEGRE_ADMIN_PASSWORD": admin_password,
-            "SINTEGRE_ALLOWED_DOWNLOAD_HOSTS": "localhost",
-            "REQUESTS_CA_BUNDLE": str(bundle),
-            "SSL_CERT_FILE": str(bundle),
-            "FORWARDER_POLL_SECONDS": "0.5",
-            "FORWARDER_MAX_BACKOFF_SECONDS": "3",
-            "SINTEGRE_TASK_RETRY_DELAY_SECONDS": "1",
-            "SINTEGRE_DOWNLOAD_RETRIES": "2",
-            "SINTEGRE_FRESHNESS_SCHEDULE": "none",
-            "SINTEGRE_MAINTENANCE_SCHEDULE": "none",
-            **extra_env,
-        }
+    env = stack_env(
+        tmp,
+        ca_path,
+        receiver_port=receiver_port,
+        airflow_port=airflow_port,
+        airflow_password=airflow_password,
+        webhook_password=webhook_password,
+        admin_password=admin_password,
+        lake_uri=lake_uri,
+        SINTEGRE_INBOX_URL=pg_url(inbox_db),
+        **extra_env,
     )
     settings = load_settings(env)
     airflow_env = airflow_environment(
@@ -472,7 +338,6 @@ def build_production_stack(
         airflow_env=airflow_env,
         receiver_port=receiver_port,
         airflow_port=airflow_port,
-        airflow_password=airflow_password,
         log_dir=log_dir,
     )
 

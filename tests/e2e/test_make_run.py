@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 import requests
-from stack import MEASUREMENTS, free_port
+from stack import MEASUREMENTS
 
+from helpers.processes import free_port
 from helpers.webhook import make_payload, to_body
 from sintegre.core.settings import PROJECT_ROOT
 

@@ -11,7 +11,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -19,12 +18,13 @@ from typing import Any
 
 import pytest
 import requests
-from stack import MEASUREMENTS, daily_notification, free_port
+from stack import MEASUREMENTS, daily_notification
 
+from helpers.processes import free_port
 from helpers.webhook import ONS_HOST, SUBSCRIBER_EMAIL, basic, make_payload, ons_url
 from sintegre.intake.inbox import Inbox
 from sintegre.lake import views as lakeviews
-from sintegre_dev.devstack import receiver_command, stop_process_group, wait_for_airflow
+from sintegre_dev.devstack import receiver_command, stop_process_group
 from sintegre_dev.fixtures import make_csv
 
 DAG_ID = "sintegre_generic"
@@ -50,90 +50,6 @@ def _pids_holding(folder: Path) -> set[int]:
         except OSError:
             continue
     return holders
-
-
-class PatientApi:
-    """Airflow's API with one cached token, long timeouts and retries.
-
-    On the shared 2-core machine Airflow's API sometimes takes more than the 10 s the stack's
-    helpers allow (a token per call, too); a drill must not fail for that.
-    """
-
-    def __init__(self, stack) -> None:
-        self.stack = stack
-        self.session = requests.Session()
-        self.token: str | None = None
-
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", 60)
-        for attempt in range(6):
-            try:
-                if self.token is None:
-                    response = self.session.post(
-                        f"{self.stack.airflow_url}/auth/token",
-                        json={"username": "admin", "password": self.stack.env["AIRFLOW_PASSWORD"]},
-                        timeout=60,
-                    )
-                    response.raise_for_status()
-                    self.token = response.json()["access_token"]
-                    self.session.headers["Authorization"] = f"Bearer {self.token}"
-                response = self.session.request(method, f"{self.stack.airflow_url}{path}", **kwargs)
-            except requests.RequestException:
-                if attempt == 5:
-                    raise
-                time.sleep(2 * (attempt + 1))
-                continue
-            if response.status_code == 401 and attempt < 5:
-                self.token = None
-                continue
-            return response
-        raise AssertionError("unreachable")
-
-    def set_paused(self, paused: bool) -> None:
-        self.request(
-            "PATCH", f"/api/v2/dags/{DAG_ID}", json={"is_paused": paused}
-        ).raise_for_status()
-
-    def task_instance(self, run_id: str, task_id: str) -> dict[str, Any] | None:
-        path = f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task_id}"
-        response = self.request("GET", path)
-        return response.json() if response.ok else None
-
-    def runs(self, prefix: str) -> list[dict[str, Any]]:
-        runs: list[dict[str, Any]] = []
-        while True:
-            response = self.request(
-                "GET",
-                f"/api/v2/dags/{DAG_ID}/dagRuns",
-                params={"limit": 100, "offset": len(runs), "run_id_pattern": prefix},
-            )
-            response.raise_for_status()
-            page = response.json()["dag_runs"]
-            runs.extend(page)
-            if len(page) < 100:
-                return [r for r in runs if r["dag_run_id"].startswith(prefix)]
-
-    def mark_failed(self, run_ids: list[str]) -> None:
-        for run_id in run_ids:
-            self.request(
-                "PATCH", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}", json={"state": "failed"}
-            ).raise_for_status()
-
-    def restart_airflow(self) -> None:
-        """Stop ``airflow standalone`` (SIGTERM to its group) and start it again."""
-        self.stack.stop_airflow()
-        time.sleep(3)  # the forwarder meets the outage and backs off
-        process = self.stack._spawn(
-            "airflow",
-            [str(Path(sys.executable).parent / "airflow"), "standalone"],
-            self.stack.airflow_env,
-        )
-        assert wait_for_airflow(self.stack.airflow_url, timeout=600, process=process)
-        self.token = None
-        deadline = time.monotonic() + 300
-        while self.request("GET", f"/api/v2/dags/{DAG_ID}").status_code != 200:
-            assert time.monotonic() < deadline, "the DAG never came back after the restart"
-            time.sleep(2)
 
 
 def _inbox_statuses(stack, ids: list[str]) -> dict[str, str]:
@@ -167,14 +83,13 @@ def test_drill_task_process_sigkilled_during_landing_lands_once(
     assert response.status_code == 200, response.text
     notification_id, run_id = response.json()["id"], response.json()["dag_run_id"]
     locks = stack.lake / "_locks"
-    api = PatientApi(stack)
 
     # Wait for the land task to run, then for its process to take the partition lock (the
     # task process starts seconds before land_step does): kill whoever holds it.
     deadline = time.monotonic() + 600
     state = None
     while time.monotonic() < deadline and state != "running":
-        state = (api.task_instance(run_id, "land") or {}).get("state")  # None: not yet
+        state = (stack.task_instance(DAG_ID, run_id, "land") or {}).get("state")  # None: not yet
         if state in ("success", "failed"):
             pytest.fail(f"the landing ended ({state}) before it could be killed")
         time.sleep(0.2)
@@ -186,7 +101,7 @@ def test_drill_task_process_sigkilled_during_landing_lands_once(
             os.kill(pid, signal.SIGKILL)
         killed = holders
         if not killed and time.monotonic() > next_check:
-            state = (api.task_instance(run_id, "land") or {}).get("state")
+            state = (stack.task_instance(DAG_ID, run_id, "land") or {}).get("state")
             if state in ("success", "failed"):
                 pytest.fail(f"the landing ended ({state}) before it could be killed")
             next_check = time.monotonic() + 2
@@ -195,7 +110,7 @@ def test_drill_task_process_sigkilled_during_landing_lands_once(
 
     view = webhook.wait_for(notification_id, {"succeeded", "unchanged", "failed"}, timeout=600)
     assert view["status"] == "succeeded", view
-    land = api.task_instance(run_id, "land") or {}
+    land = stack.task_instance(DAG_ID, run_id, "land") or {}
     assert land["state"] == "success"
     assert land["try_number"] >= 2, land  # the killed try, then the retry
 
@@ -244,8 +159,7 @@ def test_drill_airflow_restarted_mid_burst_runs_each_once(
             username=SUBSCRIBER_EMAIL,
         )
         payloads.append(daily_notification(publication, date(2025, 4, 29)))
-    api = PatientApi(stack)
-    api.set_paused(True)  # delivery is the point, not 30 executions
+    stack.set_paused(DAG_ID, True)  # delivery is the point, not 30 executions
     ids = []
     for payload in payloads:
         response = webhook.send(payload)
@@ -261,13 +175,13 @@ def test_drill_airflow_restarted_mid_burst_runs_each_once(
         if triggered_at_stop >= 3:
             break
         time.sleep(0.05)
-    api.restart_airflow()
+    stack.restart_airflow(DAG_ID)
     assert 0 < triggered_at_stop < len(ids), triggered_at_stop
 
     runs: list[dict[str, Any]] = []
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        runs = api.runs("sintegre__")
+        runs = stack.dag_runs(DAG_ID, "sintegre__")
         runs = [r for r in runs if (r.get("conf") or {}).get("notification_id") in set(ids)]
         if len(runs) >= len(ids):
             break
@@ -279,8 +193,8 @@ def test_drill_airflow_restarted_mid_burst_runs_each_once(
     assert set(per_notification) == set(ids)
     assert all(count == 1 for count in per_notification.values()), per_notification
     MEASUREMENTS["restart_triggered_before_stop"] = triggered_at_stop
-    api.mark_failed([r["dag_run_id"] for r in runs])
-    api.set_paused(False)
+    stack.mark_failed(DAG_ID, [r["dag_run_id"] for r in runs])
+    stack.set_paused(DAG_ID, False)
 
 
 # --- (c) the inbox's disk fills up --------------------------------------------------------------

@@ -9,10 +9,8 @@ test checks what is really there, not what the project's storage layer believes.
 from __future__ import annotations
 
 import hashlib
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +24,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from helpers.pipeline import DAY, MACRO_SLUG
+from helpers.processes import free_port, port_open, wait_until
 from sintegre.core.settings import Settings, load_settings
 from sintegre.lake.storage import LakeStore, open_store
 
@@ -107,13 +106,6 @@ def pg_reachable() -> bool:
         return False
 
 
-def free_port() -> int:
-    """A free loopback TCP port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def moto_server(log_dir: Path, timeout: float = 60) -> Iterator[str]:
     """moto's S3 server in its own process on a free loopback port: yields its URL.
@@ -128,15 +120,12 @@ def moto_server(log_dir: Path, timeout: float = 60) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("moto server did not start") from None
-                time.sleep(0.2)
+        wait_until(
+            lambda: port_open(port),
+            timeout=timeout,
+            what=f"moto server (see {log_dir}/moto.log)",
+            alive=lambda: process.poll() is None,
+        )
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
