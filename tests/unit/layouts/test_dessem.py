@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sintegre.catalog.products import load_catalog
-from sintegre.readers.dispatch import read_product_file
+from helpers.parsed import one_row, read_product, rows_where
 from sintegre.readers.errors import LayoutMismatch
 from sintegre_dev.fixtures import make_zip
 from sintegre_dev.ons_files.dessem import make_blocos, make_prevcarga_dessem, make_weol_deck
@@ -31,20 +30,6 @@ WEOL_PREV = (
     "Prev_20250805_Semanas_20250809_20250912.csv"
 )
 WEOL_PATAMARES = f"{WEOL_ROOT}/Arquivos Entrada/Dados Cadastrais/Patamares_20250809_20250912.csv"
-
-
-def _read(path: Path, product_id: int):
-    tables = load_catalog().by_id(product_id).tables
-    return {t.name: t for t in read_product_file(path, path.name, tables=tables)}
-
-
-def _rows(parsed, **where):
-    return [r for r in parsed.table.to_pylist() if all(r[k] == v for k, v in where.items())]
-
-
-def _one(parsed, **where):
-    (row,) = _rows(parsed, **where)
-    return row
 
 
 def _edited(path: Path, member: str, edit: Callable[[str], str], encoding="latin-1") -> Path:
@@ -68,7 +53,7 @@ def _added(path: Path, member: str, content: bytes) -> Path:
 
 
 def test_275_dp_records(tmp_path: Path) -> None:
-    parsed = _read(make_blocos(tmp_path / BLOCOS, DAY), 275)
+    parsed = read_product(make_blocos(tmp_path / BLOCOS, DAY), 275)
     assert set(parsed) == {"dp", "de", "tm"}
     dp = parsed["dp"]
     assert dp.catalogued and dp.drift is None and dp.implausible is None
@@ -76,7 +61,7 @@ def test_275_dp_records(tmp_path: Path) -> None:
     assert str(dp.table.schema.field("demanda_mw").type) == "double"
     assert str(dp.table.schema.field("dia").type) == "int64"
     # SE k = 0: 36000
-    assert _one(dp, codigo_submercado=1, dia=5, hora=0, meia_hora=0) == {
+    assert one_row(dp, codigo_submercado=1, dia=5, hora=0, meia_hora=0) == {
         "codigo_submercado": 1,
         "submercado": "SE",
         "dia": 5,
@@ -89,15 +74,15 @@ def test_275_dp_records(tmp_path: Path) -> None:
         "source_member": "DP.txt",
     }
     # SE k = 47 (23:30): 36000 + 470
-    assert _one(dp, codigo_submercado=1, dia=5, hora=23, meia_hora=1)["demanda_mw"] == 36470.0
+    assert one_row(dp, codigo_submercado=1, dia=5, hora=23, meia_hora=1)["demanda_mw"] == 36470.0
     # S k = 3 (01:30): 12000 + 30
-    assert _one(dp, codigo_submercado=2, dia=5, hora=1, meia_hora=1)["demanda_mw"] == 12030.0
+    assert one_row(dp, codigo_submercado=2, dia=5, hora=1, meia_hora=1)["demanda_mw"] == 12030.0
     # NE day 6, patamar p = 2 (10 h): 11000 + 1500
-    row = _one(dp, codigo_submercado=3, dia=6, hora=10)
+    row = one_row(dp, codigo_submercado=3, dia=6, hora=10)
     assert row["demanda_mw"] == 12500.0 and row["submercado"] == "NE"
     # N day 6, p = 3 (22 h): 6000 + 2000
-    assert _one(dp, codigo_submercado=4, dia=6, hora=22)["demanda_mw"] == 8000.0
-    assert _one(dp, codigo_submercado=11) == {
+    assert one_row(dp, codigo_submercado=4, dia=6, hora=22)["demanda_mw"] == 8000.0
+    assert one_row(dp, codigo_submercado=11) == {
         "codigo_submercado": 11,
         "submercado": "FC",
         "dia": 5,
@@ -109,15 +94,15 @@ def test_275_dp_records(tmp_path: Path) -> None:
         "demanda_mw": 0.0,
         "source_member": "DP.txt",
     }
-    assert len(_rows(dp, codigo_submercado=3, dia=5)) == 48
+    assert len(rows_where(dp, codigo_submercado=3, dia=5)) == 48
 
 
 def test_275_de_and_tm(tmp_path: Path) -> None:
-    parsed = _read(make_blocos(tmp_path / BLOCOS, DAY), 275)
+    parsed = read_product(make_blocos(tmp_path / BLOCOS, DAY), 275)
     de, tm = parsed["de"], parsed["tm"]
     assert de.table.num_rows == 8 and tm.table.num_rows == 52
     # c = 2, k = 3 (01:30): 2000 + 15
-    assert _one(de, codigo_demanda=2, hora=1, meia_hora=1) == {
+    assert one_row(de, codigo_demanda=2, hora=1, meia_hora=1) == {
         "codigo_demanda": 2,
         "dia": 5,
         "hora": 1,
@@ -129,8 +114,8 @@ def test_275_de_and_tm(tmp_path: Path) -> None:
         "justificativa": "CARGA.IPU",
         "source_member": "DE.txt",
     }
-    assert _one(de, codigo_demanda=1, hora=0, meia_hora=0)["justificativa"] == "ANDE"
-    assert _one(tm, dia=5, hora=10, meia_hora=1) == {
+    assert one_row(de, codigo_demanda=1, hora=0, meia_hora=0)["justificativa"] == "ANDE"
+    assert one_row(tm, dia=5, hora=10, meia_hora=1) == {
         "dia": 5,
         "hora": 10,
         "meia_hora": 1,
@@ -139,9 +124,9 @@ def test_275_de_and_tm(tmp_path: Path) -> None:
         "patamar": "PESADA",
         "source_member": "Bloco_TM.txt",
     }
-    assert _one(tm, dia=5, hora=6, meia_hora=1)["patamar"] == "LEVE"
-    assert _one(tm, dia=5, hora=22, meia_hora=0)["patamar"] == "MEDIA"
-    day2 = _rows(tm, dia=6)
+    assert one_row(tm, dia=5, hora=6, meia_hora=1)["patamar"] == "LEVE"
+    assert one_row(tm, dia=5, hora=22, meia_hora=0)["patamar"] == "MEDIA"
+    day2 = rows_where(tm, dia=6)
     assert [(r["hora"], r["duracao_h"], r["patamar"], r["rede"]) for r in day2] == [
         (0, 7.0, "LEVE", 0),
         (7, 3.0, "MEDIA", 0),
@@ -172,7 +157,7 @@ _DP_SE_0 = "DP   1   5  0 0  F           36000"
 def test_275_mismatch(tmp_path: Path, member: str, edit, message: str) -> None:
     path = _edited(make_blocos(tmp_path / BLOCOS, DAY), member, edit)
     with pytest.raises(LayoutMismatch, match=message):
-        _read(path, 275)
+        read_product(path, 275)
 
 
 def test_275_implausible_demand_is_counted(tmp_path: Path) -> None:
@@ -181,14 +166,14 @@ def test_275_implausible_demand_is_counted(tmp_path: Path) -> None:
         "DP.txt",
         lambda s: s.replace(_DP_SE_0, "DP   1   5  0 0  F          -360.5"),
     )
-    dp = _read(path, 275)["dp"]
+    dp = read_product(path, 275)["dp"]
     assert dp.implausible == {"demanda_mw": 1}
-    assert _one(dp, codigo_submercado=1, dia=5, hora=0, meia_hora=0)["demanda_mw"] == -360.5
+    assert one_row(dp, codigo_submercado=1, dia=5, hora=0, meia_hora=0)["demanda_mw"] == -360.5
 
 
 def test_275_unknown_member_is_drift(tmp_path: Path) -> None:
     path = _added(make_blocos(tmp_path / BLOCOS, DAY), "leiame.csv", b"a;b\r\n1;2\r\n")
-    parsed = _read(path, 275)
+    parsed = read_product(path, 275)
     extra = [t for t in parsed.values() if not t.catalogued]
     assert len(extra) == 1 and extra[0].drift is not None
     assert parsed["dp"].table.num_rows == 209
@@ -198,7 +183,7 @@ def test_275_unknown_member_is_drift(tmp_path: Path) -> None:
 
 
 def test_479_half_hourly_load_per_subsystem(tmp_path: Path) -> None:
-    parsed = _read(make_prevcarga_dessem(tmp_path / PREVCARGA, DAY), 479)
+    parsed = read_product(make_prevcarga_dessem(tmp_path / PREVCARGA, DAY), 479)
     assert set(parsed) == {"carga"}
     carga = parsed["carga"]
     assert carga.catalogued and carga.drift is None and carga.implausible is None
@@ -206,25 +191,25 @@ def test_479_half_hourly_load_per_subsystem(tmp_path: Path) -> None:
     assert str(carga.table.schema.field("data_hora").type) == "timestamp[us]"
     assert carga.table.column_names == ["data_hora", "carga_mw", "source_member", "submercado"]
     # SECO k = 0: 3600000 cents
-    assert _one(carga, submercado="SECO", data_hora=dt.datetime(2025, 8, 5, 0, 0)) == {
+    assert one_row(carga, submercado="SECO", data_hora=dt.datetime(2025, 8, 5, 0, 0)) == {
         "data_hora": dt.datetime(2025, 8, 5, 0, 0),
         "carga_mw": 36000.0,
         "source_member": "PrevCargaDESSEM_SECO_2025-08-05.csv",
         "submercado": "SECO",
     }
     # SECO k = 47 (23:30): 3600000 + 34075 = 3634075
-    row = _one(carga, submercado="SECO", data_hora=dt.datetime(2025, 8, 5, 23, 30))
+    row = one_row(carga, submercado="SECO", data_hora=dt.datetime(2025, 8, 5, 23, 30))
     assert row["carga_mw"] == 36340.75
     # NE k = 1: 1100000 + 725 = 1100725
-    assert _one(carga, submercado="NE", data_hora=dt.datetime(2025, 8, 5, 0, 30))["carga_mw"] == (
-        11007.25
-    )
+    assert one_row(carga, submercado="NE", data_hora=dt.datetime(2025, 8, 5, 0, 30))[
+        "carga_mw"
+    ] == (11007.25)
     # S k = 10 (05:00): 1200000 + 7250
-    assert _one(carga, submercado="S", data_hora=dt.datetime(2025, 8, 5, 5, 0))["carga_mw"] == (
+    assert one_row(carga, submercado="S", data_hora=dt.datetime(2025, 8, 5, 5, 0))["carga_mw"] == (
         12072.5
     )
     # N k = 4 (02:00): 600000 + 2900
-    assert _one(carga, submercado="N", data_hora=dt.datetime(2025, 8, 5, 2, 0))["carga_mw"] == (
+    assert one_row(carga, submercado="N", data_hora=dt.datetime(2025, 8, 5, 2, 0))["carga_mw"] == (
         6029.0
     )
 
@@ -246,7 +231,7 @@ _SECO = "PrevCargaDESSEM_SECO_2025-08-05.csv"
 def test_479_mismatch(tmp_path: Path, edit, message: str) -> None:
     path = _edited(make_prevcarga_dessem(tmp_path / PREVCARGA, DAY), _SECO, edit, "utf-8")
     with pytest.raises(LayoutMismatch, match=message):
-        _read(path, 479)
+        read_product(path, 479)
 
 
 def test_479_implausible_and_drift(tmp_path: Path) -> None:
@@ -257,7 +242,7 @@ def test_479_implausible_and_drift(tmp_path: Path) -> None:
         "utf-8",
     )
     path = _added(path, "leiame.csv", b"a;b\r\n1;2\r\n")
-    parsed = _read(path, 479)
+    parsed = read_product(path, 479)
     assert parsed["carga"].implausible == {"carga_mw": 1}
     extra = [t for t in parsed.values() if not t.catalogued]
     assert len(extra) == 1 and extra[0].drift is not None
@@ -267,13 +252,13 @@ def test_479_implausible_and_drift(tmp_path: Path) -> None:
 
 
 def test_785_forecast_long_per_region_week_patamar(tmp_path: Path) -> None:
-    parsed = _read(make_weol_deck(tmp_path / WEOL, DAY), 785)
+    parsed = read_product(make_weol_deck(tmp_path / WEOL, DAY), 785)
     assert set(parsed) == {"previsao", "patamares"}  # the rest of the deck is kept raw
     prev = parsed["previsao"]
     assert prev.catalogued and prev.drift is None and prev.implausible is None
     assert prev.table.num_rows == 45  # 3 regions x 5 weeks x 3 patamares
     # NE w = 1, pesado: 9000 + 100 + 0 + 0.25
-    assert _one(prev, regiao="NE", semana=1, patamar="pesado") == {
+    assert one_row(prev, regiao="NE", semana=1, patamar="pesado") == {
         "regiao": "NE",
         "semana": 1,
         "inicio": D(2025, 8, 9),
@@ -284,7 +269,7 @@ def test_785_forecast_long_per_region_week_patamar(tmp_path: Path) -> None:
         "source_member": WEOL_PREV,
     }
     # S w = 5 (06/09-12/09), leve: 2000 + 500 + 20 + 0.25
-    row = _one(prev, regiao="S", semana=5, patamar="leve")
+    row = one_row(prev, regiao="S", semana=5, patamar="leve")
     assert (row["inicio"], row["fim"], row["codigo_patamar"], row["geracao_mwmed"]) == (
         D(2025, 9, 6),
         D(2025, 9, 12),
@@ -292,14 +277,14 @@ def test_785_forecast_long_per_region_week_patamar(tmp_path: Path) -> None:
         2520.25,
     )
     # N w = 3, medio: 1000 + 300 + 10 + 0.25
-    assert _one(prev, regiao="N", semana=3, patamar="medio")["geracao_mwmed"] == 1310.25
+    assert one_row(prev, regiao="N", semana=3, patamar="medio")["geracao_mwmed"] == 1310.25
 
 
 def test_785_patamares_calendar(tmp_path: Path) -> None:
-    pat = _read(make_weol_deck(tmp_path / WEOL, DAY), 785)["patamares"]
+    pat = read_product(make_weol_deck(tmp_path / WEOL, DAY), 785)["patamares"]
     assert pat.table.num_rows == 24
     assert str(pat.table.schema.field("inicio").type) == "timestamp[us]"
-    assert _one(pat, inicio=dt.datetime(2025, 8, 9, 12, 0)) == {
+    assert one_row(pat, inicio=dt.datetime(2025, 8, 9, 12, 0)) == {
         "inicio": dt.datetime(2025, 8, 9, 12, 0),
         "patamar": "Pesado",
         "codigo_patamar": 1,
@@ -312,8 +297,8 @@ def test_785_patamares_calendar(tmp_path: Path) -> None:
         "mes": "8",
         "source_member": WEOL_PATAMARES,
     }
-    assert _one(pat, inicio=dt.datetime(2025, 8, 9, 6, 0))["codigo_patamar"] == 3
-    assert _one(pat, inicio=dt.datetime(2025, 8, 9, 22, 0))["patamar"] == "Medio"
+    assert one_row(pat, inicio=dt.datetime(2025, 8, 9, 6, 0))["codigo_patamar"] == 3
+    assert one_row(pat, inicio=dt.datetime(2025, 8, 9, 22, 0))["patamar"] == "Medio"
 
 
 @pytest.mark.parametrize(
@@ -332,7 +317,7 @@ def test_785_patamares_calendar(tmp_path: Path) -> None:
 def test_785_mismatch(tmp_path: Path, member: str, edit, message: str) -> None:
     path = _edited(make_weol_deck(tmp_path / WEOL, DAY), member, edit)
     with pytest.raises(LayoutMismatch, match=message):
-        _read(path, 785)
+        read_product(path, 785)
 
 
 def test_785_implausible_and_unknown_member(tmp_path: Path) -> None:
@@ -340,7 +325,7 @@ def test_785_implausible_and_unknown_member(tmp_path: Path) -> None:
         make_weol_deck(tmp_path / WEOL, DAY), WEOL_PREV, lambda s: s.replace("9100.25", "-3.5")
     )
     path = _added(path, f"{WEOL_ROOT}/leiame.csv", b"a;b\r\n1;2\r\n")
-    parsed = _read(path, 785)
+    parsed = read_product(path, 785)
     assert parsed["previsao"].implausible == {"geracao_mwmed": 1}
     extra = [t for t in parsed.values() if not t.catalogued]
     assert len(extra) == 1 and extra[0].drift is not None

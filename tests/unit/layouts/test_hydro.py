@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sintegre.catalog.products import load_catalog
-from sintegre.readers.dispatch import read_product_file
+from helpers.parsed import read_product, row_or_none
 from sintegre.readers.errors import LayoutMismatch
 from sintegre_dev.ons_files.hydro import (
     ACOMPH_GAUGES,
@@ -27,22 +26,11 @@ _RDH = "RDH_05AGO2025.xlsx"
 _VAZOES = "Vazões Observadas - 08-05-2025 a 05-08-2025.xlsx"
 
 
-def _read(path: Path, product_id: int):
-    tables = load_catalog().by_id(product_id).tables
-    return {t.name: t for t in read_product_file(path, path.name, tables=tables)}
-
-
-def _one(table, **where):
-    rows = [r for r in table.to_pylist() if all(r[k] == v for k, v in where.items())]
-    assert len(rows) <= 1, rows
-    return rows[0] if rows else None
-
-
 # --------------------------------------------------------------------------- 230 Acomph
 
 
 def test_acomph_gauge_day_rows(tmp_path: Path) -> None:
-    tables = _read(make_acomph(tmp_path / _ACOMPH, D(2025, 8, 5)), 230)
+    tables = read_product(make_acomph(tmp_path / _ACOMPH, D(2025, 8, 5)), 230)
     assert list(tables) == ["vazoes"]
     parsed = tables["vazoes"]
     assert parsed.catalogued and not parsed.drift and not parsed.implausible
@@ -59,7 +47,7 @@ def test_acomph_gauge_day_rows(tmp_path: Path) -> None:
     assert table.num_rows == 149  # 5 gauges x 30 days, minus gauge 31's last day
     # Day i = 06/07/2025 + i (the last, i = 29, is 04/08: the day before the file's date).
     # Gauge 6, i = 3 (09/07): (6000 + 300 + 10m + 5) / 100 for m = 0..7
-    assert _one(table, posto=6, data=D(2025, 7, 9)) == {
+    assert row_or_none(table, posto=6, data=D(2025, 7, 9)) == {
         "data": D(2025, 7, 9),
         "bacia": "Grande",
         "posto": 6,
@@ -76,15 +64,15 @@ def test_acomph_gauge_day_rows(tmp_path: Path) -> None:
         "sheet": "Grande",
     }
     # Gauge 24, i = 29 (04/08): 24000 + 2900 + 50 + 5 = 26955; + 60 → 26965
-    row = _one(table, posto=24, data=D(2025, 8, 4))
+    row = row_or_none(table, posto=24, data=D(2025, 8, 4))
     assert row["afluencia_consolidada_m3s"] == 269.55
     assert row["incremental_m3s"] == 269.65
     assert row["bacia"] == "Paranaíba" and row["usina"] == "EMBORCAÇÃO"
     # Gauge 31: no data on the last day (no row), i = 28 (03/08): 31000 + 2800 + 5
-    assert _one(table, posto=31, data=D(2025, 8, 4)) is None
-    assert _one(table, posto=31, data=D(2025, 8, 3))["nivel_lido_m"] == 338.05
+    assert row_or_none(table, posto=31, data=D(2025, 8, 4)) is None
+    assert row_or_none(table, posto=31, data=D(2025, 8, 3))["nivel_lido_m"] == 338.05
     # Gauge 1, i = 0 (06/07): 1000 + 0 + 70 + 5; the footer (MLT rows) is not data
-    assert _one(table, posto=1, data=D(2025, 7, 6))["natural_m3s"] == 10.75
+    assert row_or_none(table, posto=1, data=D(2025, 7, 6))["natural_m3s"] == 10.75
     assert min(table["data"].to_pylist()) == D(2025, 7, 6)
     assert max(table["data"].to_pylist()) == D(2025, 8, 4)
 
@@ -106,20 +94,20 @@ def test_acomph_gauge_day_rows(tmp_path: Path) -> None:
 def test_acomph_mismatch(tmp_path: Path, cells, days, message) -> None:
     path = make_acomph(tmp_path / _ACOMPH, D(2025, 8, 5), cells=cells, days=days)
     with pytest.raises(LayoutMismatch, match=message):
-        _read(path, 230)
+        read_product(path, 230)
 
 
 def test_acomph_implausible_value_is_counted(tmp_path: Path) -> None:
     # A negative outflow (row 6 = day 0 of gauge 1, defluência lida at column 3)
     path = make_acomph(tmp_path / _ACOMPH, D(2025, 8, 5), cells={("Grande", 5, 3): -5.0})
-    parsed = _read(path, 230)["vazoes"]
+    parsed = read_product(path, 230)["vazoes"]
     assert parsed.implausible == {"defluencia_lida_m3s": 1}
-    assert _one(parsed.table, posto=1, data=D(2025, 7, 6))["defluencia_lida_m3s"] == -5.0
+    assert row_or_none(parsed.table, posto=1, data=D(2025, 7, 6))["defluencia_lida_m3s"] == -5.0
 
 
 def test_acomph_unknown_sheet_lands_as_drift(tmp_path: Path) -> None:
     gauges = {**ACOMPH_GAUGES, "Nova Bacia": [(77, "NOVA")]}
-    tables = _read(make_acomph(tmp_path / _ACOMPH, D(2025, 8, 5), gauges=gauges), 230)
+    tables = read_product(make_acomph(tmp_path / _ACOMPH, D(2025, 8, 5), gauges=gauges), 230)
     assert tables["vazoes"].table.num_rows == 149
     (other,) = [t for name, t in tables.items() if name != "vazoes"]
     assert not other.catalogued and other.sheet == "Nova Bacia"
@@ -131,7 +119,7 @@ def test_acomph_unknown_sheet_lands_as_drift(tmp_path: Path) -> None:
 
 
 def test_rdh_plants_subsystems_rees(tmp_path: Path) -> None:
-    tables = _read(make_rdh(tmp_path / _RDH, D(2025, 8, 5)), 233)
+    tables = read_product(make_rdh(tmp_path / _RDH, D(2025, 8, 5)), 233)
     assert sorted(tables) == ["rees", "subsistemas", "usinas"]
     for parsed in tables.values():
         assert parsed.catalogued and not parsed.drift and not parsed.implausible
@@ -139,7 +127,7 @@ def test_rdh_plants_subsystems_rees(tmp_path: Path) -> None:
     assert usinas.num_rows == 4  # basin label rows and the "Fonte" note are not plants
     assert usinas["posto"].to_pylist() == [1, 6, 8, 266]
     # Data considerada 04/08/2025 (d = 4); ITAIPU k = 3: natural 400 + 10j + 4 + 0.5
-    assert _one(usinas, usina="ITAIPU") == {
+    assert row_or_none(usinas, usina="ITAIPU") == {
         "data": D(2025, 8, 4),
         "bacia": "BACIA DO RIO PARANÁ",
         "usina": "ITAIPU",
@@ -166,14 +154,14 @@ def test_rdh_plants_subsystems_rees(tmp_path: Path) -> None:
         "source_member": _HH,
         "sheet": _HH,
     }
-    jaguara = _one(usinas, usina="JAGUARA")  # k = 2, ARM. "ND"
+    jaguara = row_or_none(usinas, usina="JAGUARA")  # k = 2, ARM. "ND"
     assert jaguara["armazenamento_pct_vu"] is None
     assert jaguara["nivel_m"] == 300.25 and jaguara["bacia"] == "BACIA DO RIO GRANDE"
 
     sub = tables["subsistemas"].table
     assert sub["subsistema"].to_pylist() == ["SUDESTE", "SUL", "NORDESTE", "NORTE"]
     # NORDESTE i = 2: 3000 + 1..4, storage 20 * 2 + 10.5
-    assert _one(sub, subsistema="NORDESTE") == {
+    assert row_or_none(sub, subsistema="NORDESTE") == {
         "data": D(2025, 8, 4),
         "subsistema": "NORDESTE",
         "media_semana_65": 3001.0,
@@ -187,8 +175,8 @@ def test_rdh_plants_subsystems_rees(tmp_path: Path) -> None:
     rees = tables["rees"].table
     assert rees["ree"].to_pylist() == ["SUDESTE", "PARANÁ", "ITAIPU"]
     # PARANÁ i = 1: 4000 + 1, storage 5 + 1.5
-    assert _one(rees, ree="PARANÁ")["media_semana_65"] == 4001.0
-    assert _one(rees, ree="PARANÁ")["armazenamento_pct_earmax"] == 6.5
+    assert row_or_none(rees, ree="PARANÁ")["media_semana_65"] == 4001.0
+    assert row_or_none(rees, ree="PARANÁ")["armazenamento_pct_earmax"] == 6.5
 
 
 @pytest.mark.parametrize(
@@ -208,19 +196,19 @@ def test_rdh_plants_subsystems_rees(tmp_path: Path) -> None:
 def test_rdh_mismatch(tmp_path: Path, cells, message) -> None:
     path = make_rdh(tmp_path / _RDH, D(2025, 8, 5), cells=cells)
     with pytest.raises(LayoutMismatch, match=message):
-        _read(path, 233)
+        read_product(path, 233)
 
 
 def test_rdh_implausible_storage_is_counted(tmp_path: Path) -> None:
     path = make_rdh(tmp_path / _RDH, D(2025, 8, 5), cells={(_SUB, 6, 11): 250.0})
-    assert _read(path, 233)["subsistemas"].implausible == {"armazenamento_pct_earmax": 1}
+    assert read_product(path, 233)["subsistemas"].implausible == {"armazenamento_pct_earmax": 1}
 
 
 # --------------------------------------------------------------------------- 234
 
 
 def test_acomp_hidrologico_series(tmp_path: Path) -> None:
-    tables = _read(make_acomp_hidrologico(tmp_path / _VAZOES, D(2025, 8, 5)), 234)
+    tables = read_product(make_acomp_hidrologico(tmp_path / _VAZOES, D(2025, 8, 5)), 234)
     assert sorted(tables) == ["vazoes_fluviometricas", "vazoes_observadas"]
     observadas = tables["vazoes_observadas"]
     assert observadas.catalogued and not observadas.drift and not observadas.implausible
@@ -231,7 +219,7 @@ def test_acomp_hidrologico_series(tmp_path: Path) -> None:
     # Grande 3 series + Paranaiba 2 series, 90 days, minus CAMARGOS VIA's "ND" on day 0
     assert table.num_rows == 449
     # Day i = 08/05/2025 + i; FURNAS VNS s = 2, i = 89 (05/08): 3000 + 89 + 0.5
-    assert _one(table, estacao="FURNAS", data=D(2025, 8, 5)) == {
+    assert row_or_none(table, estacao="FURNAS", data=D(2025, 8, 5)) == {
         "data": D(2025, 8, 5),
         "bacia": "Grande",
         "estacao": "FURNAS",
@@ -241,16 +229,18 @@ def test_acomp_hidrologico_series(tmp_path: Path) -> None:
         "sheet": "Grande",
     }
     # CAMARGOS VIA s = 1: "ND" on 08/05, then 2000 + 1 + 0.5 on 09/05 (merged station name)
-    assert _one(table, estacao="CAMARGOS", tipo_vazao="VIA", data=D(2025, 5, 8)) is None
-    row = _one(table, estacao="CAMARGOS", tipo_vazao="VIA", data=D(2025, 5, 9))
+    assert row_or_none(table, estacao="CAMARGOS", tipo_vazao="VIA", data=D(2025, 5, 8)) is None
+    row = row_or_none(table, estacao="CAMARGOS", tipo_vazao="VIA", data=D(2025, 5, 9))
     assert row["vazao_m3s"] == 2001.5
     # EMBORCAÇÃO VNA s = 1, 01/06 is i = 24: 2000 + 24 + 0.5
-    row = _one(table, estacao="EMBORCAÇÃO", tipo_vazao="VNA", data=D(2025, 6, 1))
+    row = row_or_none(table, estacao="EMBORCAÇÃO", tipo_vazao="VNA", data=D(2025, 6, 1))
     assert row["vazao_m3s"] == 2024.5 and row["bacia"] == "Paranaiba"
     fluvio = tables["vazoes_fluviometricas"].table
     assert fluvio.num_rows == 180  # 2 stations x 90 days
     # PORTO DOS BUENOS s = 1, 31/05 is i = 23: 2000 + 23 + 0.5
-    assert _one(fluvio, estacao="PORTO DOS BUENOS", data=D(2025, 5, 31))["vazao_m3s"] == 2023.5
+    assert (
+        row_or_none(fluvio, estacao="PORTO DOS BUENOS", data=D(2025, 5, 31))["vazao_m3s"] == 2023.5
+    )
 
 
 @pytest.mark.parametrize(
@@ -266,7 +256,7 @@ def test_acomp_hidrologico_series(tmp_path: Path) -> None:
 def test_acomp_hidrologico_mismatch(tmp_path: Path, cells, message) -> None:
     path = make_acomp_hidrologico(tmp_path / _VAZOES, D(2025, 8, 5), cells=cells)
     with pytest.raises(LayoutMismatch, match=message):
-        _read(path, 234)
+        read_product(path, 234)
 
 
 def test_acomp_hidrologico_implausible_and_drift(tmp_path: Path) -> None:
@@ -280,7 +270,7 @@ def test_acomp_hidrologico_implausible_and_drift(tmp_path: Path) -> None:
     extra.append(["Estação", "Vazão"])
     extra.append(["FURNAS", 1.5])
     book.save(path)
-    tables = _read(path, 234)
+    tables = read_product(path, 234)
     assert tables["vazoes_observadas"].implausible == {"vazao_m3s": 1}
     (other,) = [t for t in tables.values() if not t.catalogued]
     assert other.sheet == "Resumo" and other.drift["uncatalogued"] == ["Resumo"]

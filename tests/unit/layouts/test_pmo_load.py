@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sintegre.catalog.products import load_catalog
-from sintegre.readers.dispatch import read_product_file
+from helpers.parsed import one_row, read_product
 from sintegre.readers.errors import LayoutMismatch
 from sintegre.readers.model import ParsedTable
 from sintegre_dev.ons_files.pmo_load import (
@@ -29,28 +28,17 @@ from sintegre_dev.ons_files.reports import make_newave_deck_zip
 D = dt.date
 
 
-def _read(product_id: int, path: Path, name: str) -> dict[str, ParsedTable]:
-    tables = read_product_file(path, name, tables=load_catalog().by_id(product_id).tables)
-    return {table.name: table for table in tables}
-
-
-def _row(table: ParsedTable, **where: object) -> dict[str, object]:
-    rows = [r for r in table.table.to_pylist() if all(r[k] == v for k, v in where.items())]
-    assert len(rows) == 1, (where, len(rows))
-    return rows[0]
-
-
 # --------------------------------------------------------------------------- 229
 
 
 def test_229_current_layout_rows(tmp_path: Path) -> None:
     path = make_newave_carga_mensal(tmp_path / "p.zip", D(2025, 10, 1))
-    tables = _read(229, path, "RV0_PMO_Outubro_2025_carga_mensal.zip")
+    tables = read_product(path, 229, "RV0_PMO_Outubro_2025_carga_mensal.zip")
     carga = tables["carga_mensal"]
     assert carga.catalogued and carga.drift is None and carga.implausible is None
     assert carga.table.num_rows == 192  # 12 months x 4 subsystems x 4 types
     # m = 0, g = 0, t = 0 (HIGH): 40000 + 0.25; 3 h x 31 days; base 10+20+1000+30
-    assert _row(carga, mes=D(2025, 10, 1), subsistema="SE", patamar="PESADA") == {
+    assert one_row(carga, mes=D(2025, 10, 1), subsistema="SE", patamar="PESADA") == {
         "mes": D(2025, 10, 1),
         "subsistema": "SE",
         "patamar": "PESADA",
@@ -75,7 +63,7 @@ def test_229_current_layout_rows(tmp_path: Path) -> None:
     }
     # m = 4 (Feb 2026, 28 days), g = 3 (NORTE), t = 3 (MEDIUM): 6000 + 400 + 30 + 0.25;
     # 24 h x 28; Base_UFV 1000 + 300 + 4 = 1304, Base_MMGD 1060 + 309 + 4 = 1373
-    north = _row(carga, mes=D(2026, 2, 1), subsistema="N", patamar="MENSAL")
+    north = one_row(carga, mes=D(2026, 2, 1), subsistema="N", patamar="MENSAL")
     assert north["tipo_ons"] == "MEDIUM"
     assert north["carga_mwmed"] == 6430.25
     assert north["horas"] == 672.0
@@ -85,14 +73,15 @@ def test_229_current_layout_rows(tmp_path: Path) -> None:
     assert north["mmgd_exp_total_mwmed"] == 686.5
     # m = 1 (Nov 2025, 30 days), g = 2 (NORDESTE), t = 1 (MIDDLE): 11000 + 100 + 10 + 0.25
     assert (
-        _row(carga, mes=D(2025, 11, 1), subsistema="NE", patamar="MEDIA")["carga_mwmed"] == 11110.25
+        one_row(carga, mes=D(2025, 11, 1), subsistema="NE", patamar="MEDIA")["carga_mwmed"]
+        == 11110.25
     )
-    assert _row(carga, mes=D(2025, 11, 1), subsistema="NE", patamar="MEDIA")["horas"] == 300.0
+    assert one_row(carga, mes=D(2025, 11, 1), subsistema="NE", patamar="MEDIA")["horas"] == 300.0
 
 
 def test_229_legacy_layout_lands_with_load_column(tmp_path: Path) -> None:
     path = make_newave_carga_mensal(tmp_path / "p.zip", D(2019, 12, 1), months=3, mmgd=False)
-    carga = _read(229, path, "RV0_PMO_Dezembro_2019_carga_mensal.zip")["carga_mensal"]
+    carga = read_product(path, 229, "RV0_PMO_Dezembro_2019_carga_mensal.zip")["carga_mensal"]
     assert carga.table.num_rows == 48
     assert carga.table.column_names[:8] == [
         "mes",
@@ -105,10 +94,10 @@ def test_229_legacy_layout_lands_with_load_column(tmp_path: Path) -> None:
         "horas",
     ]
     # m = 0, g = 1 (SUL), t = 2 (LOW): 12000 + 20 + 0.25; 11 h x 31
-    row = _row(carga, mes=D(2019, 12, 1), subsistema="S", patamar="LEVE")
+    row = one_row(carga, mes=D(2019, 12, 1), subsistema="S", patamar="LEVE")
     assert (row["carga_mwmed"], row["horas"], row["revisao"]) == (12020.25, 341.0, D(2019, 11, 24))
     # m = 2 (Feb 2020, 29 days), g = 0, t = 3: 40000 + 200 + 30 + 0.25; 24 x 29
-    row = _row(carga, mes=D(2020, 2, 1), subsistema="SE", patamar="MENSAL")
+    row = one_row(carga, mes=D(2020, 2, 1), subsistema="SE", patamar="MENSAL")
     assert (row["carga_mwmed"], row["horas"]) == (40230.25, 696.0)
 
 
@@ -146,7 +135,7 @@ def test_229_mismatch(
         data = _with_cell(first, row, column, value, footer=footer)
     path = make_newave_carga_mensal(tmp_path / "p.zip", first, workbook=data)
     with pytest.raises(LayoutMismatch, match=message):
-        _read(229, path, "p.zip")
+        read_product(path, 229, "p.zip")
 
 
 def test_229_implausible_and_drift(tmp_path: Path) -> None:
@@ -154,7 +143,7 @@ def test_229_implausible_and_drift(tmp_path: Path) -> None:
     data = _with_cell(first, 2, 6, -5.0)  # first row's LOAD_sMMGD negative
     extra = {"Leia-me.csv": "campo;valor\r\nrevisao;1\r\n".encode("ascii")}
     path = make_newave_carga_mensal(tmp_path / "p.zip", first, workbook=data, extra=extra)
-    tables = _read(229, path, "p.zip")
+    tables = read_product(path, 229, "p.zip")
     assert tables["carga_mensal"].implausible == {"carga_mwmed": 1}
     others = [t for name, t in tables.items() if name != "carga_mensal"]
     assert len(others) == 1 and not others[0].catalogued
@@ -172,7 +161,7 @@ def test_229_new_column_lands_and_shows_as_drift(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     book.save(buffer)
     path = make_newave_carga_mensal(tmp_path / "p.zip", D(2025, 10, 1), workbook=buffer.getvalue())
-    carga = _read(229, path, "p.zip")["carga_mensal"]
+    carga = read_product(path, 229, "p.zip")["carga_mensal"]
     assert carga.drift == {"missing": [], "unexpected": ["exp_bio"]}
     assert carga.table["exp_bio"].to_pylist()[:2] == [2.0, 3.0]
 
@@ -187,7 +176,7 @@ def _decomp(tmp_path: Path, **kwargs: object) -> dict[str, ParsedTable]:
         D(2025, 10, 1),
         **kwargs,  # type: ignore[arg-type]
     )
-    return _read(228, path, "RV0_PMO_Outubro_2025_carga_semanal.zip")
+    return read_product(path, 228, "RV0_PMO_Outubro_2025_carga_semanal.zip")
 
 
 def test_228_dp_records(tmp_path: Path) -> None:
@@ -195,7 +184,7 @@ def test_228_dp_records(tmp_path: Path) -> None:
     assert dp.catalogued and dp.drift is None and dp.implausible is None
     assert dp.table.num_rows == 90  # 6 stages x 5 subsystems x 3 patamares
     # stage 1, SE, pesada: 40000 + 100 + 2000 + 0.5; hours 30 + 1
-    assert _row(dp, estagio=1, subsistema="SE", patamar="PESADA") == {
+    assert one_row(dp, estagio=1, subsistema="SE", patamar="PESADA") == {
         "estagio": 1,
         "codigo_subsistema": 1,
         "subsistema": "SE",
@@ -208,13 +197,13 @@ def test_228_dp_records(tmp_path: Path) -> None:
         "ano_mes": "202510",
     }
     # stage 6 (the month), N, leve: 6000 + 600 + 0 + 0.5; 280 h
-    row = _row(dp, estagio=6, subsistema="N", patamar="LEVE")
+    row = one_row(dp, estagio=6, subsistema="N", patamar="LEVE")
     assert (row["carga_mwmed"], row["horas"]) == (6600.5, 280.0)
     # stage 2, fictitious 11: hours only (média 70)
-    row = _row(dp, estagio=2, codigo_subsistema=11, numero_patamar=2)
+    row = one_row(dp, estagio=2, codigo_subsistema=11, numero_patamar=2)
     assert (row["subsistema"], row["carga_mwmed"], row["horas"]) == ("FC", None, 70.0)
     # stage 3, NE, média: 11000 + 300 + 1000 + 0.5
-    assert _row(dp, estagio=3, subsistema="NE", numero_patamar=2)["carga_mwmed"] == 12300.5
+    assert one_row(dp, estagio=3, subsistema="NE", numero_patamar=2)["carga_mwmed"] == 12300.5
 
 
 def test_228_workbooks_and_summary(tmp_path: Path) -> None:
@@ -224,14 +213,14 @@ def test_228_workbooks_and_summary(tmp_path: Path) -> None:
     assert semanal.table.num_rows == 60  # 5 weeks x 4 x 3
     # week 5, NE (3), Leve: SO 27/09 + 34 = 31/10; 11000 + 500 + 0.5; 68 - 5 h;
     # base (3, 6, 300 + 5, 9) -> carga_mmgd 11500.5 + 323
-    row = _row(semanal, so=D(2025, 10, 31), cod_ss=3, cod_pat=3)
+    row = one_row(semanal, so=D(2025, 10, 31), cod_ss=3, cod_pat=3)
     assert row["subsistema"] == "NE" and row["patamar"] == "Leve"
     assert (row["carga"], row["duracao"], row["base_ufv"]) == (11500.5, 63.0, 305.0)
     assert (row["carga_mmgd"], row["exp_ufv"], row["estagio"]) == (11823.5, 152.5, 5)
     assert (row["revisao"], row["ano_mes"]) == ("00", "202510")
     assert mensal.table.num_rows == 12
     # stage 6, SE/CO, Pesada: 40000 + 600 + 2000 + 0.5; 140 h
-    row = _row(mensal, cod_ss=1, cod_pat=1)
+    row = one_row(mensal, cod_ss=1, cod_pat=1)
     assert (row["mes"], row["carga"], row["duracao"], row["estagio"]) == (
         D(2025, 11, 1),
         42600.5,
@@ -239,7 +228,7 @@ def test_228_workbooks_and_summary(tmp_path: Path) -> None:
         6,
     )
     assert resumo.table.num_rows == 30  # 5 rows x (5 weeks + mensal); the empty week 6 left out
-    assert _row(resumo, subsistema="SIN", periodo="semana_3") == {
+    assert one_row(resumo, subsistema="SIN", periodo="semana_3") == {
         "subsistema": "SIN",
         "periodo": "semana_3",
         "semana": 3,
@@ -247,9 +236,9 @@ def test_228_workbooks_and_summary(tmp_path: Path) -> None:
         "source_member": "RV0_PMO_Outubro_2025_carga_semanal.xlsx/Carga",
         "sheet": "Carga",
     }
-    assert _row(resumo, subsistema="NE", periodo="mensal")["carga_mwmed"] == 11050.0
-    assert _row(resumo, subsistema="NE", periodo="mensal")["semana"] is None
-    assert _row(resumo, subsistema="S", periodo="semana_5")["carga_mwmed"] == 12500.0
+    assert one_row(resumo, subsistema="NE", periodo="mensal")["carga_mwmed"] == 11050.0
+    assert one_row(resumo, subsistema="NE", periodo="mensal")["semana"] is None
+    assert one_row(resumo, subsistema="S", periodo="semana_5")["carga_mwmed"] == 12500.0
 
 
 _GOOD = "DP   1    2   3       14100.5      31.0   13100.5      70.0   12100.5      67.0"
@@ -295,7 +284,7 @@ def test_228_summary_without_a_subsystem_row_is_a_mismatch(tmp_path: Path) -> No
 
     make_zip(path, members)
     with pytest.raises(LayoutMismatch, match="SUBSISTEMA NORTE"):
-        _read(228, path, "d.zip")
+        read_product(path, 228, "d.zip")
 
 
 def test_228_implausible_load_and_unknown_member(tmp_path: Path) -> None:
@@ -306,7 +295,9 @@ def test_228_implausible_load_and_unknown_member(tmp_path: Path) -> None:
         extra={"Observacoes.csv": b"item;valor\r\nrevisao;0\r\n"},
     )
     assert tables["dp"].implausible == {"carga_mwmed": 1}
-    assert _row(tables["dp"], estagio=1, subsistema="S", patamar="PESADA")["carga_mwmed"] == -100.0
+    assert (
+        one_row(tables["dp"], estagio=1, subsistema="S", patamar="PESADA")["carga_mwmed"] == -100.0
+    )
     uncatalogued = [t for t in tables.values() if not t.catalogued]
     assert len(uncatalogued) == 1 and uncatalogued[0].table.num_rows == 1
 
@@ -327,7 +318,7 @@ def test_228_semanal_text_in_load_is_a_mismatch(tmp_path: Path) -> None:
 
     make_zip(path, members)
     with pytest.raises(LayoutMismatch, match="carga"):
-        _read(228, path, "d.zip")
+        read_product(path, 228, "d.zip")
 
 
 # --------------------------------------------------------------------------- raw products
@@ -335,10 +326,10 @@ def test_228_semanal_text_in_load_is_a_mismatch(tmp_path: Path) -> None:
 
 def test_288_is_kept_raw(tmp_path: Path) -> None:
     path = make_notas_tecnicas_medio_prazo(tmp_path / "n.zip", D(2025, 10, 1))
-    assert _read(288, path, "Notas Técnicas - Medio Prazo.zip") == {}
+    assert read_product(path, 288, "Notas Técnicas - Medio Prazo.zip") == {}
 
 
 @pytest.mark.parametrize("product_id", [286, 287])
 def test_newave_decks_are_kept_raw(tmp_path: Path, product_id: int) -> None:
     path = make_newave_deck_zip(tmp_path / "deck.zip", year=2025, month=10)
-    assert _read(product_id, path, "Deck NEWAVE Preliminar.zip") == {}
+    assert read_product(path, product_id, "Deck NEWAVE Preliminar.zip") == {}

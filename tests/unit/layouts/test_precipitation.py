@@ -13,10 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from sintegre.catalog.products import load_catalog
-from sintegre.readers.dispatch import read_product_file
+from helpers.parsed import one_row, read_product
 from sintegre.readers.errors import LayoutMismatch
-from sintegre.readers.model import ParsedTable
 from sintegre_dev.ons_files.precipitation import (
     make_ecmwf,
     make_eta,
@@ -27,24 +25,6 @@ from sintegre_dev.ons_files.precipitation import (
 
 D = dt.date
 RUN = D(2025, 8, 5)
-
-
-def _read(product_id: int, path: Path, name: str | None = None) -> dict[str, ParsedTable]:
-    tables = load_catalog().by_id(product_id).tables
-    return {t.name: t for t in read_product_file(path, name or path.name, tables=tables)}
-
-
-def _rows(table: ParsedTable, **where: object) -> list[dict[str, object]]:
-    return [
-        row
-        for row in table.table.to_pylist()
-        if all(row[key] == value for key, value in where.items())
-    ]
-
-
-def _one(table: ParsedTable, **where: object) -> dict[str, object]:
-    (row,) = _rows(table, **where)
-    return row
 
 
 def _rezip(source: Path, target: Path, change: dict[str, bytes | None]) -> Path:
@@ -66,7 +46,7 @@ def _rezip(source: Path, target: Path, change: dict[str, bytes | None]) -> Path:
 
 
 def test_psat_rows_by_hand(tmp_path: Path) -> None:
-    parsed = _read(487, make_psat(tmp_path / "psat_05082025.txt", RUN))
+    parsed = read_product(make_psat(tmp_path / "psat_05082025.txt", RUN), 487)
     assert list(parsed) == ["psat"]
     psat = parsed["psat"]
     assert psat.catalogued and psat.drift is None and psat.implausible is None
@@ -103,8 +83,8 @@ def test_psat_older_narrower_lines_and_crlf(tmp_path: Path) -> None:
     # 2022 files write the rain one character narrower (31-character lines).
     path = tmp_path / "psat_01072022.txt"
     path.write_bytes(b"PSATAGV    -19.89  -50.35  0.00\r\nPSATCMG    -21.28  -44.63  0.05\r\n")
-    psat = _read(487, path)["psat"]
-    assert _one(psat, codigo_psat="PSATCMG") == {
+    psat = read_product(path, 487)["psat"]
+    assert one_row(psat, codigo_psat="PSATCMG") == {
         "data": D(2022, 7, 1),
         "codigo_psat": "PSATCMG",
         "latitude": -21.28,
@@ -127,22 +107,22 @@ def test_psat_mismatch(tmp_path: Path, content: bytes, expected: str) -> None:
     path = tmp_path / "psat_05082025.txt"
     path.write_bytes(content)
     with pytest.raises(LayoutMismatch, match=re.escape(expected)) as caught:
-        _read(487, path)
+        read_product(path, 487)
     assert caught.value.table == "psat"
 
 
 def test_psat_without_date_in_name_is_a_mismatch(tmp_path: Path) -> None:
     path = make_psat(tmp_path / "psat_hoje.txt", RUN)
     with pytest.raises(LayoutMismatch, match="psat_ddmmyyyy"):
-        _read(487, path)
+        read_product(path, 487)
 
 
 def test_psat_implausible_rain_is_counted(tmp_path: Path) -> None:
     path = tmp_path / "psat_05082025.txt"
     path.write_bytes(b"PSATAGV    -19.89  -50.35 612.00\nPSATCMG    -21.28  -44.63  -1.00\n")
-    psat = _read(487, path)["psat"]
+    psat = read_product(path, 487)["psat"]
     assert psat.implausible == {"precipitacao_mm": 2}
-    assert _one(psat, codigo_psat="PSATAGV")["precipitacao_mm"] == 612.0
+    assert one_row(psat, codigo_psat="PSATAGV")["precipitacao_mm"] == 612.0
 
 
 # --------------------------------------------------------------------------- 551/549/550
@@ -159,7 +139,7 @@ def test_psat_implausible_rain_is_counted(tmp_path: Path) -> None:
 def test_model_zip_by_hand(
     tmp_path: Path, product_id: int, maker, model: str, file_name: str, days: int
 ) -> None:
-    parsed = _read(product_id, maker(tmp_path / file_name, RUN))
+    parsed = read_product(maker(tmp_path / file_name, RUN), product_id)
     assert sorted(parsed) == ["grade", "precipitacao"]  # GEFS datsum/ is kept raw
     sub, grid = parsed["precipitacao"], parsed["grade"]
     assert sub.catalogued and grid.catalogued
@@ -181,7 +161,7 @@ def test_model_zip_by_hand(
     assert grid.num_rows == 6 * days
     member = f"{model}_m_050825.dat"
     # i = 0 (PSATAGV), k = 1: 10*0 + 1 + 0.25; valid 05/08 + 1
-    assert _one(sub, codigo_psat="PSATAGV", dia=1) == {
+    assert one_row(sub, codigo_psat="PSATAGV", dia=1) == {
         "modelo": model,
         "data_rodada": RUN,
         "dia": 1,
@@ -193,18 +173,18 @@ def test_model_zip_by_hand(
         "source_member": member,
     }
     # i = 2 (PSATIPSI), k = 3: 20 + 3 + 0.25, lat -13.00, lon -44.00, valid 08/08
-    row = _one(sub, codigo_psat="PSATIPSI", dia=3)
+    row = one_row(sub, codigo_psat="PSATIPSI", dia=3)
     assert (row["precipitacao_mm"], row["data_prevista"], row["latitude"]) == (
         23.25,
         D(2025, 8, 8),
         -13.0,
     )
     # i = 5 (PSATSFR), last day k = days: 50 + days + 0.25
-    last = _one(sub, codigo_psat="PSATSFR", dia=days)
+    last = one_row(sub, codigo_psat="PSATSFR", dia=days)
     assert last["precipitacao_mm"] == 50 + days + 0.25
     assert last["data_prevista"] == RUN + dt.timedelta(days=days)
     # grid k = 2 (07/08), j = 4: lon -75 + 0.4, lat -35 + 0.4, mm 2 + 0.4
-    cell = _one(grid, data_prevista=D(2025, 8, 7), longitude=-74.6, latitude=-34.6)
+    cell = one_row(grid, data_prevista=D(2025, 8, 7), longitude=-74.6, latitude=-34.6)
     assert cell == {
         "modelo": model,
         "data_rodada": RUN,
@@ -215,7 +195,9 @@ def test_model_zip_by_hand(
         "source_member": f"{model}_p050825a070825.dat",
     }
     assert (
-        _one(grid, data_prevista=D(2025, 8, 6), longitude=-75.0, latitude=-35.0)["precipitacao_mm"]
+        one_row(grid, data_prevista=D(2025, 8, 6), longitude=-75.0, latitude=-35.0)[
+            "precipitacao_mm"
+        ]
         == 1.0
     )
 
@@ -264,7 +246,7 @@ def test_model_mismatch(
 ) -> None:
     path = _rezip(_ecmwf(tmp_path), tmp_path / "ECMWF_precipitacao14d_20250805.zip", change)
     with pytest.raises(LayoutMismatch, match=re.escape(expected)) as caught:
-        _read(551, path)
+        read_product(path, 551)
     assert caught.value.table == table
 
 
@@ -275,7 +257,7 @@ def test_model_run_date_in_member_name_must_be_a_date(tmp_path: Path) -> None:
         {"ECMWF_m_050825.dat": None, "ECMWF_m_350825.dat": b"PSATAGV -10.00 -40.00 1.25\n"},
     )
     with pytest.raises(LayoutMismatch, match="ddmmyy date"):
-        _read(551, path)
+        read_product(path, 551)
 
 
 def test_model_implausible_rain_and_swapped_coordinates_are_counted(tmp_path: Path) -> None:
@@ -284,7 +266,7 @@ def test_model_implausible_rain_and_swapped_coordinates_are_counted(tmp_path: Pa
         tmp_path / "ECMWF_precipitacao14d_20250805.zip",
         {"ECMWF_m_050825.dat": b"PSATAGV -40.00 -10.00 650.00 1.00\n"},
     )
-    sub = _read(551, path)["precipitacao"]
+    sub = read_product(path, 551)["precipitacao"]
     assert sub.implausible == {"latitude": 2, "longitude": 2, "precipitacao_mm": 1}
 
 
@@ -294,7 +276,7 @@ def test_model_unknown_member_lands_as_drift(tmp_path: Path) -> None:
         tmp_path / "ECMWF_precipitacao14d_20250805.zip",
         {"leiame.csv": b"campo;valor\r\nversao;2\r\n"},
     )
-    parsed = _read(551, path)
+    parsed = read_product(path, 551)
     extra = [t for t in parsed.values() if not t.catalogued]
     assert len(extra) == 1
     assert extra[0].drift is not None and extra[0].drift["uncatalogued"] == ["leiame.csv"]
@@ -305,7 +287,7 @@ def test_model_unknown_member_lands_as_drift(tmp_path: Path) -> None:
 
 
 def test_pdp_models_by_hand(tmp_path: Path) -> None:
-    parsed = _read(238, make_pdp_models(tmp_path / "Modelos_Chuva_Vazao_20250805.zip", RUN))
+    parsed = read_product(make_pdp_models(tmp_path / "Modelos_Chuva_Vazao_20250805.zip", RUN), 238)
     # configuration, the forecast grid and MPV/ are kept raw: no other table
     assert sorted(parsed) == ["chuva_observada", "vazoes_observadas"]
     flows, rain = parsed["vazoes_observadas"], parsed["chuva_observada"]
@@ -313,7 +295,7 @@ def test_pdp_models_by_hand(tmp_path: Path) -> None:
     assert flows.num_rows == 15 and rain.num_rows == 15  # 3 plants x 5 days
     assert str(flows.table.schema.field("data_hora").type) == "timestamp[us]"
     # FUNIL MG is plant p = 1, d = 2 on 05/08 - 5 + 2 = 02/08: 100 + 2 + 0.5
-    assert _one(flows, usina="FUNIL MG", data_hora=dt.datetime(2025, 8, 2)) == {
+    assert one_row(flows, usina="FUNIL MG", data_hora=dt.datetime(2025, 8, 2)) == {
         "codigo_posto": "61000001",
         "tipo_dado": "COO",
         "intervalo": "DI",
@@ -325,10 +307,10 @@ def test_pdp_models_by_hand(tmp_path: Path) -> None:
         "usina": "FUNIL MG",
     }
     # FOZ AREIA p = 2, d = 4 on 04/08: 200 + 4 + 0.5
-    row = _one(flows, usina="FOZ AREIA", data_hora=dt.datetime(2025, 8, 4))
+    row = one_row(flows, usina="FOZ AREIA", data_hora=dt.datetime(2025, 8, 4))
     assert (row["vazao_m3s"], row["regiao"], row["codigo_posto"]) == (204.5, "Iguacu", "61000002")
     # PSATCMG (file 0PSATCMG_C.txt, padding removed) p = 0, d = 0 on 31/07: 0 + 0 + 0.25
-    assert _one(rain, codigo_psat="PSATCMG", data=D(2025, 7, 31)) == {
+    assert one_row(rain, codigo_psat="PSATCMG", data=D(2025, 7, 31)) == {
         "codigo_psat": "PSATCMG",
         "data": D(2025, 7, 31),
         "hora": "1200",
@@ -337,7 +319,7 @@ def test_pdp_models_by_hand(tmp_path: Path) -> None:
         "regiao": "Grande",
     }
     # PSATFUNI (8 letters, no padding) p = 1, d = 3 on 03/08: 10 + 3 + 0.25
-    assert _one(rain, codigo_psat="PSATFUNI", data=D(2025, 8, 3))["precipitacao_mm"] == 13.25
+    assert one_row(rain, codigo_psat="PSATFUNI", data=D(2025, 8, 3))["precipitacao_mm"] == 13.25
 
 
 _PLANT = "Modelos_Chuva_Vazao/SMAP/Grande/ARQ_ENTRADA/CAMARGOS.txt"
@@ -381,7 +363,7 @@ def test_pdp_mismatch(tmp_path: Path, change: dict[str, bytes], expected: str, t
     base = make_pdp_models(tmp_path / "base.zip", RUN)
     path = _rezip(base, tmp_path / "Modelos_Chuva_Vazao_20250805.zip", change)
     with pytest.raises(LayoutMismatch, match=re.escape(expected)) as caught:
-        _read(238, path)
+        read_product(path, 238)
     assert caught.value.table == table
 
 
@@ -392,7 +374,7 @@ def test_pdp_implausible_flow_is_counted(tmp_path: Path) -> None:
         tmp_path / "Modelos_Chuva_Vazao_20250805.zip",
         {_PLANT: b"61000000|COO|DI|VVV|2025-08-04 00:00:00|-00001.00\r\n"},
     )
-    flows = _read(238, path)["vazoes_observadas"]
+    flows = read_product(path, 238)["vazoes_observadas"]
     assert flows.implausible == {"vazao_m3s": 1}
 
 
@@ -403,7 +385,7 @@ def test_pdp_unknown_member_outside_arq_entrada_is_drift(tmp_path: Path) -> None
         tmp_path / "Modelos_Chuva_Vazao_20250805.zip",
         {"Modelos_Chuva_Vazao/SMAP/Grande/ARQ_SAIDA/resumo.csv": b"usina;vazao\r\nCAMARGOS;10\r\n"},
     )
-    parsed = _read(238, path)
+    parsed = read_product(path, 238)
     extra = [t for t in parsed.values() if not t.catalogued]
     assert len(extra) == 1 and extra[0].drift is not None
     assert extra[0].drift["uncatalogued"] == [

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import xlwt
 
+from helpers.parsed import read_product, rows_where
 from sintegre.catalog.products import _read_file
 from sintegre.readers.dispatch import read_product_file
 from sintegre.readers.errors import LayoutMismatch
@@ -34,14 +35,6 @@ def _tables(product_id: int):
     return product.tables
 
 
-def _read(path: Path, product_id: int):
-    return {t.name: t for t in read_product_file(path, path.name, tables=_tables(product_id))}
-
-
-def _rows(table, **where):
-    return [r for r in table.to_pylist() if all(r[k] == v for k, v in where.items())]
-
-
 # --------------------------------------------------------------------------- 548 / 243
 
 
@@ -49,7 +42,7 @@ def test_548_ena_per_subsystem_and_day(tmp_path: Path) -> None:
     path = make_pdp_relatorio_real(
         tmp_path / "Relatorio_previsao_diaria_05_08_2025_para_07_08_2025.xls", D(2025, 8, 5)
     )
-    tables = _read(path, 548)
+    tables = read_product(path, 548)
     assert list(tables) == ["previsao_ena"]
     parsed = tables["previsao_ena"]
     assert parsed.catalogued and not parsed.drift and not parsed.implausible
@@ -59,7 +52,7 @@ def test_548_ena_per_subsystem_and_day(tmp_path: Path) -> None:
     ]  # fmt: skip
     assert table.num_rows == 28  # 4 subsystems x 7 days
     # SUDESTE s = 0, j = 0 (06/08): 10000.5; (500 + 0 + 0 + 5) / 10 = 50.5
-    assert _rows(table, subsistema="SUDESTE", data=D(2025, 8, 6)) == [
+    assert rows_where(table, subsistema="SUDESTE", data=D(2025, 8, 6)) == [
         {
             "subsistema": "SUDESTE",
             "data": D(2025, 8, 6),
@@ -70,13 +63,13 @@ def test_548_ena_per_subsystem_and_day(tmp_path: Path) -> None:
         }
     ]
     # NORDESTE s = 2, j = 3 (09/08): 30000 + 300 + 0.5; (500 + 200 + 30 + 5) / 10 = 73.5
-    (row,) = _rows(table, subsistema="NORDESTE", data=D(2025, 8, 9))
+    (row,) = rows_where(table, subsistema="NORDESTE", data=D(2025, 8, 9))
     assert (row["ena_mwmed"], row["ena_mlt_pct"], row["sheet"]) == (30300.5, 73.5, "Diária_7")
     # NORTE s = 3, j = 6 (12/08): 40000 + 600 + 0.5; (500 + 300 + 60 + 5) / 10 = 86.5
-    (row,) = _rows(table, subsistema="NORTE", data=D(2025, 8, 12))
+    (row,) = rows_where(table, subsistema="NORTE", data=D(2025, 8, 12))
     assert (row["ena_mwmed"], row["ena_mlt_pct"]) == (40600.5, 86.5)
     # SUL s = 1, j = 1 (07/08): 20100.5; (500 + 100 + 10 + 5) / 10 = 61.5
-    (row,) = _rows(table, subsistema="SUL", data=D(2025, 8, 7))
+    (row,) = rows_where(table, subsistema="SUL", data=D(2025, 8, 7))
     assert (row["ena_mwmed"], row["ena_mlt_pct"]) == (20100.5, 61.5)
 
 
@@ -84,9 +77,9 @@ def test_243_reads_the_workbook_inside_the_zip(tmp_path: Path) -> None:
     path = make_resultado_final_zip(
         tmp_path / "Resultado_Final_05_08_2025_para_07_08_2025.zip", D(2025, 8, 5)
     )
-    table = _read(path, 243)["previsao_ena"].table
+    table = read_product(path, 243)["previsao_ena"].table
     assert table.num_rows == 28
-    (row,) = _rows(table, subsistema="SUL", data=D(2025, 8, 8))
+    (row,) = rows_where(table, subsistema="SUL", data=D(2025, 8, 8))
     # s = 1, j = 2: 20000 + 200 + 0.5; (500 + 100 + 20 + 5) / 10
     assert row["ena_mwmed"] == 20200.5
     assert row["ena_mlt_pct"] == 62.5
@@ -114,7 +107,7 @@ def _pdp_book(path: Path, mutate) -> Path:
 
 
 def test_548_minimal_sheet_reads(tmp_path: Path) -> None:
-    table = _read(_pdp_book(tmp_path / "r.xls", lambda s: None), 548)["previsao_ena"].table
+    table = read_product(_pdp_book(tmp_path / "r.xls", lambda s: None), 548)["previsao_ena"].table
     assert table.column("ena_mwmed").to_pylist() == [1000.0, 1001.0, 1002.0]
     assert table.column("ena_mlt_pct").to_pylist() == [80.0, 81.0, 82.0]
 
@@ -134,7 +127,7 @@ def test_548_minimal_sheet_reads(tmp_path: Path) -> None:
 )
 def test_548_mismatch(tmp_path: Path, mutate, message: str) -> None:
     with pytest.raises(LayoutMismatch, match=message):
-        _read(_pdp_book(tmp_path / "r.xls", mutate), 548)
+        read_product(_pdp_book(tmp_path / "r.xls", mutate), 548)
 
 
 def test_548_shifted_block_is_refused(tmp_path: Path) -> None:
@@ -144,12 +137,12 @@ def test_548_shifted_block_is_refused(tmp_path: Path) -> None:
         sheet.write(6, 5, "SUDESTE")
 
     with pytest.raises(LayoutMismatch, match="SUDESTE"):
-        _read(_pdp_book(tmp_path / "r.xls", shift), 548)
+        read_product(_pdp_book(tmp_path / "r.xls", shift), 548)
 
 
 def test_548_implausible_mlt_is_counted(tmp_path: Path) -> None:
     # a %MLT of 5000 (MWmed written in the %MLT row) lands but is counted
-    parsed = _read(_pdp_book(tmp_path / "r.xls", lambda s: s.write(8, 2, 5000.0)), 548)
+    parsed = read_product(_pdp_book(tmp_path / "r.xls", lambda s: s.write(8, 2, 5000.0)), 548)
     assert parsed["previsao_ena"].implausible == {"ena_mlt_pct": 1}
 
 
@@ -187,11 +180,11 @@ def test_246_revision(tmp_path: Path) -> None:
     path = make_nao_consistido_zip(
         tmp_path / "Nao_Consistido_202508_REV3.zip", D(2025, 8, 23), "202508", 3
     )
-    tables = _read(path, 246)
+    tables = read_product(path, 246)
     resumo = tables["ena_resumo"].table
     assert resumo.num_rows == 4
     # NORDESTE s = 2: week 30000.5, 82.5; revised 30200.5, 87; initial 30400.5, 92
-    (row,) = _rows(resumo, subsistema="NORDESTE")
+    (row,) = rows_where(resumo, subsistema="NORDESTE")
     assert row == {
         "subsistema": "NORDESTE",
         "semana_inicio": D(2025, 8, 23),
@@ -209,15 +202,15 @@ def test_246_revision(tmp_path: Path) -> None:
     # REV-5: GRANDE, PARANAÍBA, SUDESTE; REV-6: IGUAÇU, SUL, SÃO FRANCISCO (NE), NORDESTE,
     # NORTE: 8 names x 6 weeks; FURNAS and SOBRADINHO (no % row) are not read
     assert semanal.num_rows == 48
-    assert not _rows(semanal, nome="FURNAS") and not _rows(semanal, nome="SOBRADINHO")
+    assert not rows_where(semanal, nome="FURNAS") and not rows_where(semanal, nome="SOBRADINHO")
     # SUDESTE is entity k = 3 of REV-5, week 2: 4000 + 20 + 0.5; (500 + 30 + 2) / 10
-    (row,) = _rows(semanal, nome="SUDESTE", semana=2)
+    (row,) = rows_where(semanal, nome="SUDESTE", semana=2)
     assert (row["tipo"], row["ena_mwmed"], row["ena_mlt_pct"]) == ("subsistema", 4020.5, 53.2)
     # SÃO FRANCISCO (NE) is k = 3 of REV-6, week 6: 4000 + 60 + 0.5; (500 + 30 + 6) / 10
-    (row,) = _rows(semanal, nome="SÃO FRANCISCO (NE)", semana=6)
+    (row,) = rows_where(semanal, nome="SÃO FRANCISCO (NE)", semana=6)
     assert (row["tipo"], row["ena_mwmed"], row["ena_mlt_pct"]) == ("bacia", 4060.5, 53.6)
     # NORTE k = 5, week 1: 6000 + 10 + 0.5; (500 + 50 + 1) / 10
-    (row,) = _rows(semanal, nome="NORTE", semana=1)
+    (row,) = rows_where(semanal, nome="NORTE", semana=1)
     assert (row["ena_mwmed"], row["ena_mlt_pct"], row["sheet"]) == (6010.5, 55.1, "REV-6")
     prevs = tables["prevs"].table
     assert prevs.to_pylist()[2] == {
@@ -240,15 +233,15 @@ def test_246_pmo_has_no_revised_month(tmp_path: Path) -> None:
     path = make_nao_consistido_zip(
         tmp_path / "Nao_Consistido_202509_PMO.zip", D(2025, 8, 30), "202509", 0
     )
-    tables = _read(path, 246)
-    (row,) = _rows(tables["ena_resumo"].table, subsistema="NORTE")
+    tables = read_product(path, 246)
+    (row,) = rows_where(tables["ena_resumo"].table, subsistema="NORTE")
     # s = 3: week 40000.5, 83.5; initial month 40400.5, 93; no revised month in the PMO
     assert row["semana_inicio"] == D(2025, 8, 30) and row["semana_fim"] == D(2025, 9, 5)
     assert (row["ena_semana_mwmed"], row["ena_semana_mlt_pct"]) == (40000.5, 83.5)
     assert (row["ena_mes_inicial_mwmed"], row["ena_mes_inicial_mlt_pct"]) == (40400.5, 93.0)
     assert row["ena_mes_revisada_mwmed"] is None
     assert row["sheet"] == "Tab-5-6-7"
-    (row,) = _rows(tables["ena_semanal"].table, nome="GRANDE", semana=4)
+    (row,) = rows_where(tables["ena_semanal"].table, nome="GRANDE", semana=4)
     # k = 1: 2000 + 40 + 0.5; (500 + 10 + 4) / 10
     assert (row["ena_mwmed"], row["ena_mlt_pct"], row["sheet"]) == (2040.5, 51.4, "Tab-12")
 
@@ -257,12 +250,12 @@ def test_245_five_weeks(tmp_path: Path) -> None:
     path = make_consistido_zip(
         tmp_path / "Consistido_202508_REV3.zip", D(2025, 8, 23), "202508", 3, weeks=5
     )
-    tables = _read(path, 245)
+    tables = read_product(path, 245)
     semanal = tables["ena_semanal"].table
     assert semanal.num_rows == 40  # 8 names x 5 weeks, column I empty
-    assert not _rows(semanal, semana=6)
+    assert not rows_where(semanal, semana=6)
     # IGUAÇU k = 0 of REV-6, week 5: 1000 + 50 + 0.5; (500 + 0 + 5) / 10
-    (row,) = _rows(semanal, nome="IGUAÇU", semana=5)
+    (row,) = rows_where(semanal, nome="IGUAÇU", semana=5)
     assert (row["ena_mwmed"], row["ena_mlt_pct"]) == (1050.5, 50.5)
     # REV-1 and REV-2 are known sheets kept raw for 245: neither landed nor drift
     assert [t for t in tables.values() if not t.catalogued] == []
@@ -294,7 +287,7 @@ def _patched_rev(mutate) -> bytes:
 
 def test_246_summary_written_by_hand(tmp_path: Path) -> None:
     path = _zip_with(tmp_path / "n.zip", _patched_rev(lambda s: None), make_prevs())
-    (row,) = _rows(_read(path, 246)["ena_resumo"].table, subsistema="SUL")
+    (row,) = rows_where(read_product(path, 246)["ena_resumo"].table, subsistema="SUL")
     assert row["ena_semana_mwmed"] == 200.0 and row["ena_mes_inicial_mlt_pct"] == 205.0
 
 
@@ -313,7 +306,7 @@ def test_246_summary_written_by_hand(tmp_path: Path) -> None:
 def test_246_summary_mismatch(tmp_path: Path, mutate, message: str) -> None:
     path = _zip_with(tmp_path / "n.zip", _patched_rev(mutate), make_prevs())
     with pytest.raises(LayoutMismatch, match=message):
-        _read(path, 246)
+        read_product(path, 246)
 
 
 @pytest.mark.parametrize(
@@ -333,7 +326,7 @@ def test_246_summary_mismatch(tmp_path: Path, mutate, message: str) -> None:
 def test_246_prevs_mismatch(tmp_path: Path, prv: bytes, message: str) -> None:
     path = _zip_with(tmp_path / "n.zip", _patched_rev(lambda s: None), prv)
     with pytest.raises(LayoutMismatch, match=message):
-        _read(path, 246)
+        read_product(path, 246)
 
 
 def test_246_weekly_sheet_without_subsystem_row(tmp_path: Path) -> None:
@@ -347,7 +340,7 @@ def test_246_weekly_sheet_without_subsystem_row(tmp_path: Path) -> None:
     book.save(buffer)
     path = _zip_with(tmp_path / "n.zip", buffer.getvalue(), make_prevs())
     with pytest.raises(LayoutMismatch, match="SUDESTE"):
-        _read(path, 246)
+        read_product(path, 246)
 
 
 def test_246_weekly_text_in_a_week_column(tmp_path: Path) -> None:
@@ -366,4 +359,4 @@ def test_246_weekly_text_in_a_week_column(tmp_path: Path) -> None:
     assert data  # the full workbook builds; the broken one is refused
     path = _zip_with(tmp_path / "n.zip", buffer.getvalue(), make_prevs())
     with pytest.raises(LayoutMismatch, match="number"):
-        _read(path, 246)
+        read_product(path, 246)
