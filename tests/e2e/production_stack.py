@@ -12,7 +12,6 @@ import json
 import os
 import re
 import secrets
-import socket
 import subprocess
 import time
 import uuid
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from stack import AIRFLOW, PY, Stack, stack_env
+from worker_name import WORKER_NAME_ENV
 
 from helpers.processes import free_port, port_open, wait_until
 from sintegre.core.settings import load_settings
@@ -40,16 +40,6 @@ REDIS_DBS = range(8, 16)
 S3_KEY, S3_SECRET, S3_REGION = "sintegre-e2e", "sintegre-e2e-secret", "us-east-1"
 #: The two Celery workers: the name each one reports as the task instances' hostname.
 WORKER_NAMES = ("worker-a", "worker-b")
-WORKER_NAME_ENV = "SINTEGRE_E2E_WORKER_NAME"
-
-
-def worker_hostname() -> str:
-    """Airflow's ``[core] hostname_callable`` for the test's workers.
-
-    In containers every worker has its own hostname; two workers on one machine share it, so
-    each is told its name through the environment and reports it on its task instances.
-    """
-    return os.environ.get(WORKER_NAME_ENV) or socket.getfqdn()
 
 
 def unreachable() -> str | None:
@@ -238,9 +228,9 @@ class ProductionStack(Stack):
         env.update(
             {
                 WORKER_NAME_ENV: name,
-                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "production_stack.worker_hostname",
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "worker_name.worker_hostname",
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-                # tests/e2e on the path: the hostname callable above lives in this module.
+                # tests/e2e on the path: the hostname callable lives in worker_name.py there.
                 "PYTHONPATH": os.pathsep.join(
                     [str(Path(__file__).parent), env.get("PYTHONPATH", "")]
                 ),
@@ -360,5 +350,4 @@ __all__ = [
     "drop_database",
     "release_redis_db",
     "unreachable",
-    "worker_hostname",
 ]

@@ -5,5 +5,8 @@
 - :mod:`helpers.pipeline`: publish a file on the simulator, the conf the receiver derives from
   its notification, and the download → parse → land steps run in-process;
 - :mod:`helpers.lake`: read a lake back (catalog rows, partition files, listings) and
-  :class:`helpers.lake.Lake`, the handle of the ``lake`` fixture over local disk and S3 (moto).
+  :class:`helpers.lake.Lake`, the handle of the ``lake`` fixture over local disk and S3 (moto);
+- :mod:`helpers.parsed`: read a product file with its catalogued layout, pick rows and types;
+- :mod:`helpers.processes`: free ports, waiting until a server is ready;
+- :mod:`helpers.browser`: headless Chromium and a server on a real port, for the pages.
 """

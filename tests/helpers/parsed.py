@@ -18,6 +18,11 @@ def read_product(path: Path, product_id: int, name: str | None = None) -> dict[s
     return {t.name: t for t in read_product_file(path, name or path.name, tables=tables)}
 
 
+def column_types(parsed: ParsedTable) -> dict[str, str]:
+    """Column name → Arrow type name (``"double"``, ``"date32[day]"`` ...) of a parsed table."""
+    return {field.name: str(field.type) for field in parsed.table.schema}
+
+
 def rows_where(table: Any, **where: object) -> list[dict[str, Any]]:
     """The rows (dicts) of a ParsedTable or a pyarrow Table whose columns equal ``where``."""
     rows = getattr(table, "table", table).to_pylist()

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import statistics
-import subprocess
-import threading
 import time
 from datetime import date, datetime, timedelta
-from http.server import HTTPServer
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
+from helpers.browser import ARTIFACTS, chromium, needs_chromium, serve
 from helpers.fake_airflow import FakeAirflowBase
 from helpers.webhook import ADMIN_PASSWORD, ADMIN_USER, basic
 from sintegre.catalog.products import expected_by, load_catalog
@@ -25,22 +21,7 @@ from sintegre.intake.inbox import notifications
 from sintegre.intake.notification import BRASILIA
 from sintegre.intake.receiver import create_app
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ADMIN = {"Authorization": basic(ADMIN_USER, ADMIN_PASSWORD)}
-needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="headless Chromium not installed: `apt-get install -y chromium` (Debian) runs this test",
-)
 
 
 def _row(notification_id: str, product, period: date, received: datetime, status: str, **extra):
@@ -158,16 +139,6 @@ class _FakeAirflow(FakeAirflowBase):
         self._json(200, {"task_instances": tasks, "total_entries": len(tasks)})
 
 
-def _serve(app_or_handler, *, wsgi: bool = True):
-    if wsgi:
-        server = make_server("127.0.0.1", 0, app_or_handler, threaded=True)
-    else:
-        server = HTTPServer(("127.0.0.1", 0), app_or_handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return server
-
-
 @pytest.fixture
 def served(env, tmp_path):
     """The receiver on a real port: a month of deliveries, a small real-layout lake and one
@@ -175,7 +146,7 @@ def served(env, tmp_path):
     from sintegre.ingest.manual import ingest_file
     from sintegre_dev.ons_files.hydro import make_acomph
 
-    airflow = _serve(_FakeAirflow, wsgi=False)
+    airflow = serve(_FakeAirflow, wsgi=False)
     settings = load_settings({**env, "AIRFLOW_URL": f"http://127.0.0.1:{airflow.server_port}"})
     app = create_app(settings)
     inbox = app.extensions["sintegre"]["inbox"]
@@ -224,27 +195,17 @@ def served(env, tmp_path):
                 periodicidade=date(2025, 4, 28),
                 settings=settings,
             )
-    server = _serve(app)
+    server = serve(app)
     yield f"127.0.0.1:{server.server_port}"
     server.shutdown()
     airflow.shutdown()
-
-
-def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=True,
-    )
 
 
 def _shoot(url: str, name: str, size: str, tmp_path: Path) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / name
     shot.unlink(missing_ok=True)
-    _chromium(f"--screenshot={shot}", f"--window-size={size}", url, profile=tmp_path / name)
+    chromium(f"--screenshot={shot}", f"--window-size={size}", url, profile=tmp_path / name)
     assert shot.stat().st_size > 10_000
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     return shot
@@ -253,7 +214,7 @@ def _shoot(url: str, name: str, size: str, tmp_path: Path) -> Path:
 @needs_chromium
 def test_arrival_calendar_in_a_real_browser(served, tmp_path):
     url = f"http://{ADMIN_USER}:{ADMIN_PASSWORD}@{served}/"
-    dom = _chromium("--dump-dom", url, profile=tmp_path / "dom").stdout
+    dom = chromium("--dump-dom", url, profile=tmp_path / "dom").stdout
     assert 'id="arrivals"' in dom
     for state in ("on_time", "late", "failed", "layout_mismatch", "missing"):
         assert f'data-state="{state}"' in dom, state
@@ -265,11 +226,11 @@ def test_arrival_calendar_in_a_real_browser(served, tmp_path):
 @needs_chromium
 def test_lake_explorer_in_a_real_browser(served, tmp_path):
     base = f"http://{ADMIN_USER}:{ADMIN_PASSWORD}@{served}"
-    dom = _chromium("--dump-dom", f"{base}/lake", profile=tmp_path / "dom").stdout
+    dom = chromium("--dump-dom", f"{base}/lake", profile=tmp_path / "dom").stdout
     assert 'data-dataset="acomph"' in dom and 'data-dataset="geracao_eolica"' in dom
     _shoot(f"{base}/lake", "lake_explorer.png", "1300,360", tmp_path)
     page = f"{base}/lake/acomph?column=natural_m3s&where=posto:6"
-    dom = _chromium("--dump-dom", page, profile=tmp_path / "dom2").stdout
+    dom = chromium("--dump-dom", page, profile=tmp_path / "dom2").stdout
     assert "avg(natural_m3s) per data where posto = 6" in dom
     assert "<path d=" in dom and 'id="schema"' in dom and 'id="sample"' in dom
     _shoot(page, "lake_dataset.png", "1300,1100", tmp_path)
@@ -278,7 +239,7 @@ def test_lake_explorer_in_a_real_browser(served, tmp_path):
 @needs_chromium
 def test_run_timeline_in_a_real_browser(served, tmp_path):
     url = f"http://{ADMIN_USER}:{ADMIN_PASSWORD}@{served}/notifications/timeline-1"
-    dom = _chromium("--dump-dom", url, profile=tmp_path / "dom").stdout
+    dom = chromium("--dump-dom", url, profile=tmp_path / "dom").stdout
     steps = [p.split('"')[0] for p in dom.split('data-step="')[1:]]
     assert steps == ["received", "triggered", "download", "parse", "land", "landed"]
     dag_id = load_catalog().by_id(230).dag_id

@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import threading
-from pathlib import Path
-
 import pytest
-from werkzeug.serving import make_server
 
+from helpers.browser import ARTIFACTS, chromium, needs_chromium, serve
 from helpers.webhook import ADMIN_PASSWORD, ADMIN_USER, make_payload, ons_url, to_body
 from sintegre.intake.receiver import create_app
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="headless Chromium not installed: `apt-get install -y chromium` (Debian) runs this test",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -50,9 +30,7 @@ def served(settings, tmp_path):
         if state != "received":
             inbox.update(ids[state], status=state, last_error=f"motivo {state}")
     client.post("/sintegre/default", data=b"{quebrado", headers={"Authorization": _basic()})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = serve(app)
     yield f"127.0.0.1:{server.server_port}"
     server.shutdown()
 
@@ -63,19 +41,9 @@ def _basic() -> str:
     return basic(WEBHOOK_USER, WEBHOOK_PASSWORD)
 
 
-def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=True,
-    )
-
-
 def test_status_page_in_a_real_browser(served, tmp_path):
     url = f"http://{ADMIN_USER}:{ADMIN_PASSWORD}@{served}/"
-    dom = _chromium("--dump-dom", url, profile=tmp_path / "profile-dom").stdout
+    dom = chromium("--dump-dom", url, profile=tmp_path / "profile-dom").stdout
     assert "<title>SINtegre → lake: status</title>" in dom
     for state in ("succeeded", "failed", "expired", "received"):
         assert f"Produto {state}" in dom
@@ -85,7 +53,7 @@ def test_status_page_in_a_real_browser(served, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "status_page.png"
     shot.unlink(missing_ok=True)
-    _chromium(
+    chromium(
         f"--screenshot={shot}", "--window-size=1400,900", url, profile=tmp_path / "profile-png"
     )
     assert shot.stat().st_size > 10_000

@@ -20,8 +20,9 @@ import pytest
 import xlwt
 from openpyxl import Workbook
 
+from helpers.parsed import column_types, rows_where
 from sintegre.catalog.spec import ParseSpec, WideLayout, table_spec_from_mapping
-from sintegre.readers import ParsedTable, ParseError, read_product_file
+from sintegre.readers import ParseError, read_product_file
 from sintegre.readers.excel import read_workbook
 
 DATE, STR, DBL, INT = "date32[day]", "string", "double", "int64"
@@ -30,18 +31,6 @@ DAY = dt.date(2025, 8, 5)
 
 def always(spec: ParseSpec) -> Any:
     return lambda sheet: spec
-
-
-def types(parsed: ParsedTable) -> dict[str, str]:
-    return {field.name: str(field.type) for field in parsed.table.schema}
-
-
-def rows_where(parsed: ParsedTable, **equal: object) -> list[dict[str, Any]]:
-    return [
-        row
-        for row in parsed.table.to_pylist()
-        if all(row[key] == value for key, value in equal.items())
-    ]
 
 
 # --------------------------------------------------------------------------- wide (XLS)
@@ -98,7 +87,7 @@ def test_wide_blocks_become_long_rows(tmp_path: Path) -> None:
     assert (grande.name, paranaiba.name) == ("grande", "paranaiba")
     assert (grande.source_member, paranaiba.source_member) == ("Grande", "Paranaíba")
     assert grande.original_columns == ["Data", "posto", "Nível", "Afluência", "Natural"]
-    assert types(grande) == {
+    assert column_types(grande) == {
         "data": DATE,
         "posto": STR,
         "nivel": DBL,
@@ -128,7 +117,7 @@ def test_wide_block_keys_are_numbers_without_text_columns(tmp_path: Path) -> Non
 
     grande = read_workbook(path, "wide", always(ParseSpec(header_rows=2, wide=WIDE)))[0]
 
-    assert types(grande)["posto"] == INT
+    assert column_types(grande)["posto"] == INT
     assert grande.table.column("posto").to_pylist() == [1, 1, 1, 6, 6, 6]
 
 
@@ -210,7 +199,7 @@ def test_wide_blocks_of_one_column_keyed_by_header_dates(tmp_path: Path) -> None
     (previsao,) = read_workbook(path, "previsao", always(spec))
 
     assert previsao.original_columns == ["Código", "Aproveitamento", "data", "Vazão (m³/s)"]
-    assert types(previsao) == {
+    assert column_types(previsao) == {
         "codigo": INT,
         "aproveitamento": STR,
         "data": DATE,
@@ -301,7 +290,7 @@ def test_header_by_keyword_three_merged_rows_and_text_codes(tmp_path: Path) -> N
         "ARMAZENAMENTO hm³",
         "NÍVEL (m)",
     ]
-    assert types(rdh) == {
+    assert column_types(rdh) == {
         "aproveitamento": STR,
         "codigo": STR,
         "vazoes_m3_s_natural_dia": DBL,
@@ -414,7 +403,7 @@ def test_two_merged_header_rows_and_dates_written_as_text(tmp_path: Path) -> Non
         "VAZÃO (m³/s) Defluente",
         "NÍVEL (m) Montante",
     ]
-    assert {k: v for k, v in types(table).items() if k in STATION_COLUMNS} == {
+    assert {k: v for k, v in column_types(table).items() if k in STATION_COLUMNS} == {
         "data": DATE,
         "vazao_m3_s_afluente": DBL,
         "vazao_m3_s_defluente": DBL,
@@ -526,7 +515,7 @@ def test_ods_spanned_header_is_carried_across_and_codes_stay_text(tmp_path: Path
         "NÍVEL (m) Montante",
         "NÍVEL (m) Jusante",
     ]
-    assert types(furnas) == {
+    assert column_types(furnas) == {
         "data": DATE,
         "codigo": STR,
         "vazao_m3_s_afluente": DBL,

@@ -17,20 +17,16 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from helpers.parsed import column_types
 from sintegre.catalog.spec import FixedWidthField, ParseSpec
 from sintegre.readers.columns import infer_text_column
 from sintegre.readers.delimited import read_delimited
 from sintegre.readers.errors import ParseError, UnsupportedFormatError
 from sintegre.readers.fixedwidth import read_fixed_width
-from sintegre.readers.model import ParsedTable
 
 SEMICOLON_CP1252 = ParseSpec(
     delimiter=";", decimal="comma", encoding="cp1252", text_columns=("codigo",)
 )
-
-
-def types(parsed: ParsedTable) -> dict[str, str]:
-    return {f.name: str(f.type) for f in parsed.table.schema}
 
 
 def write(path: Path, data: bytes) -> Path:
@@ -55,7 +51,7 @@ def test_whitespace_aligned_headerless_with_column_names(tmp_path: Path) -> None
     parsed = read_delimited(path, path.name, spec)
 
     assert parsed.original_columns == ["", "", "", ""]
-    assert types(parsed) == {
+    assert column_types(parsed) == {
         "bacia": "string",
         "latitude": "double",
         "longitude": "double",
@@ -82,7 +78,7 @@ def test_headerless_pipe_file_keeps_code_zeros_only_with_text_columns(tmp_path: 
     parsed = read_delimited(path, path.name, spec)
     generic = read_delimited(path, path.name)
 
-    assert types(parsed) == {"posto": "string", "data": "date32[day]", "vazao": "double"}
+    assert column_types(parsed) == {"posto": "string", "data": "date32[day]", "vazao": "double"}
     assert parsed.table.to_pylist() == [
         {"posto": "001", "data": dt.date(2025, 9, 7), "vazao": 1003.7},
         {"posto": "001", "data": dt.date(2025, 9, 8), "vazao": 1004.8},
@@ -105,7 +101,7 @@ def test_cp1252_semicolons_decimal_comma_and_thousands(tmp_path: Path) -> None:
     parsed = read_delimited(path, path.name, SEMICOLON_CP1252)
 
     assert parsed.original_columns == ["Data", "Hora", "Código", "Carga (MWmed)", "Observação"]
-    assert types(parsed) == {
+    assert column_types(parsed) == {
         "data": "date32[day]",
         "hora": "string",
         "codigo": "string",
@@ -137,7 +133,7 @@ def test_fixed_width_fields_that_touch(tmp_path: Path) -> None:
     parsed = read_delimited(path, path.name, spec)  # dispatched to the fixed-width reader
     direct = read_fixed_width(path, path.name, spec)
 
-    assert types(parsed) == {
+    assert column_types(parsed) == {
         "codigo": "string",
         "latitude": "double",
         "longitude": "double",
@@ -234,7 +230,7 @@ def test_booleans_only_when_the_whole_column_is(tmp_path: Path) -> None:
 
     parsed = read_delimited(path, "b")
 
-    assert types(parsed) == {
+    assert column_types(parsed) == {
         "ativo": "bool",
         "flag": "bool",
         "sn": "bool",
@@ -257,7 +253,7 @@ def test_a_value_that_does_not_parse_keeps_the_column_as_text(tmp_path: Path) ->
     parsed = read_delimited(path, "t")
     spec = read_delimited(path, "t", ParseSpec(text_columns=("Código", "codigo")))
 
-    assert types(parsed) == {"codigo": "int64", "valor": "string", "data": "string"}
+    assert column_types(parsed) == {"codigo": "int64", "valor": "string", "data": "string"}
     assert parsed.table.column("valor").to_pylist() == ["1.234,5", "n/d"]
     assert parsed.table.column("data").to_pylist() == ["01/03/2024", "31/04/2024"]
     assert spec.table.column("codigo").to_pylist() == ["007", "010"]
