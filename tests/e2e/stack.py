@@ -187,6 +187,16 @@ class Stack:
         path = self.log_dir / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def log_files(self) -> dict[str, str]:
+        """Path → text of every log the stack wrote: its processes' and Airflow's task logs."""
+        found: dict[str, str] = {}
+        for root in (self.log_dir, Path(self.airflow_env["AIRFLOW_HOME"]) / "logs"):
+            if root.exists():
+                for path in root.rglob("*"):
+                    if path.is_file():
+                        found[str(path)] = path.read_text(encoding="utf-8", errors="replace")
+        return found
+
     def wait_for_url(self, url: str, name: str, timeout: float = 60) -> None:
         """Until ``url`` answers 2xx; fails early if process ``name`` exits."""
         process = self.processes[name]

@@ -18,12 +18,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from e2e_secrets import collect_logs
 from stack import StandaloneStack, daily_notification
 
 from helpers.webhook import SUBSCRIBER_EMAIL, basic, make_payload, ons_url
@@ -142,7 +140,7 @@ def _leaks(texts: dict[str, str], secrets: dict[str, str], tokens: set[str]) -> 
 
 
 def test_logs_hold_ids_but_no_secrets(stack: StandaloneStack, webhook: Any, traffic: Traffic):
-    logs = collect_logs(stack.log_dir, Path(stack.airflow_env["AIRFLOW_HOME"]) / "logs")
+    logs = stack.log_files()
     assert logs, "no log files found: the check would be vacuous"
     text = "\n".join(logs.values())
     task_logs = [p for p in logs if "dag_id=" in p]
