@@ -24,14 +24,13 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from helpers.pipeline import DAY, MACRO_SLUG
+from helpers.postgres import PG_URL
 from helpers.processes import free_port, port_open, wait_until
 from sintegre.core.settings import Settings, load_settings
 from sintegre.lake.storage import LakeStore, open_store
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 REGION = "us-east-1"
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 # --- reading a local lake --------------------------------------------------------------------
@@ -93,17 +92,6 @@ def listing(
 
 
 # --- S3: moto in server mode -----------------------------------------------------------------
-
-
-def pg_reachable() -> bool:
-    """Whether the PostgreSQL at 127.0.0.1:5432 answers (it serialises S3 landings)."""
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=3):
-            return True
-    except Exception:
-        return False
 
 
 @contextmanager

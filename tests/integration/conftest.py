@@ -3,6 +3,9 @@
 ``lake`` is parametrised over the two backends a deployment can use: a local folder and an
 S3 bucket (moto in server mode, reached over HTTP like MinIO or S3). A test that takes it
 runs once per backend, with a :class:`helpers.lake.Lake` handle.
+
+Some older modules (``test_pipeline``, ``test_download``, ``test_lakeviews`` ...) still define
+their own ``lake`` fixture, a local folder (``Path``), which overrides this one there.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.lake import Lake, moto_server, new_bucket, pg_reachable, s3_env
+from helpers.lake import Lake, moto_server, new_bucket, s3_env
+from helpers.postgres import pg_reachable
 from sintegre_dev.simulator import SimulatorServer
 
 

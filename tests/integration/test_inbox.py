@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from helpers.postgres import PG_ADMIN_DSN, pg_unreachable
 from helpers.webhook import (
     ONS_HOST,
     WEBHOOK_PASSWORD,
@@ -37,7 +38,6 @@ from sintegre.intake.notification import Notification, normalize
 from sintegre.intake.receiver import create_app
 
 INCLUDE_DIR = Path(__file__).resolve().parents[2] / "include"
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def notification_for(nbf: int, **overrides) -> tuple[Notification, bytes]:
@@ -166,22 +166,10 @@ def test_concurrent_writers_store_each_notification_once(sqlite_inbox):
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
 
-def _pg_reachable() -> str | None:
-    try:
-        import psycopg
-    except ImportError:
-        return "psycopg is not installed"
-    try:
-        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=3):
-            return None
-    except psycopg.OperationalError as exc:
-        return f"PostgreSQL at 127.0.0.1:5432 is not reachable: {str(exc).strip()[:200]}"
-
-
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
     """A fresh database for this module, dropped at the end."""
-    reason = _pg_reachable()
+    reason = pg_unreachable()
     if reason:
         pytest.skip(reason)
     import psycopg

@@ -18,8 +18,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from helpers.lake import keys, new_bucket, pg_reachable, s3_env
+from helpers.lake import keys, new_bucket, s3_env
 from helpers.pipeline import DAY, MACRO_SLUG, conf_for, publish, run_pipeline
+from helpers.postgres import pg_reachable
 from sintegre.core.settings import Settings, load_settings
 from sintegre.ingest.pipeline import download_step, land_step, parse_step
 from sintegre.lake import locks as lake_locks
