@@ -10,6 +10,7 @@ import logging
 import threading
 from typing import Any
 
+from sintegre.intake import wakeup
 from sintegre.intake.airflow_api import AirflowClient
 from sintegre.intake.forwarder import (
     AdvisoryLock,
@@ -73,8 +74,14 @@ def main() -> int:
         with lock as held:
             if held:
                 check = held.still_held if isinstance(held, AdvisoryLock) else None
-                if forwarder.run_forever(stop, still_held=check):
-                    break
+                # Only the lock holder listens: the receiver's signal wakes the forwarder
+                # that triggers, not a standby.
+                wake = wakeup.listen(forwarder.inbox.url)
+                try:
+                    if forwarder.run_forever(stop, still_held=check, wakeup=wake):
+                        break
+                finally:
+                    wake.close()
                 waiting_logged = False
                 continue  # the lock was lost: stand by, and take it back when it is free
         # Standby: another forwarder feeds Airflow; take over the moment it goes away.

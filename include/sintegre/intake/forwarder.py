@@ -20,10 +20,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sintegre.core.forwarder_contract import MISMATCH_XCOM_KEY, PARSE_TASK_ID
+from sintegre.core.forwarder_contract import INGEST_TASK_ID, MISMATCH_XCOM_KEY
 from sintegre.core.redact import redact
 from sintegre.intake.airflow_api import AirflowClient, AirflowRejected, AirflowUnavailable
 from sintegre.intake.inbox import Inbox
+from sintegre.intake.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +231,8 @@ class Forwarder:
         if row.get("raw_path"):
             return {}
         with contextlib.suppress(AirflowUnavailable, AirflowRejected):
-            downloaded = self.client.xcom(row["dag_id"], row["dag_run_id"], "download")
+            result = self.client.xcom(row["dag_id"], row["dag_run_id"], INGEST_TASK_ID)
+            downloaded = result.get("download") if isinstance(result, dict) else None
             if isinstance(downloaded, dict) and downloaded.get("raw_path"):
                 return {"raw_path": downloaded["raw_path"]}
         return {}
@@ -243,10 +245,11 @@ class Forwarder:
         if status != "succeeded":
             return {"status": status}
         values: dict[str, Any] = {"status": status}
-        # The land task says whether the content changed since the last landed version, and
+        # The land step says whether the content changed since the last landed version, and
         # which tables' columns differ from the catalog (they landed anyway).
         with contextlib.suppress(AirflowUnavailable, AirflowRejected):
-            landed = self.client.xcom(row["dag_id"], row["dag_run_id"], "land")
+            result = self.client.xcom(row["dag_id"], row["dag_run_id"], INGEST_TASK_ID)
+            landed = result.get("land") if isinstance(result, dict) else None
             if isinstance(landed, dict):
                 if landed.get("unchanged") is True:
                     values["status"] = "unchanged"
@@ -267,10 +270,10 @@ class Forwarder:
         return values
 
     def _failure(self, row: dict[str, Any]) -> dict[str, Any]:
-        """A failed run: ``layout_mismatch`` when the parse task said the file did not fit."""
+        """A failed run: ``layout_mismatch`` when the parse step said the file did not fit."""
         with contextlib.suppress(AirflowUnavailable, AirflowRejected):
             details = self.client.xcom(
-                row["dag_id"], row["dag_run_id"], PARSE_TASK_ID, key=MISMATCH_XCOM_KEY
+                row["dag_id"], row["dag_run_id"], INGEST_TASK_ID, key=MISMATCH_XCOM_KEY
             )
             if isinstance(details, dict) and details.get("message"):
                 return {
@@ -288,7 +291,10 @@ class Forwarder:
         return work
 
     def run_forever(
-        self, stop: threading.Event, still_held: Callable[[], bool] | None = None
+        self,
+        stop: threading.Event,
+        still_held: Callable[[], bool] | None = None,
+        wakeup: Wakeup | None = None,
     ) -> bool:
         """Cycle until ``stop`` is set; a broken cycle is logged and retried, never fatal.
 
@@ -315,7 +321,10 @@ class Forwarder:
                 log.exception("forwarder cycle failed; retrying")
                 work = 0
             if not work:
-                stop.wait(self.poll_seconds)
+                if wakeup is not None:
+                    wakeup.wait(self.poll_seconds)
+                else:
+                    stop.wait(self.poll_seconds)
         log.info("forwarder stopped")
         return True
 

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from sintegre.intake.notification import Notification
+from sintegre.intake.wakeup import NOTIFY_SQL, SocketSignal, socket_path
 
 log = logging.getLogger(__name__)
 
@@ -257,6 +258,7 @@ class _GroupCommit:
                     )
             cursor.close()
             connection.commit()
+            self.inbox.signal.send()  # after the commit: the forwarder may read the rows now
         except BaseException:
             try:
                 connection.rollback()
@@ -302,6 +304,9 @@ class Inbox:
             )
         self._create_schema()
         self._group = _GroupCommit(self) if self.is_sqlite else None
+        # Wakes the forwarder at each commit (see sintegre.intake.wakeup); PostgreSQL's
+        # NOTIFY goes inside the storing transaction instead.
+        self.signal = SocketSignal(socket_path(url) if self.is_sqlite else None)
 
     def _create_schema(self) -> None:
         # Several gunicorn workers and the forwarder open the inbox at the same moment; the
@@ -386,6 +391,7 @@ class Inbox:
             with self.engine.begin() as conn:
                 conn.execute(notifications.insert().values(**row))
                 self._count(conn, "accepted")
+                conn.execute(sa.text(NOTIFY_SQL))  # delivered when this transaction commits
             return StoreResult(notification.id, "received", duplicate=False)
         except IntegrityError:
             pass
@@ -712,7 +718,16 @@ class Inbox:
                 finished_at=None,
             )
         self.update(notification_id, event="replayed", **values)
+        self.wake_forwarder()
         return "received"
+
+    def wake_forwarder(self) -> None:
+        """Tell the forwarder something is due now (a hint; it polls anyway)."""
+        if self.is_sqlite:
+            self.signal.send()
+            return
+        with contextlib.suppress(sa.exc.SQLAlchemyError), self.engine.begin() as conn:
+            conn.execute(sa.text(NOTIFY_SQL))
 
     def ids_in(self, statuses: tuple[str, ...]) -> list[str]:
         """Ids of notifications in any of ``statuses``, oldest first."""
