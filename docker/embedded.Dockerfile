@@ -3,8 +3,10 @@
 # Dockerfile at the repository root (docker-compose.yaml).
 FROM python:3.11-slim
 WORKDIR /opt/sintegre
-COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+# The embedded stack is `make run`: the simulator and the demo come with it, so it installs the
+# development set (requirements-dev.txt = runtime pins + dev tools), unlike the production image.
+COPY requirements.txt requirements-dev.txt ./
+RUN pip install --no-cache-dir -r requirements-dev.txt
 COPY include/ include/
 COPY dags/ dags/
 COPY plugins/ plugins/
