@@ -147,6 +147,8 @@ main() {
     fi
     rm -rf "$ctx"
   done
+  # The images a rebuild left untagged (this script's own, by their label).
+  docker image prune -f --filter "label=$LABEL" >/dev/null 2>&1 || true
   say "all stand-ins built"
 }
 
