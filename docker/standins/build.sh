@@ -138,7 +138,7 @@ main() {
     log="$CACHE/build-${target:-$dir}.log"
     # --network host: apt and pip inside the build reach the mirrors exactly as this machine
     # does (the build containers get no address of their own).
-    if ! docker build --network host --build-arg "BASE=$base" --label "$LABEL=$hash" \
+    if ! docker build --force-rm --network host --build-arg "BASE=$base" --label "$LABEL=$hash" \
       ${target:+--target "$target"} -t "$tag" "$ctx" >"$log" 2>&1; then
       tail -30 "$log" >&2
       rm -rf "$ctx"
