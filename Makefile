@@ -3,15 +3,17 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
+# Reinstalled when a pinned set (runtime: requirements.txt; dev: requirements-dev.txt) or the
+# package's layout (pyproject.toml) changes.
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 export PYTHONPATH := $(CURDIR)/include:$(CURDIR)/tools$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 
 .PHONY: demo install run test test-fast test-e2e lint bench drills-table lake ingest-file inspect-file catalog-doc clean-state
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@# The domain package, editable: importable from any venv python (analysts' notebooks too).
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@rm -f $(VENV)/.installed-*; touch $@
