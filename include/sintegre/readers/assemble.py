@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -377,7 +378,9 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def _cast(values: pa.ChunkedArray | pa.Array, target: pa.DataType) -> pa.ChunkedArray | pa.Array:
+def _cast(
+    values: pa.ChunkedArray[Any] | pa.Array[Any], target: pa.DataType
+) -> pa.ChunkedArray[Any] | pa.Array[Any]:
     if pa.types.is_string(target) and (
         pa.types.is_date(values.type) or pa.types.is_timestamp(values.type)
     ):

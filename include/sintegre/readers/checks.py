@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -119,7 +120,7 @@ def implausible_counts(
     return counts or None
 
 
-def _chunks(name: str, table: pa.Table | None, path: Path | None) -> Iterable[pa.Array]:
+def _chunks(name: str, table: pa.Table | None, path: Path | None) -> Iterable[pa.Array[Any]]:
     if table is not None:
         if name in table.column_names:
             yield from table[name].chunks

@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -141,7 +141,7 @@ def looks_like_data(value: str) -> bool:
     return bool(text) and any(pattern.match(text) for pattern in _DATA_LIKE)
 
 
-def build_table(headers: Sequence[str], columns: Sequence[pa.Array]) -> pa.Table:
+def build_table(headers: Sequence[str], columns: Sequence[pa.Array[Any]]) -> pa.Table:
     """Assemble an Arrow table with slugged, de-duplicated column names.
 
     Args:
@@ -154,7 +154,9 @@ def build_table(headers: Sequence[str], columns: Sequence[pa.Array]) -> pa.Table
     return pa.Table.from_arrays(list(columns), names=column_names(headers))
 
 
-def normalize_text(values: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> pa.Array:
+def normalize_text(
+    values: pa.Array[Any] | pa.ChunkedArray[Any] | Sequence[str | None],
+) -> pa.Array[Any]:
     """Trim text cells and turn empty ones into nulls (the first step of typing).
 
     Args:
@@ -262,9 +264,9 @@ class TextTypeTracker:
         self._bool_letters = booleans
         self._letters: set[str] = set()
         self.has_values = False
-        self._converted: dict[TextType, pa.Array] = {}
+        self._converted: dict[TextType, pa.Array[Any]] = {}
 
-    def update(self, values: pa.Array, *, exhaustive: bool = True) -> None:
+    def update(self, values: pa.Array[Any], *, exhaustive: bool = True) -> None:
         """Narrow the candidates with one batch of normalised cells.
 
         Args:
@@ -346,11 +348,11 @@ class TextTypeTracker:
             )
         return STRING_TYPE
 
-    def converted(self, text_type: TextType) -> pa.Array | None:
+    def converted(self, text_type: TextType) -> pa.Array[Any] | None:
         """The last batch already converted to ``text_type`` while deciding, if any."""
         return self._converted.get(text_type)
 
-    def _try(self, text_type: TextType, values: pa.Array, target: pa.DataType) -> bool:
+    def _try(self, text_type: TextType, values: pa.Array[Any], target: pa.DataType) -> bool:
         try:
             self._converted[text_type] = pc.cast(values, target)
         except pa.ArrowInvalid:
@@ -358,7 +360,7 @@ class TextTypeTracker:
         return True
 
 
-def convert_text_column(values: pa.Array, text_type: TextType) -> pa.Array:
+def convert_text_column(values: pa.Array[Any], text_type: TextType) -> pa.Array[Any]:
     """Convert normalised cells to a decided type, refusing any value that does not fit.
 
     Args:
@@ -381,12 +383,12 @@ def convert_text_column(values: pa.Array, text_type: TextType) -> pa.Array:
     return _convert(values, text_type)
 
 
-def _repetitive(values: pa.Array) -> bool:
+def _repetitive(values: pa.Array[Any]) -> bool:
     head = values.slice(0, _DICTIONARY_PROBE_ROWS)
     return pc.count_distinct(head).as_py() * 8 < len(head)
 
 
-def _convert(values: pa.Array, text_type: TextType) -> pa.Array:
+def _convert(values: pa.Array[Any], text_type: TextType) -> pa.Array[Any]:
     present = values.drop_null()
     if len(present) == 0:
         return pa.nulls(len(values), type=text_type.arrow_type)
@@ -417,8 +419,8 @@ def _convert(values: pa.Array, text_type: TextType) -> pa.Array:
 
 
 def infer_text_column(
-    values: pa.Array | Sequence[str | None], decimal: DecimalStyle, *, booleans: bool = False
-) -> pa.Array:
+    values: pa.Array[Any] | Sequence[str | None], decimal: DecimalStyle, *, booleans: bool = False
+) -> pa.Array[Any]:
     """Type a column of text values.
 
     Values are trimmed and empty strings become null. The column becomes ``int64`` when
@@ -445,7 +447,7 @@ def infer_text_column(
     return cached if cached is not None else convert_text_column(array, text_type)
 
 
-def infer_python_column(values: Sequence[object], decimal: DecimalStyle = "auto") -> pa.Array:
+def infer_python_column(values: Sequence[object], decimal: DecimalStyle = "auto") -> pa.Array[Any]:
     """Type a column of spreadsheet cells (calamine values).
 
     Calamine already types cells: numbers arrive as ``float`` (also for integers),
@@ -521,7 +523,7 @@ def _as_datetime(value: object) -> dt.datetime | None:
     return dt.datetime(value.year, value.month, value.day)
 
 
-def _all_match(present: pa.Array, pattern: str) -> bool:
+def _all_match(present: pa.Array[Any], pattern: str) -> bool:
     # Most candidates fail on the first values; checking a prefix first saves a full
     # regex pass over text columns of large files.
     head = present.slice(0, _PRECHECK_ROWS)
@@ -532,7 +534,7 @@ def _all_match(present: pa.Array, pattern: str) -> bool:
     return bool(pc.all(pc.match_substring_regex(present, pattern)).as_py())
 
 
-def _strip_number(values: pa.Array, dialect: _NumberDialect) -> pa.Array:
+def _strip_number(values: pa.Array[Any], dialect: _NumberDialect) -> pa.Array[Any]:
     plain = values
     if pc.any(pc.starts_with(values, "+")).as_py():
         plain = pc.replace_substring_regex(values, r"^\+", "")
@@ -541,18 +543,18 @@ def _strip_number(values: pa.Array, dialect: _NumberDialect) -> pa.Array:
     return plain
 
 
-def _point_decimal(plain: pa.Array, dialect: _NumberDialect) -> pa.Array:
+def _point_decimal(plain: pa.Array[Any], dialect: _NumberDialect) -> pa.Array[Any]:
     if dialect.decimal != ".":
         return pc.replace_substring(plain, dialect.decimal, ".")
     return plain
 
 
-def _require(present: pa.Array, pattern: str) -> None:
+def _require(present: pa.Array[Any], pattern: str) -> None:
     if not pc.all(pc.match_substring_regex(present, pattern)).as_py():
         raise TextTypeMismatch(f"a value does not match {pattern}")
 
 
-def _br_to_iso(array: pa.Array, present: pa.Array) -> pa.Array:
+def _br_to_iso(array: pa.Array[Any], present: pa.Array[Any]) -> pa.Array[Any]:
     # d/m/yyyy[ h:mm[:ss]] -> yyyy-mm-dd[ hh:mm[:ss]] so the strict ISO cast can check it;
     # ONS occasionally leaves days, months and hours unpadded, which the cast refuses.
     if not _all_match(present, r"^\d{2}/\d{2}/\d{4}(?:$|[ T]\d{2}:)"):

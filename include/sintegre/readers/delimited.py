@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -411,7 +412,7 @@ def _parse_text(text: str, label: str, spec: ParseSpec) -> ParsedTable:
     layout, rest = find_layout(text, label, spec)
     headers = list(layout.headers)
     pending = [] if layout.first_data is None else [layout.first_data]
-    columns: list[pa.Array] | None = None
+    columns: list[pa.Array[Any]] | None = None
     if layout.delimiter not in (None, WHITESPACE) and pending:
         assert layout.delimiter is not None
         sample = _first_lines(text[_offset_of_line(text, pending[0][0]) :], _SAMPLE_LINES)
@@ -467,7 +468,7 @@ def _arrow_columns(
     first_data: tuple[int, list[str]],
     header_width: int,
     sample: list[str],
-) -> list[pa.Array] | None:
+) -> list[pa.Array[Any]] | None:
     """Parse the data rows with Arrow's CSV reader (fast, compact), or None to fall back.
 
     Arrow needs every row to have the same number of fields; ragged files (a trailing
@@ -496,7 +497,7 @@ def _arrow_columns(
     return [column.combine_chunks() for column in table.columns]
 
 
-def filled_rows(columns: list[pa.ChunkedArray] | list[pa.Array]) -> pa.Array:
+def filled_rows(columns: list[pa.ChunkedArray[Any]] | list[pa.Array[Any]]) -> pa.Array[Any]:
     """Mask of the rows with at least one non-blank cell."""
     keep = None
     for column in columns:

@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 from python_calamine import CalamineSheet, CalamineWorkbook, SheetTypeEnum
@@ -381,7 +382,7 @@ def _reshape(
     return original, [*lead_values, keys, *measure_values]
 
 
-def _as_text(values: Sequence[Cell]) -> pa.Array:
+def _as_text(values: Sequence[Cell]) -> pa.Array[Any]:
     # Codes such as "006" keep their zeros; numeric cells are shown as a person sees them.
     return pa.array(
         [None if _is_empty(v) else cell_to_text(v).strip() for v in values], pa.string()
