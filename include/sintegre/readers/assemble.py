@@ -97,7 +97,7 @@ class _Leaf:
     match_path: str  # what specs match: full_path, or the file's own name for a plain file
     spec: TableSpec | None
     name: str = ""
-    extracted: dict[str, str] | None = None
+    extracted: dict[str, str | None] | None = None
 
 
 def assemble(
@@ -131,8 +131,8 @@ def assemble(
             item.name = item.spec.name
             if item.spec.extract is not None:
                 match = item.spec.extract.search(item.match_path)
-                groups = match.groupdict() if match else {}
-                item.extracted = {key: groups.get(key) for key in item.spec.extract.groupindex}
+                found = match.groupdict() if match else {}
+                item.extracted = {key: found.get(key) for key in item.spec.extract.groupindex}
     generic = [item for item in items if item.spec is None]
     _name_generic(generic)
     # An uncatalogued leaf of a catalogued product never joins a catalogued table, even when
@@ -310,7 +310,7 @@ def _drift(
     return {"missing": missing, "unexpected": unexpected}
 
 
-_CATALOG_TYPES = {"float": pa.float64(), "string": pa.string()}
+_CATALOG_TYPES: dict[str, pa.DataType] = {"float": pa.float64(), "string": pa.string()}
 
 
 def _widen_to_catalog(table: pa.Table, spec: TableSpec | None) -> pa.Table:
@@ -366,10 +366,10 @@ def _target_schema(schemas: list[pa.Schema]) -> pa.Schema:
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    columns = []
+    columns: list[pa.ChunkedArray[Any] | pa.Array[Any]] = []
     for column in schema:
         if column.name in table.column_names:
-            values = table[column.name]
+            values: pa.ChunkedArray[Any] | pa.Array[Any] = table[column.name]
             if values.type != column.type:
                 values = _cast(values, column.type)
             columns.append(values)

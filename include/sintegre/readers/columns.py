@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -171,7 +171,9 @@ def normalize_text(
     if array.type != pa.string():
         array = array.cast(pa.string())
     array = pc.utf8_trim_whitespace(array)
-    return pc.if_else(pc.equal(array, ""), _NULL_STRING, array)
+    blank = pc.equal(array, "")  # type: ignore[call-overload]  # pyarrow-stubs: compute takes Python scalars
+    trimmed: pa.Array[Any] = pc.if_else(blank, _NULL_STRING, array)
+    return trimmed
 
 
 @dataclass(frozen=True)
@@ -317,7 +319,8 @@ class TextTypeTracker:
             if self._bool_letters:
                 self._bool_letters = bool(pc.all(pc.is_in(folded, value_set=_LETTERS)).as_py())
                 if self._bool_letters:
-                    self._letters.update(pc.unique(folded).to_pylist())
+                    letters = pc.unique(folded).to_pylist()  # of non-null text
+                    self._letters.update(cast("list[str]", letters))
 
     def decision(self) -> TextType:
         """The type every value seen so far fits.
@@ -378,6 +381,7 @@ def convert_text_column(values: pa.Array[Any], text_type: TextType) -> pa.Array[
     if len(values) >= _DICTIONARY_MIN_ROWS and _repetitive(values):
         # Dates, codes and flags repeat: convert each distinct text once, then spread.
         encoded = pc.dictionary_encode(values)
+        assert isinstance(encoded, pa.DictionaryArray)
         typed = _convert(encoded.dictionary, text_type)
         return pc.take(typed, encoded.indices)
     return _convert(values, text_type)
@@ -391,7 +395,8 @@ def _repetitive(values: pa.Array[Any]) -> bool:
 def _convert(values: pa.Array[Any], text_type: TextType) -> pa.Array[Any]:
     present = values.drop_null()
     if len(present) == 0:
-        return pa.nulls(len(values), type=text_type.arrow_type)
+        nulls: pa.Array[Any] = pa.nulls(len(values), type=text_type.arrow_type)  # type: ignore[call-overload]  # pyarrow-stubs: any DataType is accepted
+        return nulls
     try:
         if text_type.kind in ("int", "float"):
             dialect = text_type.dialect
@@ -413,7 +418,10 @@ def _convert(values: pa.Array[Any], text_type: TextType) -> pa.Array[Any]:
         if not pc.all(pc.is_in(folded.drop_null(), value_set=allowed)).as_py():
             raise TextTypeMismatch("a value is not a boolean")
         flags = pc.is_in(folded, value_set=_TRUE_VALUES)
-        return pc.if_else(pc.is_valid(folded), flags, pa.scalar(None, pa.bool_()))
+        booleans: pa.Array[Any] = pc.if_else(
+            pc.is_valid(folded), flags, pa.scalar(None, pa.bool_())
+        )
+        return booleans
     except pa.ArrowInvalid as error:
         raise TextTypeMismatch(str(error)) from error
 
@@ -518,7 +526,7 @@ def _is_integral(value: object) -> bool:
 
 def _as_datetime(value: object) -> dt.datetime | None:
     if value is None or isinstance(value, dt.datetime):
-        return value  # type: ignore[return-value]
+        return value
     assert isinstance(value, dt.date)
     return dt.datetime(value.year, value.month, value.day)
 

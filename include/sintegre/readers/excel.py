@@ -19,7 +19,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 from python_calamine import CalamineSheet, CalamineWorkbook, SheetTypeEnum
@@ -102,9 +102,11 @@ def read_workbook(path: Path, label: str, spec_for: SpecFor | None = None) -> li
             try:
                 # Absolute coordinates (no skipped leading area), so that skip_rows counts
                 # the rows a person sees and merged ranges line up with the cells.
-                rows: list[Row] = sheet.to_python(skip_empty_area=False)
+                # A fresh list of lists of cell values, only read from here on.
+                rows = cast(list[Row], sheet.to_python(skip_empty_area=False))
             except Exception as error:
                 raise ParseError(f"{where}: the sheet could not be read ({error})") from error
+            parsed: ParsedTable | None
             if spec is not None and spec.layout:
                 parsed = _layout_table(path, rows, spec.layout, metadata.name, where)
             else:
@@ -317,7 +319,7 @@ def _sheet_table(
         original, values = _reshape(data, headers, joined, keep, spec.wide, where)
     else:
         original = [joined[c] for c in used]
-        values = [by_column[c] for c in used]
+        values = [list(by_column[c]) for c in used]
     names = column_names(original)
     text_wanted = {name.casefold() for name in spec.text_columns}
     typed = [

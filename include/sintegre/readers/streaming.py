@@ -26,7 +26,7 @@ import functools
 import itertools
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -207,9 +207,9 @@ def _initial_plan(sample: str, encoding: str, label: str, spec: ParseSpec) -> _P
         rows += [row for _, row in itertools.islice(rest, _SAMPLE_ROWS)]
     width = max([len(layout.headers), *(len(row) for row in rows)])
     columns = [normalize_text(column) for column in _columns(rows, width)]
-    types = [_sample_type(column, layout.decimal) for column in columns]
+    sampled = [_sample_type(column, layout.decimal) for column in columns]
     use_arrow = layout.delimiter not in (None, WHITESPACE) and bool(rows)
-    return _Plan(encoding, layout, width, tuple(types), use_arrow)
+    return _Plan(encoding, layout, width, tuple(sampled), use_arrow)
 
 
 def _sample_type(column: pa.Array[Any], decimal: DecimalStyle) -> TextType:
@@ -440,12 +440,15 @@ def _single_byte_column(column: pa.Array[Any], encoding: str, extra: np.ndarray)
     if column.offset or column.null_count:
         column = pa.concat_arrays([column])  # offset 0; the CSV reader never makes nulls
     if column.null_count:
-        return pa.array([None if v is None else v.decode(encoding) for v in column.to_pylist()])
+        decoded = [None if v is None else v.decode(encoding) for v in column.to_pylist()]
+        decoded_column: pa.Array[Any] = pa.array(decoded)
+        return decoded_column
     _, offsets_buffer, data_buffer = column.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[: len(column) + 1]
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[: len(column) + 1]  # type: ignore[call-overload]  # pyarrow-stubs: a pyarrow Buffer is a Python buffer
     if data_buffer is None or offsets[-1] == offsets[0]:
-        return column.cast(pa.string())
-    data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]
+        text_column: pa.Array[Any] = column.cast(pa.string())
+        return text_column
+    data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]  # type: ignore[call-overload]  # pyarrow-stubs: a pyarrow Buffer is a Python buffer
     high = np.flatnonzero(data >= 0x80)
     if not len(high):
         return column.cast(pa.string())  # ASCII: already valid UTF-8
@@ -498,10 +501,10 @@ def _columns(rows: list[list[str]], width: int) -> list[pa.Array[Any]]:
 
 
 def _csv_batches(
-    handle: object, plan: _Plan, start: int, chunk_bytes: int
+    handle: Iterable[str], plan: _Plan, start: int, chunk_bytes: int
 ) -> Iterator[list[pa.Array[Any]]]:
     assert plan.layout.delimiter is not None
-    reader = csv.reader(handle, delimiter=plan.layout.delimiter)  # type: ignore[arg-type]
+    reader = csv.reader(handle, delimiter=plan.layout.delimiter)
     rows: list[list[str]] = []
     size, before = 0, 0
     for row in reader:
@@ -521,12 +524,12 @@ def _csv_batches(
 
 
 def _line_batches(
-    handle: object, plan: _Plan, start: int, chunk_bytes: int
+    handle: Iterable[str], plan: _Plan, start: int, chunk_bytes: int
 ) -> Iterator[list[pa.Array[Any]]]:
     whitespace = plan.layout.delimiter == WHITESPACE
     rows: list[list[str]] = []
     size = 0
-    for number, line in enumerate(handle):  # type: ignore[call-overload]
+    for number, line in enumerate(handle):
         if number < start or not line.strip():
             continue
         text = line.rstrip("\r\n")
@@ -540,12 +543,12 @@ def _line_batches(
 
 
 def _fixed_width_batches(
-    handle: object, spec: ParseSpec, start: int, chunk_bytes: int
+    handle: Iterable[str], spec: ParseSpec, start: int, chunk_bytes: int
 ) -> Iterator[list[pa.Array[Any]]]:
     lines: list[str] = []
     size = 0
     header_pending = bool(spec.header)
-    for number, line in enumerate(handle):  # type: ignore[call-overload]
+    for number, line in enumerate(handle):
         if number < start or not line.strip():
             continue
         if header_pending:
