@@ -37,9 +37,11 @@ test-fast: install
 test-e2e: install
 	$(BIN)/python -m pytest -q -m e2e --timeout=900
 
+# Style, the layers' contracts, then the type checker (strict on include/sintegre: pyproject.toml).
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # With `SINTEGRE_DEMO=1 make run` up in another terminal.
 demo: install

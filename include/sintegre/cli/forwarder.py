@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sintegre.intake import wakeup
@@ -40,7 +41,8 @@ def build_forwarder(settings: Any = None) -> Forwarder:
         # aside, uploaded whole), where any Celery worker's download step finds it.
         from sintegre.ingest.pipeline import fetch_into_raw
 
-        return fetch_into_raw(conf, settings, retries=1)["raw_path"]
+        raw_path: str = fetch_into_raw(conf, settings, retries=1)["raw_path"]
+        return raw_path
 
     return Forwarder(
         inbox,
@@ -67,6 +69,7 @@ def main() -> int:
     forwarder = build_forwarder(settings)
     waiting_logged = False
     while not stop.is_set():
+        lock: AbstractContextManager[bool | AdvisoryLock]
         if forwarder.inbox.is_sqlite:
             lock = single_instance_lock(settings.state_dir / "forwarder.lock")
         else:

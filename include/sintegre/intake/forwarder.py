@@ -75,7 +75,7 @@ class Forwarder:
         self._next_rescue: dict[str, float] = {}
 
     def _backoff(self, attempts: int) -> float:
-        return min(self.max_backoff_seconds, self.poll_seconds * (2 ** min(attempts, 16)))
+        return min(self.max_backoff_seconds, self.poll_seconds * (2.0 ** min(attempts, 16)))
 
     def trigger_due(self, now: float | None = None) -> int:
         """Trigger every due ``received`` notification; stop at the first outage.

@@ -7,6 +7,7 @@ restarted forwarder carries on where the last one stopped.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import fcntl
 import json
@@ -16,7 +17,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from sintegre.intake.notification import Notification
 from sintegre.intake.wakeup import NOTIFY_SQL, SocketSignal, socket_path
@@ -138,7 +140,7 @@ class StoreResult:
     duplicate: bool
 
 
-def _sqlite_pragmas(synchronous: str, busy_timeout_ms: int):
+def _sqlite_pragmas(synchronous: str, busy_timeout_ms: int) -> Callable[[Any, Any], None]:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         # WAL: readers never block the writer; FULL: a 2xx means the row survived a power cut.
@@ -194,7 +196,7 @@ class _GroupCommit:
         self.defaults = {
             c.name: c.default.arg
             for c in notifications.columns
-            if c.default is not None and c.default.is_scalar
+            if isinstance(c.default, ScalarElementColumnDefault)
         }
         self.insert_sql = (
             f"INSERT INTO notifications ({', '.join(columns)}) "
@@ -430,7 +432,9 @@ class Inbox:
         except DataError as exc:
             raise InboxRefused(f"the notification cannot be stored: {exc.orig}") from None
         except (OperationalError, OSError) as exc:
-            raise InboxUnavailable(f"inbox commit failed: {exc.orig}") from None
+            # An OSError carries no DBAPI error (.orig): it is its own reason.
+            reason = exc.orig if isinstance(exc, OperationalError) else exc
+            raise InboxUnavailable(f"inbox commit failed: {reason}") from None
         try:
             with self.engine.begin() as conn:
                 conn.execute(
@@ -487,7 +491,7 @@ class Inbox:
 
     def due(
         self, status: str, *, now: float | None = None, limit: int = 50
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         """Rows in ``status`` whose next attempt is due, oldest first."""
         current = time.time() if now is None else now
         query = (
@@ -499,7 +503,7 @@ class Inbox:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
-    def expiring(self, *, before: float, limit: int = 100) -> list[dict[str, Any]]:
+    def expiring(self, *, before: float, limit: int = 100) -> builtins.list[dict[str, Any]]:
         """Untriggered notifications without a raw copy whose token dies before ``before``."""
         query = (
             sa.select(notifications)
@@ -628,7 +632,7 @@ class Inbox:
         except sa.exc.SQLAlchemyError:
             log.warning("could not record %d refusal(s)", len(batch))
 
-    def recent_refusals(self, limit: int = 50) -> list[dict[str, Any]]:
+    def recent_refusals(self, limit: int = 50) -> builtins.list[dict[str, Any]]:
         """The latest refusals, newest first."""
         query = sa.select(refusals).order_by(refusals.c.seq.desc()).limit(limit)
         with self.engine.connect() as conn:
@@ -646,7 +650,8 @@ class Inbox:
             notifications.c.status == "received"
         )
         with self.engine.connect() as conn:
-            return conn.execute(query).scalar_one()
+            oldest: float | None = conn.execute(query).scalar_one()
+            return oldest
 
     def trigger_latency_histogram(self, bounds: Sequence[float]) -> LatencyHistogram:
         """Cumulative counts of trigger latencies at each bound, their sum and count, in SQL."""
@@ -668,7 +673,7 @@ class Inbox:
             count=int(row.n),
         )
 
-    def latest_per_product(self) -> list[dict[str, Any]]:
+    def latest_per_product(self) -> builtins.list[dict[str, Any]]:
         """The newest notification of each (integration, product), newest first."""
         ranked = sa.select(
             notifications,
@@ -687,7 +692,7 @@ class Inbox:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
-    def latest_periods(self) -> list[dict[str, Any]]:
+    def latest_periods(self) -> builtins.list[dict[str, Any]]:
         """Per (product id, product name): the newest period start LANDED, for freshness.
 
         Only deliveries whose run succeeded (``succeeded`` or ``unchanged``) count: a
@@ -761,7 +766,7 @@ class Inbox:
         with contextlib.suppress(sa.exc.SQLAlchemyError), self.engine.begin() as conn:
             conn.execute(sa.text(NOTIFY_SQL))
 
-    def ids_in(self, statuses: tuple[str, ...]) -> list[str]:
+    def ids_in(self, statuses: tuple[str, ...]) -> builtins.list[str]:
         """Ids of notifications in any of ``statuses``, oldest first."""
         query = (
             sa.select(notifications.c.id)

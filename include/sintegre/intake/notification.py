@@ -16,13 +16,16 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, parse_qs, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import jwt
 
 from sintegre.core.slugs import slugify
+
+if TYPE_CHECKING:
+    from sintegre.core.runconf import Granularity
 
 BRASILIA = ZoneInfo("America/Sao_Paulo")
 
@@ -290,7 +293,7 @@ def parse_local_datetime(value: str, field_name: str) -> datetime:
         ) from None
 
 
-def granularity_of(start: date, end: date) -> str:
+def granularity_of(start: date, end: date) -> Granularity:
     """Classify a period: ``daily``, ``weekly`` (Saturday–Friday), ``monthly`` or ``other``."""
     days = (end - start).days + 1
     if days == 1:

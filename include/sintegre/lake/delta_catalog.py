@@ -39,6 +39,7 @@ import pyarrow as pa
 
 if TYPE_CHECKING:
     import pyarrow.dataset as pads
+    from deltalake import DeltaTable
 
     from sintegre.core.settings import Settings
     from sintegre.lake.storage import LakeStore
@@ -139,7 +140,7 @@ def exists(store: LakeStore) -> bool:
     return DeltaTable.is_deltatable(table_uri(store), storage_options=_options(store))
 
 
-def open_table(store: LakeStore, version: int | None = None) -> Any:
+def open_table(store: LakeStore, version: int | None = None) -> DeltaTable:
     """A fresh ``DeltaTable`` (never cached: see the module's note on fork)."""
     from deltalake import DeltaTable
 
@@ -220,7 +221,10 @@ def partition_rows(
     from deltalake import QueryBuilder
 
     if _forked():
-        return _in_spawned("partition_rows", store, macro, period, columns, datasets)
+        rows: list[dict[str, Any]] | None = _in_spawned(
+            "partition_rows", store, macro, period, columns, datasets
+        )
+        return rows
     if not exists(store):
         return None
     select = ", ".join(f'"{name}"' for name in columns)

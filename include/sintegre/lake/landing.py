@@ -169,9 +169,11 @@ def _write_history(
             for field in schema
         ]
         fields += [pa.field(name, type_) for name, _, type_ in lineage]
-        merged = {**(schema.metadata or {}), **metadata}
+        merged: dict[bytes | str, bytes | str] = {
+            key: value for part in (schema.metadata or {}, metadata) for key, value in part.items()
+        }
         out_schema = pa.schema(fields, metadata=merged)
-        constants: dict[int, list[pa.Array]] = {}
+        constants: dict[int, list[pa.Array[Any]]] = {}
         with store.atomic_path(key) as tmp:
             # zstd and column statistics (pyarrow's default) so engines prune row groups.
             with pq.ParquetWriter(

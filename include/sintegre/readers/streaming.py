@@ -26,10 +26,11 @@ import functools
 import itertools
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -206,12 +207,12 @@ def _initial_plan(sample: str, encoding: str, label: str, spec: ParseSpec) -> _P
         rows += [row for _, row in itertools.islice(rest, _SAMPLE_ROWS)]
     width = max([len(layout.headers), *(len(row) for row in rows)])
     columns = [normalize_text(column) for column in _columns(rows, width)]
-    types = [_sample_type(column, layout.decimal) for column in columns]
+    sampled = [_sample_type(column, layout.decimal) for column in columns]
     use_arrow = layout.delimiter not in (None, WHITESPACE) and bool(rows)
-    return _Plan(encoding, layout, width, tuple(types), use_arrow)
+    return _Plan(encoding, layout, width, tuple(sampled), use_arrow)
 
 
-def _sample_type(column: pa.Array, decimal: DecimalStyle) -> TextType:
+def _sample_type(column: pa.Array[Any], decimal: DecimalStyle) -> TextType:
     tracker = TextTypeTracker(decimal, booleans=True)
     tracker.update(column, exhaustive=False)
     return tracker.decision()
@@ -301,7 +302,7 @@ STRING = TextType("string")
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
-def _convert(column: pa.Array, text_type: TextType) -> pa.Array:
+def _convert(column: pa.Array[Any], text_type: TextType) -> pa.Array[Any]:
     return convert_text_column(normalize_text(column), text_type)
 
 
@@ -320,7 +321,7 @@ def _type_whole_file(
 
 def _batches(
     path: Path, label: str, spec: ParseSpec, plan: _Plan, chunk_bytes: int
-) -> Iterator[list[pa.Array]]:
+) -> Iterator[list[pa.Array[Any]]]:
     """Yield the data rows in chunks, as ``plan.width`` raw string columns."""
     if plan.use_arrow:
         yield from _arrow_batches(path, plan, chunk_bytes)
@@ -328,7 +329,7 @@ def _batches(
         yield from _python_batches(path, spec, plan, chunk_bytes)
 
 
-def _arrow_batches(path: Path, plan: _Plan, chunk_bytes: int) -> Iterator[list[pa.Array]]:
+def _arrow_batches(path: Path, plan: _Plan, chunk_bytes: int) -> Iterator[list[pa.Array[Any]]]:
     layout = plan.layout
     assert layout.delimiter is not None and layout.first_data is not None
     start_line, first_row = layout.first_data
@@ -366,11 +367,11 @@ def _arrow_batches(path: Path, plan: _Plan, chunk_bytes: int) -> Iterator[list[p
 
 def _decoded_batches(
     reader: pacsv.CSVStreamingReader,
-    decode: Callable[[pa.Array], pa.Array] | None,
+    decode: Callable[[pa.Array[Any]], pa.Array[Any]] | None,
     pool: ThreadPoolExecutor,
     first_row: list[str],
     width: int,
-) -> Iterator[list[pa.Array]]:
+) -> Iterator[list[pa.Array[Any]]]:
     first = True
     while True:
         try:
@@ -396,7 +397,7 @@ def _decoded_batches(
         yield columns
 
 
-def _decoder(encoding: str) -> Callable[[pa.Array], pa.Array] | None:
+def _decoder(encoding: str) -> Callable[[pa.Array[Any]], pa.Array[Any]] | None:
     """A function decoding one binary column of the file to UTF-8 strings, or None.
 
     UTF-8 is validated in place. A single-byte code page is decoded by Python's codec in
@@ -409,13 +410,13 @@ def _decoder(encoding: str) -> Callable[[pa.Array], pa.Array] | None:
     if extra is None:
         return None
 
-    def decode(column: pa.Array) -> pa.Array:
+    def decode(column: pa.Array[Any]) -> pa.Array[Any]:
         return _single_byte_column(column, encoding, extra)
 
     return decode
 
 
-def _utf8_column(column: pa.Array) -> pa.Array:
+def _utf8_column(column: pa.Array[Any]) -> pa.Array[Any]:
     try:
         return pc.cast(column, pa.string())
     except pa.ArrowInvalid as error:
@@ -435,16 +436,19 @@ def _extra_utf8_bytes(encoding: str) -> np.ndarray | None:
     return np.array([len(char.encode("utf-8")) - 1 for char in chars], dtype=np.int64)
 
 
-def _single_byte_column(column: pa.Array, encoding: str, extra: np.ndarray) -> pa.Array:
+def _single_byte_column(column: pa.Array[Any], encoding: str, extra: np.ndarray) -> pa.Array[Any]:
     if column.offset or column.null_count:
         column = pa.concat_arrays([column])  # offset 0; the CSV reader never makes nulls
     if column.null_count:
-        return pa.array([None if v is None else v.decode(encoding) for v in column.to_pylist()])
+        decoded = [None if v is None else v.decode(encoding) for v in column.to_pylist()]
+        decoded_column: pa.Array[Any] = pa.array(decoded)
+        return decoded_column
     _, offsets_buffer, data_buffer = column.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[: len(column) + 1]
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[: len(column) + 1]  # type: ignore[call-overload]  # pyarrow-stubs: a pyarrow Buffer is a Python buffer
     if data_buffer is None or offsets[-1] == offsets[0]:
-        return column.cast(pa.string())
-    data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]
+        text_column: pa.Array[Any] = column.cast(pa.string())
+        return text_column
+    data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]  # type: ignore[call-overload]  # pyarrow-stubs: a pyarrow Buffer is a Python buffer
     high = np.flatnonzero(data >= 0x80)
     if not len(high):
         return column.cast(pa.string())  # ASCII: already valid UTF-8
@@ -469,7 +473,7 @@ def _classify(error: Exception) -> Exception:
 
 def _python_batches(
     path: Path, spec: ParseSpec, plan: _Plan, chunk_bytes: int
-) -> Iterator[list[pa.Array]]:
+) -> Iterator[list[pa.Array[Any]]]:
     layout = plan.layout
     start = 0 if layout.first_data is None else layout.first_data[0]
     if spec.fixed_width:
@@ -486,7 +490,7 @@ def _python_batches(
         raise _BadEncoding(str(error)) from error
 
 
-def _columns(rows: list[list[str]], width: int) -> list[pa.Array]:
+def _columns(rows: list[list[str]], width: int) -> list[pa.Array[Any]]:
     if not rows:
         return [pa.array([], pa.string()) for _ in range(width)]
     longest = max(map(len, rows))
@@ -497,10 +501,10 @@ def _columns(rows: list[list[str]], width: int) -> list[pa.Array]:
 
 
 def _csv_batches(
-    handle: object, plan: _Plan, start: int, chunk_bytes: int
-) -> Iterator[list[pa.Array]]:
+    handle: Iterable[str], plan: _Plan, start: int, chunk_bytes: int
+) -> Iterator[list[pa.Array[Any]]]:
     assert plan.layout.delimiter is not None
-    reader = csv.reader(handle, delimiter=plan.layout.delimiter)  # type: ignore[arg-type]
+    reader = csv.reader(handle, delimiter=plan.layout.delimiter)
     rows: list[list[str]] = []
     size, before = 0, 0
     for row in reader:
@@ -520,12 +524,12 @@ def _csv_batches(
 
 
 def _line_batches(
-    handle: object, plan: _Plan, start: int, chunk_bytes: int
-) -> Iterator[list[pa.Array]]:
+    handle: Iterable[str], plan: _Plan, start: int, chunk_bytes: int
+) -> Iterator[list[pa.Array[Any]]]:
     whitespace = plan.layout.delimiter == WHITESPACE
     rows: list[list[str]] = []
     size = 0
-    for number, line in enumerate(handle):  # type: ignore[call-overload]
+    for number, line in enumerate(handle):
         if number < start or not line.strip():
             continue
         text = line.rstrip("\r\n")
@@ -539,12 +543,12 @@ def _line_batches(
 
 
 def _fixed_width_batches(
-    handle: object, spec: ParseSpec, start: int, chunk_bytes: int
-) -> Iterator[list[pa.Array]]:
+    handle: Iterable[str], spec: ParseSpec, start: int, chunk_bytes: int
+) -> Iterator[list[pa.Array[Any]]]:
     lines: list[str] = []
     size = 0
     header_pending = bool(spec.header)
-    for number, line in enumerate(handle):  # type: ignore[call-overload]
+    for number, line in enumerate(handle):
         if number < start or not line.strip():
             continue
         if header_pending:

@@ -17,6 +17,7 @@ import time
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.sansio.response import Response as BaseResponse
 
 from sintegre.core.redact import install_redaction
 from sintegre.core.settings import Settings, load_settings
@@ -103,7 +104,7 @@ def _log_request(response: Response) -> Response:
     return response
 
 
-def _http_error(exc: HTTPException) -> tuple[Response, int] | Response:
+def _http_error(exc: HTTPException) -> tuple[Response, int] | BaseResponse:
     status = exc.code or 500
     if exc.response is not None:  # abort(response): already the answer (the admin's 401)
         return exc.response

@@ -107,7 +107,7 @@ def _accept(integration: str) -> tuple[Response, int]:
         notification = normalize(body, allowed_hosts=settings.allowed_download_hosts)
     except NotificationError as exc:
         log.warning("refused a notification for %s: %s", integration, exc)
-        extra = {"field": exc.field} if exc.field else {}
+        extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
         reason = f"invalid_{exc.field}" if exc.field else "unreadable_body"
         return refuse(integration, exc.status, reason, str(exc), **extra)
     routed = route(notification, settings.dag_id)
