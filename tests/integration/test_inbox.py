@@ -432,7 +432,7 @@ def test_only_landed_deliveries_count_for_freshness(sqlite_inbox):
 )
 def test_a_row_that_cannot_be_stored_never_fails_its_group_commit_neighbours(sqlite_inbox):
     """Two stores share one transaction; one row's value cannot be bound: only it fails."""
-    from sintegre.intake.inbox import _Job
+    from sintegre.intake.inbox.group_commit import _Job
 
     group = sqlite_inbox._group
     captured: list[_Job] = []

@@ -14,7 +14,7 @@ import pytest
 from helpers import ADMIN_PASSWORD, ADMIN_USER, FakeAirflowBase, basic
 from sintegre.catalog.products import load_catalog
 from sintegre.core.settings import load_settings
-from sintegre.intake.inbox import notifications
+from sintegre.intake.inbox.schema import notifications
 from sintegre.intake.notification import BRASILIA
 from sintegre.intake.receiver import create_app
 from sintegre.intake.receiver.views_data import arrivals

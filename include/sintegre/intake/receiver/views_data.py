@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from sintegre.catalog.products import Catalog, Product, expected_by
 from sintegre.intake.airflow_api import AirflowClient, AirflowRejected, AirflowUnavailable
-from sintegre.intake.inbox import notifications
+from sintegre.intake.inbox.schema import notifications
 from sintegre.intake.notification import BRASILIA
 
 __all__ = [

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import fcntl
 import json
 import logging
-import os
 import re
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,281 +22,24 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
-from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
+from sintegre.intake.inbox.group_commit import _GroupCommit, _Job, _sqlite_pragmas
+from sintegre.intake.inbox.schema import (
+    OPEN_STATUSES,
+    REFUSALS_KEPT,
+    InboxRefused,
+    InboxUnavailable,
+    LatencyHistogram,
+    StoreResult,
+    counters,
+    metadata,
+    notifications,
+    refusals,
+)
 from sintegre.intake.notification import Notification
 from sintegre.intake.wakeup import NOTIFY_SQL, SocketSignal, socket_path
 
 log = logging.getLogger(__name__)
-
-STATUSES = (
-    "received",
-    "triggered",
-    "succeeded",
-    "unchanged",
-    "failed",
-    "layout_mismatch",
-    "duplicate",
-    "expired",
-)
-#: States the forwarder still has work for.
-OPEN_STATUSES = ("received", "triggered")
-
-metadata = sa.MetaData()
-
-notifications = sa.Table(
-    "notifications",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("integration", sa.String(100), nullable=False),
-    sa.Column("received_at", sa.Float, nullable=False, index=True),
-    sa.Column("updated_at", sa.Float, nullable=False),
-    sa.Column("status", sa.String(20), nullable=False, index=True),
-    sa.Column("product", sa.Text, nullable=False),
-    sa.Column("product_id", sa.BigInteger),
-    sa.Column("dataset", sa.Text, nullable=False),
-    sa.Column("dag_id", sa.Text, nullable=False),
-    sa.Column("dag_run_id", sa.Text, nullable=False),
-    sa.Column("macroprocesso_slug", sa.Text, nullable=False),
-    sa.Column("periodicidade", sa.String(10), nullable=False),
-    sa.Column("periodicidade_final", sa.String(10), nullable=False),
-    sa.Column("granularity", sa.String(10), nullable=False),
-    sa.Column("data_produto", sa.Text),
-    sa.Column("flags", sa.Text, nullable=False),
-    sa.Column("token_exp", sa.BigInteger),
-    # The conf holds the download URL with its bearer token: never returned by the API.
-    sa.Column("conf", sa.Text, nullable=False),
-    sa.Column("body", sa.LargeBinary, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("next_attempt_at", sa.Float, nullable=False, index=True),
-    sa.Column("last_error", sa.Text),
-    sa.Column("duplicates", sa.Integer, nullable=False, default=0),
-    sa.Column("raw_path", sa.Text),
-    sa.Column("expected", sa.Boolean, nullable=False, default=True),
-    sa.Column("dag_run_state", sa.String(20)),
-    sa.Column("triggered_at", sa.Float),
-    sa.Column("finished_at", sa.Float),
-    sa.Column("replays", sa.Integer, nullable=False, default=0),
-    # JSON {dataset: {"missing": [...], "unexpected": [...]}} from the run's land task.
-    sa.Column("schema_drift", sa.Text),
-    # JSON {dataset: {column: count}}: values outside the catalog's plausible ranges (landed).
-    sa.Column("implausible", sa.Text),
-    # JSON LayoutMismatch.details when the file did not fit its catalogued layout.
-    sa.Column("layout_mismatch", sa.Text),
-)
-
-#: Every 4xx the receiver answered, redacted, so a new ONS quirk is seen the day it appears.
-refusals = sa.Table(
-    "refusals",
-    metadata,
-    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("integration", sa.String(100), nullable=False),
-    sa.Column("received_at", sa.Float, nullable=False, index=True),
-    sa.Column("status", sa.Integer, nullable=False),
-    sa.Column("reason", sa.String(60), nullable=False),
-    sa.Column("message", sa.Text, nullable=False),
-    sa.Column("excerpt", sa.Text),
-)
-
-#: Monotonic event counters, shared by every process (gunicorn workers, the forwarder).
-counters = sa.Table(
-    "counters",
-    metadata,
-    sa.Column("name", sa.String(80), primary_key=True),
-    sa.Column("value", sa.BigInteger, nullable=False),
-)
-
-#: How many refusals the page keeps (the counters keep the totals).
-REFUSALS_KEPT = 2000
-
-
-@dataclass(frozen=True)
-class LatencyHistogram:
-    """Cumulative bucket counts (one per bound), the sum and the count of latencies."""
-
-    buckets: tuple[int, ...]
-    total: float
-    count: int
-
-
-class InboxRefused(ValueError):
-    """The database refused the values themselves (not a transient failure): answer 4xx."""
-
-
-class InboxUnavailable(RuntimeError):
-    """The inbox could not commit (disk full, locked too long): the receiver answers 503."""
-
-
-@dataclass(frozen=True)
-class StoreResult:
-    """What :meth:`Inbox.store` did."""
-
-    id: str
-    status: str
-    duplicate: bool
-
-
-def _sqlite_pragmas(synchronous: str, busy_timeout_ms: int) -> Callable[[Any, Any], None]:
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        # WAL: readers never block the writer; FULL: a 2xx means the row survived a power cut.
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA synchronous={synchronous}")
-        # Bounded wait for the write lock: past it the receiver answers 503 and SINtegre resends.
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.close()
-
-    return on_connect
-
-
-@dataclass
-class _Job:
-    """One :meth:`Inbox.store` waiting for the group commit that will carry it."""
-
-    row: dict[str, Any]
-    done: bool = False
-    duplicate: bool = False
-    error: Exception | None = None
-
-
-class _GroupCommit:
-    """Concurrent stores of one process share a transaction, and so one fsync.
-
-    Whoever holds the commit lock takes every store queued so far and commits them together;
-    the others find their row already committed when the lock comes to them. Nobody is
-    answered before the transaction that holds its row committed (``synchronous`` still
-    applies to it), so "a 2xx means stored" holds as before. The statements are prepared
-    once, on one connection kept for writing: no per-call SQL building.
-
-    Between processes (gunicorn's workers), the writers take turns on a ``flock`` next to the
-    database before they start a transaction. Without it they meet on SQLite's own lock, whose
-    busy handler *sleeps* (1, 2, 5 … 100 ms) before trying again: most of a burst's time went
-    into those sleeps. A ``flock`` wakes the next writer the moment the lock is released, and
-    while a process waits its threads keep queueing, so its next batch is bigger.
-    """
-
-    def __init__(self, inbox: Inbox) -> None:
-        self.inbox = inbox
-        self._queue: list[_Job] = []
-        self._queue_lock = threading.Lock()
-        self._commit_lock = threading.Lock()
-        self._connection: Any = None
-        self._pid = 0
-        db_path = inbox.url.split("///", 1)[-1]
-        self._turn_path = f"{db_path}.writer" if db_path and db_path != ":memory:" else None
-        self._turn_fd: int | None = None
-        self._turn_pid = 0
-        columns = [c.name for c in notifications.columns]
-        self.columns = columns
-        # The columns' Python-side defaults (what SQLAlchemy would have filled in).
-        self.defaults = {
-            c.name: c.default.arg
-            for c in notifications.columns
-            if isinstance(c.default, ScalarElementColumnDefault)
-        }
-        self.insert_sql = (
-            f"INSERT INTO notifications ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' for _ in columns)}) ON CONFLICT(id) DO NOTHING"
-        )
-
-    def _writer(self) -> Any:
-        # A connection opened before a fork (gunicorn --preload) must not be shared.
-        if self._connection is None or self._pid != os.getpid():
-            self._connection = self.inbox.engine.raw_connection()
-            self._pid = os.getpid()
-        return self._connection
-
-    def _drop_writer(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            # Closing a broken connection: nothing more can be done with it.
-            with contextlib.suppress(Exception):
-                connection.invalidate()
-
-    @contextlib.contextmanager
-    def _turn(self) -> Iterator[None]:
-        """This process's turn to write (an exclusive ``flock``; see the class docstring)."""
-        if self._turn_path is None:
-            yield
-            return
-        if self._turn_fd is None or self._turn_pid != os.getpid():
-            # Per process: a descriptor inherited across a fork would share the lock.
-            self._turn_fd = os.open(self._turn_path, os.O_RDWR | os.O_CREAT, 0o644)
-            self._turn_pid = os.getpid()
-        fcntl.flock(self._turn_fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(self._turn_fd, fcntl.LOCK_UN)
-
-    def submit(self, job: _Job) -> None:
-        with self._queue_lock:
-            self._queue.append(job)
-        with self._commit_lock:
-            if job.done:
-                return
-            with self._turn():
-                self._commit_queued()
-
-    def _commit_queued(self) -> None:
-        """Commit every store queued so far (called with both locks held)."""
-        with self._queue_lock:
-            batch, self._queue = self._queue, []
-        try:
-            self._commit(batch)
-        except Exception as exc:
-            if len(batch) == 1:  # nothing committed: its caller is told
-                batch[0].error, batch[0].done = exc, True
-                return
-            # Nothing of the batch committed. One row may be at fault (a constraint, a
-            # value the driver cannot bind): commit them one by one, so a valid
-            # notification never fails because of a neighbour; a failure of the database
-            # itself fails each of them on its own.
-            for one in batch:
-                try:
-                    self._commit([one])
-                except Exception as own:  # this row's own failure, told to its caller
-                    one.error, one.done = own, True
-
-    def _commit(self, batch: list[_Job]) -> None:
-        connection = self._writer()
-        try:
-            cursor = connection.cursor()
-            accepted = duplicates = 0
-            outcomes = []
-            for job in batch:
-                cursor.execute(
-                    self.insert_sql,
-                    [job.row.get(c, self.defaults.get(c)) for c in self.columns],
-                )
-                if cursor.rowcount == 1:
-                    accepted += 1
-                    outcomes.append(False)
-                else:
-                    cursor.execute(
-                        "UPDATE notifications SET duplicates = duplicates + 1 WHERE id = ?",
-                        (job.row["id"],),
-                    )
-                    duplicates += 1
-                    outcomes.append(True)
-            for name, amount in (("accepted", accepted), ("duplicate", duplicates)):
-                if amount:
-                    cursor.execute(
-                        "INSERT INTO counters (name, value) VALUES (?, ?) "
-                        "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
-                        (name, amount),
-                    )
-            cursor.close()
-            connection.commit()
-            self.inbox.signal.send()  # after the commit: the forwarder may read the rows now
-        except BaseException:
-            try:
-                connection.rollback()
-            except Exception:  # a connection that cannot roll back is replaced
-                self._drop_writer()
-            raise
-        for job, duplicate in zip(batch, outcomes, strict=True):
-            job.duplicate, job.done = duplicate, True
 
 
 class Inbox:
@@ -784,49 +523,3 @@ class Inbox:
         except Exception:  # any failure means not ready; the reason is logged by the caller
             return False
         return True
-
-
-def public_view(row: dict[str, Any], *, airflow_url: str | None = None) -> dict[str, Any]:
-    """What the inspection API shows of a row: no body, no URL, no token."""
-    conf = json.loads(row["conf"])
-    view = {
-        "id": row["id"],
-        "integration": row["integration"],
-        "status": row["status"],
-        "received_at": _iso(row["received_at"]),
-        "updated_at": _iso(row["updated_at"]),
-        "product": row["product"],
-        "product_id": row["product_id"],
-        "expected": bool(row["expected"]),
-        "dataset": row["dataset"],
-        "dag_id": row["dag_id"],
-        "dag_run_id": row["dag_run_id"],
-        "dag_run_state": row.get("dag_run_state"),
-        "macroprocesso": conf.get("macroProcesso"),
-        "macroprocesso_slug": row["macroprocesso_slug"],
-        "processo": conf.get("processo"),
-        "data_produto": row["data_produto"],
-        "periodicidade": row["periodicidade"],
-        "periodicidade_final": row["periodicidade_final"],
-        "granularity": row["granularity"],
-        "flags": json.loads(row["flags"]),
-        "token_expires_at": _iso(row["token_exp"]) if row["token_exp"] else None,
-        "attempts": row["attempts"],
-        "last_error": row["last_error"],
-        "duplicates": row["duplicates"],
-        "raw_path": row.get("raw_path"),
-        "schema_drift": json.loads(row["schema_drift"]) if row.get("schema_drift") else None,
-        "implausible": json.loads(row["implausible"]) if row.get("implausible") else None,
-        "layout_mismatch": (
-            json.loads(row["layout_mismatch"]) if row.get("layout_mismatch") else None
-        ),
-    }
-    if airflow_url:
-        view["dag_run_url"] = f"{airflow_url}/dags/{row['dag_id']}/runs/{row['dag_run_id']}"
-    return view
-
-
-def _iso(epoch: float) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="milliseconds")
