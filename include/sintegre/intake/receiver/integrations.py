@@ -6,8 +6,6 @@ environment (``SINTEGRE_WEBHOOK_AUTH`` and friends).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import re
 from collections.abc import Mapping
@@ -16,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from werkzeug.datastructures import Authorization
 
 from sintegre.core.settings import SecretReferenceError, Settings, read_secret
 from sintegre.core.slugs import slugify
@@ -80,16 +79,10 @@ class Integration:
                 hmac.compare_digest(presented.encode(), token.encode()) for token in self.tokens
             ]
             return any(matches)
-        scheme, _, encoded = authorization.partition(" ")
-        if scheme.lower() != "basic":
+        given = parse_basic(authorization)
+        if given is None:
             return False
-        try:
-            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return False
-        user, sep, password = decoded.partition(":")
-        if not sep:
-            return False
+        user, password = given
         # Compare every pair fully (no early exit) so timing says nothing about which part failed.
         results = [
             hmac.compare_digest(user.encode(), u.encode())
@@ -97,6 +90,22 @@ class Integration:
             for u, p in self.credentials
         ]
         return any(results)
+
+
+def parse_basic(authorization: str | None) -> tuple[str, str] | None:
+    """User and password of a Basic ``Authorization`` header, parsed by Werkzeug.
+
+    Returns:
+        ``None`` for another scheme or a malformed header (bad base64, not UTF-8, non-ASCII:
+        Werkzeug raises ``ValueError`` for that last one), so it is a 401, never a 5xx.
+    """
+    try:
+        given = Authorization.from_header(authorization)
+    except ValueError:
+        return None
+    if given is None or given.type != "basic":
+        return None
+    return given.username or "", given.password or ""
 
 
 def integrations_from_environment(settings: Settings) -> dict[str, Integration]:
