@@ -40,7 +40,7 @@ def _check_credentials() -> None:
     user, password = given or ("", "")
     # Both compared, always: no early exit that would tell which one was wrong.
     ok = hmac.compare_digest(user.encode(), settings.admin_user.encode()) & hmac.compare_digest(
-        password.encode(), settings.admin_password.encode()
+        password.encode(), settings.admin_password.get_secret_value().encode()
     )
     if not (given and ok):
         response = jsonify({"error": "admin credentials required"})

@@ -112,8 +112,8 @@ def integrations_from_environment(settings: Settings) -> dict[str, Integration]:
     """The ``default`` integration described by the ``SINTEGRE_WEBHOOK_*`` variables."""
     credentials: tuple[tuple[str, str], ...] = ()
     if settings.webhook_user and settings.webhook_password:
-        credentials = ((settings.webhook_user, settings.webhook_password),)
-    tokens = (settings.webhook_token,) if settings.webhook_token else ()
+        credentials = ((settings.webhook_user, settings.webhook_password.get_secret_value()),)
+    tokens = (settings.webhook_token.get_secret_value(),) if settings.webhook_token else ()
     default = Integration(
         name="default", auth=settings.webhook_auth, credentials=credentials, tokens=tokens
     )
