@@ -34,7 +34,9 @@ def build_forwarder(settings: Any = None) -> Forwarder:
         synchronous=settings.inbox_synchronous,
         busy_timeout_ms=settings.inbox_busy_timeout_ms,
     )
-    client = AirflowClient(settings.airflow_url, settings.airflow_user, settings.airflow_password)
+    client = AirflowClient(
+        settings.airflow_url, settings.airflow_user, settings.airflow_password.get_secret_value()
+    )
 
     def rescue(conf: dict[str, Any]) -> str:
         # Through the lake's store: on S3 the copy goes to the bucket's raw/ zone (downloaded

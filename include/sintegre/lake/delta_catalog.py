@@ -89,10 +89,10 @@ def storage_options(settings: Settings) -> dict[str, str]:
     elif endpoint:
         options["AWS_REGION"] = "us-east-1"
     if settings.aws_access_key_id and settings.aws_secret_access_key:
-        options["AWS_ACCESS_KEY_ID"] = settings.aws_access_key_id
-        options["AWS_SECRET_ACCESS_KEY"] = settings.aws_secret_access_key
+        options["AWS_ACCESS_KEY_ID"] = settings.aws_access_key_id.get_secret_value()
+        options["AWS_SECRET_ACCESS_KEY"] = settings.aws_secret_access_key.get_secret_value()
         if settings.aws_session_token:
-            options["AWS_SESSION_TOKEN"] = settings.aws_session_token
+            options["AWS_SESSION_TOKEN"] = settings.aws_session_token.get_secret_value()
     return options
 
 

@@ -374,10 +374,10 @@ def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
     if settings.s3_region:
         options["region"] = settings.s3_region
     if settings.aws_access_key_id and settings.aws_secret_access_key:
-        options["access_key"] = settings.aws_access_key_id
-        options["secret_key"] = settings.aws_secret_access_key
+        options["access_key"] = settings.aws_access_key_id.get_secret_value()
+        options["secret_key"] = settings.aws_secret_access_key.get_secret_value()
         if settings.aws_session_token:
-            options["session_token"] = settings.aws_session_token
+            options["session_token"] = settings.aws_session_token.get_secret_value()
     if settings.s3_ca_bundle:
         options["tls_ca_file_path"] = settings.s3_ca_bundle
     return pafs.S3FileSystem(**options)

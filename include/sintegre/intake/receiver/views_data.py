@@ -433,7 +433,10 @@ def run_timeline(row: dict[str, Any], settings: Any, *, timeout: float = 3.0) ->
     tasks: list[dict[str, Any]] = []
     if triggered:
         client = AirflowClient(
-            settings.airflow_url, settings.airflow_user, settings.airflow_password, timeout=timeout
+            settings.airflow_url,
+            settings.airflow_user,
+            settings.airflow_password.get_secret_value(),
+            timeout=timeout,
         )
         try:
             instances = client.task_instances(row["dag_id"], row["dag_run_id"])
