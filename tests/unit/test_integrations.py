@@ -504,3 +504,12 @@ def test_settings_read_the_process_environment_by_the_same_names(monkeypatch) ->
     for settings in (load_settings(), Settings()):
         assert settings.receiver_port == 8123
         assert settings.s3_endpoint_url == "http://minio:9000"
+
+
+def test_an_auth_mode_exported_empty_is_refused_not_opened():
+    """``SINTEGRE_WEBHOOK_AUTH=`` (an unfilled template) fails closed: never ``none``."""
+    from sintegre.core.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="SINTEGRE_WEBHOOK_AUTH is set but empty"):
+        load_settings({"SINTEGRE_WEBHOOK_AUTH": "  "})
+    assert load_settings({}).webhook_auth == "none"  # unset: the documented default

@@ -233,6 +233,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             every such variable is named, and no value is repeated (it may be a secret).
     """
     source = os.environ if env is None else env
+    # Fail closed: an authentication mode exported empty (a template left unfilled) must not
+    # quietly become "none" and open the webhook.
+    if "SINTEGRE_WEBHOOK_AUTH" in source and not source["SINTEGRE_WEBHOOK_AUTH"].strip():
+        raise SettingsError(
+            "invalid settings: SINTEGRE_WEBHOOK_AUTH is set but empty; say none, basic or token"
+        )
     try:
         # Empty is unset (as env_ignore_empty does for Settings() itself).
         return Settings.model_validate({k: v for k, v in source.items() if v.strip()})
