@@ -25,7 +25,7 @@ from sintegre.core.slugs import slugify
 SAMPLES_PATH = Path(__file__).resolve().parents[1] / "data" / "sintegre-payloads.sample.json"
 BRT = timezone(timedelta(hours=-3))  # Brasília has had no DST since 2019
 
-# SINTEGRE-FACTS.md §3, copied by hand: (id, name exactly as sent, granularity).
+# docs/SINTEGRE-FACTS.md §3, copied by hand: (id, name exactly as sent, granularity).
 FACTS_PRODUCTS = [
     (155, "IPDO (Informativo Preliminar Diário da Operação)", "daily"),
     (230, "Acomph", "daily"),

@@ -190,10 +190,6 @@ class LakeStore:
             found.append((key, mtime))
         return sorted(found)
 
-    def glob(self, prefix: str | PurePosixPath = "", suffix: str = "") -> builtins.list[str]:
-        """Alias of :meth:`list`."""
-        return self.list(prefix, suffix)
-
     def list_dirs(self, prefix: str | PurePosixPath = "") -> builtins.list[str]:
         """The names of the folders directly under ``prefix`` (hidden ones left out), sorted."""
         selector = pafs.FileSelector(self.path_for_pyarrow(prefix), allow_not_found=True)
