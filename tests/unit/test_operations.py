@@ -251,10 +251,16 @@ def test_request_log_lines_are_json_with_ids_and_no_secrets(client, post, caplog
     post(make_payload(url=payload["url"].replace("https://", "http://")))
     formatter = JsonFormatter()
     lines = [json.loads(formatter.format(r)) for r in caplog.records]
-    requests_logged = [line for line in lines if line.get("event") == "request"]
+    # One line per request: an accepted notification's line carries the request's fields.
+    requests_logged = [line for line in lines if line.get("event") in ("request", "notification")]
+    assert len(requests_logged) == 2
+    assert requests_logged[0]["event"] == "notification"
     assert requests_logged[0]["notification_id"] == answer["id"]
     assert requests_logged[0]["dag_run_id"] == answer["dag_run_id"]
     assert requests_logged[0]["status"] == 200
+    assert requests_logged[0]["path"] == "/sintegre/default"
+    assert requests_logged[0]["duration_ms"] >= 0
+    assert requests_logged[1]["event"] == "request"
     assert requests_logged[1]["status"] == 422
     text = "\n".join(formatter.format(r) for r in caplog.records)
     assert token not in text and "s3nh4" not in text

@@ -85,7 +85,7 @@ def _start_timer() -> None:
 
 def _log_request(response: Response) -> Response:
     # One JSON line per request, with the ids an operator greps for (never the body).
-    if request.path not in _QUIET_PATHS:
+    if request.path not in _QUIET_PATHS and not g.get("request_logged"):
         log.info(
             "%s %s %s",
             request.method,
