@@ -85,22 +85,23 @@ def staging_prefix(run_id: str) -> str:
     return LakeStore.join("_staging", sanitize_file_name(run_id, fallback="run"))
 
 
-def _with_download_url(conf: dict[str, Any], settings: Settings) -> dict[str, Any]:
+def _with_download_url(run: RunConf, settings: Settings) -> dict[str, Any]:
     """The conf with its real download URL: the forwarder sends Airflow a redacted one.
 
     The token is a bearer credential for a day; Airflow stores every conf and shows it in its
     UI, so only the inbox keeps it, and the download reads it back from there.
     """
-    if REDACTED not in conf["url"]:
+    conf = run.to_conf()
+    if REDACTED not in (run.url or ""):
         return conf
     inbox = Inbox(settings.inbox_url, synchronous=settings.inbox_synchronous)
     try:
-        row = inbox.get(conf["notification_id"])
+        row = inbox.get(run.notification_id)
     finally:
         inbox.dispose()
     if row is None:
         raise ConfError(
-            f"notification {conf['notification_id']} is not in the inbox "
+            f"notification {run.notification_id} is not in the inbox "
             f"({settings.inbox_url.split('://')[0]}): its download URL cannot be read"
         )
     return {**conf, "url": json.loads(row["conf"])["url"]}
@@ -182,20 +183,20 @@ def download_step(conf: dict[str, Any], settings: Settings | None = None) -> dic
         DownloadError: When the file cannot be fetched (the message names the cause).
     """
     settings = settings or load_settings()
-    check_conf(conf)
+    run = check_conf(conf)  # the typed contract: read as attributes from here on
     store = lake_store(settings)
-    rescued = _verified_rescued_copy(store, conf.get("raw_path"))
+    rescued = _verified_rescued_copy(store, run.raw_path)
     if rescued is not None:
         log.info("using the copy saved before the token expired: %s", rescued["raw_path"])
         return rescued
-    recorded = _recorded_delivery(store, conf["notification_id"])
+    recorded = _recorded_delivery(store, run.notification_id)
     if recorded is not None:
         # A re-run (cleared task, replay) reads the file recorded for this delivery: no
         # download, so it works after the token expired.
         log.info("using the file already downloaded for this delivery: %s", recorded["raw_path"])
         return recorded
-    result = fetch_into_raw(_with_download_url(conf, settings), settings)
-    _record_delivery(store, conf["notification_id"], result)
+    result = fetch_into_raw(_with_download_url(run, settings), settings)
+    _record_delivery(store, run.notification_id, result)
     return result
 
 
