@@ -591,3 +591,29 @@ def test_the_forwarder_triggers_a_stored_notification_without_waiting_a_poll(sql
         sqlite_inbox.signal.send()  # wake it to see the stop
         thread.join(timeout=35)
         wake.close()
+
+
+def test_triggered_runs_are_recorded_in_batches_and_none_is_lost_on_a_failure(sqlite_inbox):
+    """30 due notifications: Airflow fails on the 12th; the 11 triggered before are recorded
+    (the batch is written on the way out), the rest stay due, the counter matches."""
+    from sintegre.intake.airflow_api import TriggerResult
+    from sintegre.intake.forwarder import Forwarder
+
+    ids = [store(sqlite_inbox, *notification_for(_NOW + 100 + i)).id for i in range(30)]
+    calls: list[str] = []
+
+    class Client:
+        base_url = "http://airflow.invalid"
+
+        def trigger(self, dag_id, dag_run_id, conf, note=None):
+            calls.append(dag_run_id)
+            if len(calls) == 12:
+                raise RuntimeError("the forwarder process dies here")
+            return TriggerResult("created", dag_run_id)
+
+    forwarder = Forwarder(sqlite_inbox, Client(), poll_seconds=0.05)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError):
+        forwarder.trigger_due()
+    statuses = [sqlite_inbox.get(i)["status"] for i in ids]
+    assert statuses == ["triggered"] * 11 + ["received"] * 19
+    assert sqlite_inbox.counter_values().get("triggered") == 11

@@ -71,6 +71,7 @@ class _GroupCommit:
         self._turn_path = f"{db_path}.writer" if db_path and db_path != ":memory:" else None
         self._turn_fd: int | None = None
         self._turn_pid = 0
+        self._turn_lock = threading.Lock()
         columns = [c.name for c in notifications.columns]
         self.columns = columns
         # The columns' Python-side defaults (what SQLAlchemy would have filled in).
@@ -99,20 +100,25 @@ class _GroupCommit:
                 connection.invalidate()
 
     @contextlib.contextmanager
-    def _turn(self) -> Iterator[None]:
-        """This process's turn to write (an exclusive ``flock``; see the class docstring)."""
+    def turn(self) -> Iterator[None]:
+        """This process's turn to write (an exclusive ``flock``; see the class docstring).
+
+        A ``flock`` is held by an open file, not a thread: the threads of one process first
+        take turns on a thread lock, so one cannot release the ``flock`` under another.
+        """
         if self._turn_path is None:
             yield
             return
-        if self._turn_fd is None or self._turn_pid != os.getpid():
-            # Per process: a descriptor inherited across a fork would share the lock.
-            self._turn_fd = os.open(self._turn_path, os.O_RDWR | os.O_CREAT, 0o644)
-            self._turn_pid = os.getpid()
-        fcntl.flock(self._turn_fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(self._turn_fd, fcntl.LOCK_UN)
+        with self._turn_lock:
+            if self._turn_fd is None or self._turn_pid != os.getpid():
+                # Per process: a descriptor inherited across a fork would share the lock.
+                self._turn_fd = os.open(self._turn_path, os.O_RDWR | os.O_CREAT, 0o644)
+                self._turn_pid = os.getpid()
+            fcntl.flock(self._turn_fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._turn_fd, fcntl.LOCK_UN)
 
     def submit(self, job: _Job) -> None:
         with self._queue_lock:
@@ -120,7 +126,7 @@ class _GroupCommit:
         with self._commit_lock:
             if job.done:
                 return
-            with self._turn():
+            with self.turn():
                 self._commit_queued()
 
     def _commit_queued(self) -> None:

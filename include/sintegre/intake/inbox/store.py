@@ -272,13 +272,38 @@ class Inbox:
             event: A counter to increment in the same transaction (``triggered``, ``failed``…).
             **values: Columns to set.
         """
-        values.setdefault("updated_at", time.time())
-        with self.engine.begin() as conn:
-            conn.execute(
-                notifications.update().where(notifications.c.id == notification_id).values(**values)
-            )
+        self.update_many([(notification_id, values)], event=event)
+
+    def update_many(
+        self,
+        changes: Sequence[tuple[str, dict[str, Any]]],
+        *,
+        event: str | None = None,
+    ) -> None:
+        """Change several notifications in ONE transaction (one fsync for a batch).
+
+        Args:
+            changes: ``(notification_id, columns to set)`` pairs (``updated_at`` is set here).
+            event: A counter incremented once per change, in the same transaction.
+        """
+        if not changes:
+            return
+        now = time.time()
+        with self.write_turn(), self.engine.begin() as conn:
+            for notification_id, values in changes:
+                conn.execute(
+                    notifications.update()
+                    .where(notifications.c.id == notification_id)
+                    .values(**{"updated_at": now, **values})
+                )
             if event:
-                self._count(conn, event)
+                self._count(conn, event, len(changes))
+
+    def write_turn(self) -> contextlib.AbstractContextManager[None]:
+        """Wait for this process's turn to write to a SQLite inbox (the receiver's ``flock``):
+        without it, a write meeting the receiver's group commit sleeps in SQLite's busy handler.
+        Nothing to wait for on PostgreSQL."""
+        return self._group.turn() if self._group is not None else contextlib.nullcontext()
 
     def _count(self, conn: Connection, name: str, amount: int = 1) -> None:
         dialect = postgresql if not self.is_sqlite else sqlite
