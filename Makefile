@@ -32,7 +32,7 @@ test: install
 
 # The inner loop: no Airflow, none of the slow drills.
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not e2e" --timeout=300
+	$(BIN)/python -m pytest -q -m "not e2e and not container" --timeout=300
 
 test-e2e: install
 	$(BIN)/python -m pytest -q -m e2e --timeout=900
