@@ -191,3 +191,39 @@ def test_ons_thousands_and_decimal_comma() -> None:
     assert infer_text_column(["12.34"], "comma").to_pylist() == [12.34]
     # A bad grouping beside a comma decimal is text, never 123.4.
     assert infer_text_column(["1.23,4", "1,5"], "comma").type == pa.string()
+
+
+@pytest.mark.parametrize("encoding", ["sintegre-cp1252", "cp850", "latin-1"])
+@pytest.mark.parametrize("repeated", [True, False])
+def test_single_byte_columns_decode_like_python(encoding: str, repeated: bool) -> None:
+    from sintegre.readers import delimited  # noqa: F401  (registers sintegre-cp1252)
+    from sintegre.readers.streaming import _decoder
+
+    rng = random.Random(f"{encoding}{repeated}")
+    words = [b"Tr\xeas Marias", b"S\xe3o Sim\xe3o", b"\x80 \x93x\x94", b"\x81\x8d\x90", b"a"]
+    words += [bytes(rng.randrange(256) for _ in range(rng.randint(0, 9))) for _ in range(40)]
+
+    def cell() -> bytes:
+        if repeated:
+            return rng.choice(words)
+        return bytes(rng.randrange(256) for _ in range(rng.randint(0, 12)))
+
+    values = [cell() for _ in range(20_000)]
+    decode = _decoder(encoding)
+    assert decode is not None
+    column = pa.array(values, pa.binary()).slice(7)  # an offset, as batches may have
+    expected = [value.decode(encoding) for value in values[7:]]
+    assert decode(column).to_pylist() == expected
+
+
+@pytest.mark.parametrize("encoding", ["sintegre-cp1252", "cp850"])
+def test_columns_whose_high_bytes_agree_with_latin1(encoding: str) -> None:
+    from sintegre.readers import delimited  # noqa: F401  (registers sintegre-cp1252)
+    from sintegre.readers.streaming import _decoder
+
+    rng = random.Random(encoding)
+    alphabet = [*range(0x20, 0x7F), *range(0xA0, 0x100)]
+    values = [bytes(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(9000)]
+    decode = _decoder(encoding)
+    assert decode is not None
+    assert decode(pa.array(values, pa.binary())).to_pylist() == [v.decode(encoding) for v in values]

@@ -435,7 +435,26 @@ def _extra_utf8_bytes(encoding: str) -> np.ndarray | None:
     return np.array([len(char.encode("utf-8")) - 1 for char in chars], dtype=np.int64)
 
 
-def _single_byte_column(column: pa.Array, encoding: str, extra: np.ndarray) -> pa.Array:
+#: Columns at least this long are probed for repeated values (decoded once each).
+_DICTIONARY_MIN_ROWS = 4096
+_DICTIONARY_PROBE_ROWS = 10_000
+
+
+def _repetitive(column: pa.Array) -> bool:
+    head = column.slice(0, _DICTIONARY_PROBE_ROWS)
+    return pc.count_distinct(head).as_py() * 8 < len(head)
+
+
+@functools.cache
+def _latin1_compatible(encoding: str) -> np.ndarray:
+    """Per byte value: the code page decodes it to the same character as latin-1."""
+    chars = bytes(range(256)).decode(encoding)
+    return np.array([char == chr(code) for code, char in enumerate(chars)], dtype=bool)
+
+
+def _single_byte_column(
+    column: pa.Array, encoding: str, extra: np.ndarray, *, dictionary: bool = True
+) -> pa.Array:
     if column.offset or column.null_count:
         column = pa.concat_arrays([column])  # offset 0; the CSV reader never makes nulls
     if column.null_count:
@@ -448,7 +467,15 @@ def _single_byte_column(column: pa.Array, encoding: str, extra: np.ndarray) -> p
     high = np.flatnonzero(data >= 0x80)
     if not len(high):
         return column.cast(pa.string())  # ASCII: already valid UTF-8
-    text = codecs.decode(data.tobytes(), encoding).encode("utf-8")
+    if dictionary and len(column) >= _DICTIONARY_MIN_ROWS and _repetitive(column):
+        # Names, flags and remarks repeat: decode each distinct value once, then spread.
+        encoded = pc.dictionary_encode(column)
+        decoded = _single_byte_column(encoded.dictionary, encoding, extra, dictionary=False)
+        return pc.take(decoded, encoded.indices)
+    # Where the code page agrees with latin-1 on every high byte present (cp1252 text
+    # without curly quotes, dashes or the euro sign), CPython's latin-1 codec is a copy.
+    latin1 = _latin1_compatible(encoding)[data[high]].all()
+    text = codecs.decode(data.tobytes(), "latin-1" if latin1 else encoding).encode("utf-8")
     added = np.cumsum(extra[data[high]])
     relative = (offsets - offsets[0]).astype(np.int64)
     before = np.searchsorted(high, relative, side="left")
