@@ -39,7 +39,7 @@ METHOD_NOTES = (
     "**ingest**: ours (stream to a staged Parquet, then land it: history, catalog, curated) "
     "vs pyarrow's own streaming CSV → Parquet of the same bytes, interleaved three times; the "
     "figures are medians, (min–max) the spread; the 1 GB file runs in a subprocess of its own "
-    "per path, its `ru_maxrss` is the peak. **excel**: see bench/ingest_bench.py and "
+    "per path, its `VmHWM` is the peak. **excel**: see bench/ingest_bench.py and "
     "bench/excel_bench.py.",
     "**lake_scale**: the catalog Delta table (sintegre's own code) vs one catalog file per "
     "delivery, at 10k/100k/1M synthetic deliveries on local disk (bench/lake_scale_bench.py); "

@@ -51,6 +51,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
@@ -171,20 +172,60 @@ def _write_history(
         fields += [pa.field(name, type_) for name, _, type_ in lineage]
         merged = {**(schema.metadata or {}), **metadata}
         out_schema = pa.schema(fields, metadata=merged)
+        # The lineage constants go to the writer as one-value dictionaries, which it writes
+        # as they are instead of hashing every row's copy (a third of the history write).
+        # The file must still say the plain types: the Arrow schema is not stored (it would
+        # say dictionary), only the metadata, when the Parquet types alone read back as
+        # out_schema; otherwise plain constants.
+        by_dictionary = _plain_types_survive(out_schema)
+        write_schema = out_schema
+        if by_dictionary:
+            write_schema = pa.schema(
+                [*fields[: len(schema)], *(_constant_field(n, v, t) for n, v, t in lineage)]
+            )
         constants: dict[int, list[pa.Array]] = {}
         with store.atomic_path(key) as tmp:
             # zstd and column statistics (pyarrow's default) so engines prune row groups.
             with pq.ParquetWriter(
-                tmp, out_schema, compression="zstd", write_statistics=True
+                tmp,
+                write_schema,
+                compression="zstd",
+                write_statistics=True,
+                store_schema=not by_dictionary,
             ) as writer:
                 batch_rows = _batch_rows(source.metadata)
                 for batch in source.iter_batches(batch_size=batch_rows, use_threads=False):
                     rows = batch.num_rows
                     if rows not in constants:
-                        constants = {rows: [pa.array([v] * rows, type=t) for _, v, t in lineage]}
+                        constants = {
+                            rows: [_constant(v, t, rows, by_dictionary) for _, v, t in lineage]
+                        }
                     arrays = [*batch.columns, *constants[rows]]
-                    writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=out_schema))
+                    writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=write_schema))
+                if by_dictionary:
+                    writer.add_key_value_metadata(merged)
             _crash_point("mid_file")
+
+
+def _plain_types_survive(schema: pa.Schema) -> bool:
+    """Whether a Parquet file written without the Arrow schema reads back as ``schema``."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(schema.empty_table(), sink, store_schema=False)
+    back = pq.read_schema(pa.BufferReader(sink.getvalue()))
+    return back.equals(schema.remove_metadata(), check_metadata=True)
+
+
+def _constant_field(name: str, value: Any, type_: pa.DataType) -> pa.Field:
+    return pa.field(name, type_ if value is None else pa.dictionary(pa.int32(), type_))
+
+
+def _constant(value: Any, type_: pa.DataType, rows: int, by_dictionary: bool) -> pa.Array:
+    if not by_dictionary:
+        return pa.array([value] * rows, type=type_)
+    if value is None:
+        return pa.nulls(rows, type_)
+    indices = pa.array(np.zeros(rows, dtype=np.int32))
+    return pa.DictionaryArray.from_arrays(indices, pa.array([value], type=type_))
 
 
 def _sync_curated(
