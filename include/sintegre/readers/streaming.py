@@ -346,8 +346,10 @@ def _arrow_batches(path: Path, plan: _Plan, chunk_bytes: int) -> Iterator[list[p
                 skip_rows=start_line,
                 column_names=names,
                 # Arrow reads up to 32 blocks ahead of the consumer (1 GB queued for a 1 GB
-                # file with 64 MB blocks): blocks of 1/16 chunk bound that to 2 chunks.
-                block_size=max(chunk_bytes // 16, 1 << 16),
+                # file with 64 MB blocks): blocks of 1/64 chunk bound that to half a chunk
+                # (blocks of 1/16 held two chunks, ~130 MB of a 1 GB file's peak); they are
+                # gathered to 1/16 chunk before converting, which costs per batch.
+                block_size=_block_bytes(chunk_bytes),
                 use_threads=False,
                 encoding=encoding,
             ),
@@ -361,26 +363,56 @@ def _arrow_batches(path: Path, plan: _Plan, chunk_bytes: int) -> Iterator[list[p
     except pa.ArrowInvalid as error:
         raise _classify(error) from error
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        yield from _decoded_batches(reader, decode, pool, first_row, plan.width)
+        yield from _decoded_batches(
+            _gathered(reader, max(chunk_bytes // 16, _block_bytes(chunk_bytes))),
+            decode,
+            pool,
+            first_row,
+            plan.width,
+        )
+
+
+def _block_bytes(chunk_bytes: int) -> int:
+    return max(chunk_bytes // 64, 1 << 16)
+
+
+def _gathered(reader: pacsv.CSVStreamingReader, target: int) -> Iterator[pa.RecordBatch]:
+    """The reader's batches, concatenated up to about ``target`` bytes each."""
+    gathered: list[pa.RecordBatch] = []
+    size = 0
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+            raise _classify(error) from error
+        if not batch.num_rows:
+            continue
+        gathered.append(batch)
+        size += batch.nbytes
+        if size >= target:
+            yield _concatenated(gathered)
+            gathered, size = [], 0
+    if gathered:
+        yield _concatenated(gathered)
+
+
+def _concatenated(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    if len(batches) == 1:
+        return batches[0]
+    return pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
 
 
 def _decoded_batches(
-    reader: pacsv.CSVStreamingReader,
+    batches: Iterator[pa.RecordBatch],
     decode: Callable[[pa.Array], pa.Array] | None,
     pool: ThreadPoolExecutor,
     first_row: list[str],
     width: int,
 ) -> Iterator[list[pa.Array]]:
     first = True
-    while True:
-        try:
-            batch = reader.read_next_batch()
-        except StopIteration:
-            return
-        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
-            raise _classify(error) from error
-        if not batch.num_rows:
-            continue
+    for batch in batches:
         columns = list(batch.columns)
         del batch
         if decode is not None:
