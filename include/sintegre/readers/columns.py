@@ -10,11 +10,13 @@ cell. Arrow's casts are strict (``2023-02-29`` is rejected), which is why Brazil
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -539,6 +541,49 @@ def _all_match(present: pa.Array[Any], pattern: str) -> bool:
         return False
     if len(present) <= _PRECHECK_ROWS:
         return True
+    return _every_match(present, pattern)
+
+
+# A pattern anchored at both ends whose body cannot match a newline: "\s", "\D", "\W",
+# "\S", "\n" (or any escaped code), an unescaped ".", "[^", a flag group and an inner
+# anchor could.
+_NEWLINE_PRONE = re.compile(r"\\[sSDWnxpPC0-9]|(?<!\\)\.|\[\^|\(\?[a-zA-Z]|(?<!\\)[$^]")
+
+
+@functools.cache
+def _joined_pattern(pattern: str) -> str | None:
+    """``^X$`` -> ``\\AX(?:\\nX)*\\z``: one RE2 pass over the values joined by newlines."""
+    if not (pattern.startswith("^") and pattern.endswith("$") and not pattern.endswith("\\$")):
+        return None
+    body = pattern[1:-1]
+    if _NEWLINE_PRONE.search(body):
+        return None
+    return rf"\A(?:{body})(?:\n(?:{body}))*\z"
+
+
+def _every_match(present: pa.Array[Any], pattern: str) -> bool:
+    """``pc.all(pc.match_substring_regex(present, pattern))`` for non-null cells, faster.
+
+    RE2 costs about as much to start on a value as to scan a few hundred bytes, and cells
+    are short: the values joined by newlines are matched in one call when that gives the
+    same answer (the pattern cannot match a newline and no value holds one); otherwise
+    value by value.
+    """
+    joined_pattern = _joined_pattern(pattern)
+    if joined_pattern is not None and len(present) and not present.null_count:
+        try:
+            joined = pc.binary_join(
+                pa.ListArray.from_arrays(pa.array([0, len(present)], pa.int32()), present),
+                "\n",
+            )
+        except (pa.ArrowInvalid, pa.ArrowCapacityError):
+            joined = None  # more than 2 GiB of text: value by value
+        if joined is not None:
+            _, offsets, data = joined.buffers()  # type: ignore[union-attr]  # pyarrow-stubs narrower than pyarrow
+            start, end = np.frombuffer(offsets, np.int32)[joined.offset : joined.offset + 2]  # type: ignore[arg-type, union-attr]  # pyarrow-stubs narrower than pyarrow
+            text = np.frombuffer(data, np.uint8)[start:end] if data is not None else b""  # type: ignore[arg-type]  # pyarrow-stubs narrower than pyarrow
+            if np.count_nonzero(np.asarray(text) == 0x0A) == len(present) - 1:
+                return bool(pc.match_substring_regex(joined, joined_pattern)[0].as_py())  # type: ignore[index]  # pyarrow-stubs narrower than pyarrow
     return bool(pc.all(pc.match_substring_regex(present, pattern)).as_py())
 
 
@@ -558,7 +603,7 @@ def _point_decimal(plain: pa.Array[Any], dialect: _NumberDialect) -> pa.Array[An
 
 
 def _require(present: pa.Array[Any], pattern: str) -> None:
-    if not pc.all(pc.match_substring_regex(present, pattern)).as_py():
+    if not _every_match(present, pattern):
         raise TextTypeMismatch(f"a value does not match {pattern}")
 
 

@@ -347,8 +347,10 @@ def _arrow_batches(path: Path, plan: _Plan, chunk_bytes: int) -> Iterator[list[p
                 skip_rows=start_line,
                 column_names=names,
                 # Arrow reads up to 32 blocks ahead of the consumer (1 GB queued for a 1 GB
-                # file with 64 MB blocks): blocks of 1/16 chunk bound that to 2 chunks.
-                block_size=max(chunk_bytes // 16, 1 << 16),
+                # file with 64 MB blocks): blocks of 1/64 chunk bound that to half a chunk
+                # (blocks of 1/16 held two chunks, ~130 MB of a 1 GB file's peak); they are
+                # gathered to 1/16 chunk before converting, which costs per batch.
+                block_size=_block_bytes(chunk_bytes),
                 use_threads=False,
                 encoding=encoding,
             ),
@@ -362,26 +364,56 @@ def _arrow_batches(path: Path, plan: _Plan, chunk_bytes: int) -> Iterator[list[p
     except pa.ArrowInvalid as error:
         raise _classify(error) from error
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        yield from _decoded_batches(reader, decode, pool, first_row, plan.width)
+        yield from _decoded_batches(
+            _gathered(reader, max(chunk_bytes // 16, _block_bytes(chunk_bytes))),
+            decode,
+            pool,
+            first_row,
+            plan.width,
+        )
+
+
+def _block_bytes(chunk_bytes: int) -> int:
+    return max(chunk_bytes // 64, 1 << 16)
+
+
+def _gathered(reader: pacsv.CSVStreamingReader, target: int) -> Iterator[pa.RecordBatch]:
+    """The reader's batches, concatenated up to about ``target`` bytes each."""
+    gathered: list[pa.RecordBatch] = []
+    size = 0
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+            raise _classify(error) from error
+        if not batch.num_rows:
+            continue
+        gathered.append(batch)
+        size += batch.nbytes
+        if size >= target:
+            yield _concatenated(gathered)
+            gathered, size = [], 0
+    if gathered:
+        yield _concatenated(gathered)
+
+
+def _concatenated(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    if len(batches) == 1:
+        return batches[0]
+    return pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
 
 
 def _decoded_batches(
-    reader: pacsv.CSVStreamingReader,
+    batches: Iterator[pa.RecordBatch],
     decode: Callable[[pa.Array[Any]], pa.Array[Any]] | None,
     pool: ThreadPoolExecutor,
     first_row: list[str],
     width: int,
 ) -> Iterator[list[pa.Array[Any]]]:
     first = True
-    while True:
-        try:
-            batch = reader.read_next_batch()
-        except StopIteration:
-            return
-        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
-            raise _classify(error) from error
-        if not batch.num_rows:
-            continue
+    for batch in batches:
         columns = list(batch.columns)
         del batch
         if decode is not None:
@@ -436,7 +468,26 @@ def _extra_utf8_bytes(encoding: str) -> np.ndarray | None:
     return np.array([len(char.encode("utf-8")) - 1 for char in chars], dtype=np.int64)
 
 
-def _single_byte_column(column: pa.Array[Any], encoding: str, extra: np.ndarray) -> pa.Array[Any]:
+#: Columns at least this long are probed for repeated values (decoded once each).
+_DICTIONARY_MIN_ROWS = 4096
+_DICTIONARY_PROBE_ROWS = 10_000
+
+
+def _repetitive(column: pa.Array[Any]) -> bool:
+    head = column.slice(0, _DICTIONARY_PROBE_ROWS)
+    return pc.count_distinct(head).as_py() * 8 < len(head)
+
+
+@functools.cache
+def _latin1_compatible(encoding: str) -> np.ndarray:
+    """Per byte value: the code page decodes it to the same character as latin-1."""
+    chars = bytes(range(256)).decode(encoding)
+    return np.array([char == chr(code) for code, char in enumerate(chars)], dtype=bool)
+
+
+def _single_byte_column(
+    column: pa.Array[Any], encoding: str, extra: np.ndarray, *, dictionary: bool = True
+) -> pa.Array[Any]:
     if column.offset or column.null_count:
         column = pa.concat_arrays([column])  # offset 0; the CSV reader never makes nulls
     if column.null_count:
@@ -452,7 +503,15 @@ def _single_byte_column(column: pa.Array[Any], encoding: str, extra: np.ndarray)
     high = np.flatnonzero(data >= 0x80)
     if not len(high):
         return column.cast(pa.string())  # ASCII: already valid UTF-8
-    text = codecs.decode(data.tobytes(), encoding).encode("utf-8")
+    if dictionary and len(column) >= _DICTIONARY_MIN_ROWS and _repetitive(column):
+        # Names, flags and remarks repeat: decode each distinct value once, then spread.
+        encoded = pc.dictionary_encode(column)
+        decoded = _single_byte_column(encoded.dictionary, encoding, extra, dictionary=False)  # type: ignore[assignment, attr-defined]  # pyarrow-stubs narrower than pyarrow
+        return pc.take(decoded, encoded.indices)  # type: ignore[attr-defined, call-overload, no-any-return]  # pyarrow-stubs narrower than pyarrow
+    # Where the code page agrees with latin-1 on every high byte present (cp1252 text
+    # without curly quotes, dashes or the euro sign), CPython's latin-1 codec is a copy.
+    latin1 = _latin1_compatible(encoding)[data[high]].all()
+    text = codecs.decode(data.tobytes(), "latin-1" if latin1 else encoding).encode("utf-8")
     added = np.cumsum(extra[data[high]])
     relative = (offsets - offsets[0]).astype(np.int64)
     before = np.searchsorted(high, relative, side="left")
