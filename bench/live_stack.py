@@ -4,7 +4,7 @@ Airflow standalone on SQLite with make run's settings (no test speed-ups: defaul
 forwarder poll and backoff), the receiver under make run's gunicorn command line, the
 forwarder, and the SINtegre simulator as the download source. The stack helpers come from
 tests/e2e/stack.py; the dags folder is a temporary one linking the project's DAGs and the
-benchmark's no-op DAG (bench/dags/).
+benchmark's own DAGs (bench/dags/: the no-op and the imports-only one).
 """
 
 from __future__ import annotations
@@ -42,7 +42,10 @@ TEST_ONLY = (
 def _dags_folder(tmp: Path) -> Path:
     folder = tmp / "dags"
     folder.mkdir()
-    sources = [*sorted((ROOT / "dags").glob("*.py")), ROOT / "bench" / "dags" / "bench_noop.py"]
+    sources = [
+        *sorted((ROOT / "dags").glob("*.py")),
+        *sorted((ROOT / "bench" / "dags").glob("*.py")),
+    ]
     for source in sources:
         (folder / source.name).symlink_to(source)
     return folder
@@ -94,7 +97,7 @@ def _start_airflow(stack: Stack, timeout: float = 600) -> None:
         raise RuntimeError(f"Airflow did not become healthy; see {stack.log_dir}/airflow.log")
     api = AirflowApi(stack)
     deadline = time.monotonic() + timeout
-    for dag_id in ("sintegre_generic", "bench_noop"):
+    for dag_id in ("sintegre_generic", "bench_noop", "bench_imports"):
         while api.request("GET", f"/api/v2/dags/{dag_id}").status_code != 200:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"DAG {dag_id} never appeared in Airflow")
