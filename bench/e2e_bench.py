@@ -57,6 +57,8 @@ def _noop_seconds(
     run_id = f"{dag_id}__{time.time_ns()}_{index}"
     started = time.monotonic()
     status = api.trigger(dag_id, run_id, {})
+    if status >= 500:
+        return None  # Airflow on SQLite: "database is locked" under load; re-measured
     if status not in (200, 201):
         raise RuntimeError(f"the {dag_id} trigger answered {status}")
     deadline = started + timeout
