@@ -59,7 +59,8 @@ METHOD_NOTES = (
     "**overhead**: bench/dags/bench_imports.py (one task importing what `ingest` imports and "
     "loading settings and catalog) vs bench_noop, trigger → success, interleaved, three rounds of "
     "4 pairs. Parse: per file of dags/ and dags/examples, Airflow's `DagBag` over that one file in "
-    "a fresh interpreter after `airflow` and `airflow.sdk` are imported, median of 3, divided by "
+    "a fresh interpreter after `airflow`, `airflow.sdk` and `@task`'s module are imported, "
+    "median of 3, divided by "
     "the tasks it defines; the worst file's slowest imports (`-X importtime`) are in the JSON.",
     "**spread** column: min–max of the per-round ratios and of the raw seconds (figure; "
     "baseline), and the 1-minute load average at the section's start → end.",
