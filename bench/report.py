@@ -55,7 +55,8 @@ METHOD_NOTES = (
     "until all succeed, measured before and after the day (mean of the two). Steps per "
     "notification: queue = POST → the `ingest` task's start_date (task instance API); download, "
     "parse, land = the task's XCom `steps`; task other = task duration minus the steps (process "
-    "start, DAG file parse, imports); to readable = task end → catalog rows seen (1 s polling).",
+    "start, DAG file parse, imports), split by the task log's step lines into before and after "
+    "the steps; to readable = task end → catalog rows seen (1 s polling).",
     "**overhead**: bench/dags/bench_imports.py (one task importing what `ingest` imports and "
     "loading settings and catalog) vs bench_noop, trigger → success, interleaved, three rounds of "
     "4 pairs. Parse: per file of dags/ and dags/examples, Airflow's `DagBag` over that one file in "
@@ -280,7 +281,9 @@ DAY_STEPS = {
     "download": "download",
     "parse": "parse",
     "land": "land",
-    "task_other": "rest of the task (process start, DAG parse, imports)",
+    "before_steps": "task start → step 1 (process start, DAG parse, imports)",
+    "after_steps": "step 3 done → task end (XCom, asset events, state)",
+    "task_other": "task duration minus its steps",
     "to_readable": "task end → catalog rows seen",
 }
 
