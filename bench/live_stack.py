@@ -141,7 +141,8 @@ class AirflowApi:
         self.session.headers["Authorization"] = f"Bearer {self._token}"
 
     def request(self, method: str, path: str, *, attempts: int = 5, **kwargs):
-        """One API call; retried on connection errors, timeouts and 401 (token expiry)."""
+        """One API call; retried on connection errors, timeouts, 401 (token expiry) and, for
+        GET and PATCH, 5xx."""
         import requests
 
         kwargs.setdefault("timeout", 60)
@@ -157,6 +158,15 @@ class AirflowApi:
                 continue
             if response.status_code == 401 and attempt < attempts - 1:
                 self._token = None
+                continue
+            if (
+                response.status_code >= 500
+                and method in ("GET", "PATCH")
+                and attempt < attempts - 1
+            ):
+                # Airflow on SQLite answers 500 ("database is locked") under load; reads and
+                # pauses are idempotent (a trigger's 5xx is left to its caller: 409 on retry).
+                time.sleep(2 * (attempt + 1))
                 continue
             return response
         raise RuntimeError("unreachable")
