@@ -34,7 +34,7 @@ PREFIX = "sintegre__"
 TARGET_RATIO = 1.2
 
 
-def _samples(folder: Path, count: int) -> list[Any]:
+def _samples(folder: Path, count: int, base: int = 200_000) -> list[Any]:
     from sintegre_dev.fixtures import make_csv
     from sintegre_dev.simulator.samples import Sample
 
@@ -46,7 +46,7 @@ def _samples(folder: Path, count: int) -> list[Any]:
             path=csv,
             file_name=f"Bench_Burst_{index:03d}.csv",
             # One product per notification: "Enviar Tudo" sends each product's latest version.
-            product_id=200_000 + index,
+            product_id=base + index,
             nome="Bench Burst",
             processo="Bench",
             macro_processo="Programação da Operação",
@@ -78,14 +78,20 @@ def _direct(api: AirflowApi, confs: list[dict[str, Any]], round_index: int) -> d
 
 
 def _burst(
-    api: AirflowApi, stack: Any, simulator: Any, count: int, timeout: float, history: int
+    api: AirflowApi,
+    stack: Any,
+    simulator: Any,
+    count: int,
+    timeout: float,
+    history: int,
+    base: int = 200_000,
 ) -> dict[str, Any]:
     """One Enviar Tudo of ``count``; time until every acknowledged one has its DAG run."""
     from sintegre.intake.inbox import Inbox
     from sintegre_dev.simulator.buttons import send_all
 
     with tempfile.TemporaryDirectory() as tmp:
-        samples = _samples(Path(tmp), count)
+        samples = _samples(Path(tmp), count, base)
         started = time.monotonic()
         started_wall = time.time()
         deliveries = send_all(
@@ -100,20 +106,33 @@ def _burst(
     answered = time.monotonic() - started
     acknowledged = {d.notification_id for d in deliveries if d.ok}
     non_2xx = len(deliveries) - len(acknowledged)
-    runs: list[dict[str, Any]] = []
+    # Wait on the inbox (the forwarder stamps ``triggered_at`` when Airflow answered), not by
+    # listing Airflow's runs: a listing every 2 s of a table that grows by 500 runs a round
+    # loads the API server the forwarder is triggering against, and grew the figure round
+    # after round. Airflow's runs are listed once at the end, under this round's own prefix.
+    inbox = Inbox(stack.settings.inbox_url)
     deadline = started + timeout
+    try:
+        while time.monotonic() < deadline:
+            rows = [r for r in inbox.list(limit=history + count + 100) if r["id"] in acknowledged]
+            if len(rows) == len(acknowledged) and all(r.get("triggered_at") for r in rows):
+                break
+            time.sleep(1.0)
+    finally:
+        inbox.dispose()
+    prefix = f"{PREFIX}produto_{base // 10_000}"
+    runs: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         runs = [
             r
-            for r in api.runs(DAG_ID, PREFIX)
+            for r in api.runs(DAG_ID, prefix)
             if (r.get("conf") or {}).get("notification_id") in acknowledged
         ]
-        seen = {r["conf"]["notification_id"] for r in runs}
-        if acknowledged <= seen:
+        if acknowledged <= {r["conf"]["notification_id"] for r in runs}:
             break
         time.sleep(2.0)
     all_runs_seconds = time.monotonic() - started
-    # Airflow's own creation time of the last run is sharper than this loop's 2 s polling.
+    # Airflow's own creation time of the last run is sharper than the polling.
     created = [_epoch(r.get("queued_at")) for r in runs]
     if runs and all(created):
         all_runs_seconds = max(created) - started_wall
@@ -148,7 +167,16 @@ def run(
     for round_index in range(rounds):
         baseline_first = round_index % 2 == 1 and bool(confs)
         direct = _direct(api, confs, round_index) if baseline_first else None
-        burst = _burst(api, stack, simulator, count, timeout, history=count * round_index)
+        # Product ids 200000+, 210000+, 220000+ …: each round's run ids have their own prefix.
+        burst = _burst(
+            api,
+            stack,
+            simulator,
+            count,
+            timeout,
+            history=count * round_index,
+            base=200_000 + 10_000 * round_index,
+        )
         confs = burst.pop("confs")
         if direct is None:
             direct = _direct(api, confs, round_index)
