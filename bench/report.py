@@ -47,7 +47,7 @@ METHOD_NOTES = (
     "the same Airflow. Runs Airflow itself fails (task processes starved on a loaded machine) "
     "are counted in `failed_runs_remeasured` and measured again. No-op and e2e interleaved "
     "(no-op, e2e, no-op, e2e …), three rounds of 4 pairs; ratio: median of the per-round ratios "
-    "(each: median e2e / median no-op).",
+    "(each: median e2e / median no-op), after one uncounted warm-up pair (cold starts).",
     "**day**: every catalogued product's normal e2e fixture (tests/fixtures/catalog_fixtures.py, "
     "22 products; not the mismatch/drift/implausible/generic extras) in ONE `send_all` (Enviar "
     "Tudo) into make run's stack; first POST → the last notification's catalog rows readable "
