@@ -47,7 +47,7 @@ lint: install
 demo: install
 	$(BIN)/python -m sintegre_dev.demo
 
-# Every benchmark against its own same-run baseline (~15 min): bench/results/latest.json and
+# Every benchmark against its own same-run baseline (~30 min): bench/results/latest.json and
 # BENCHMARKS.md (with the drills table of the last `make test`). `wrk` is used when installed.
 bench: install
 	PYTHONPATH=$(CURDIR)/tests:$(CURDIR)/tests/e2e $(BIN)/python -m bench

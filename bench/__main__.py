@@ -1,9 +1,9 @@
 """``make bench``: every benchmark, each against a baseline measured in the same run.
 
 Writes bench/results/latest.json (sections ``receiver``, ``burst``, ``ingest``, ``excel``,
-``e2e``) and BENCHMARKS.md (the figures table, and the drills table from the last
-``make test``'s junit XML). A section that fails or whose module is missing is recorded as
-such; the others still run.
+``e2e``, ``day``, ``overhead``, ``lake_scale``) and BENCHMARKS.md (the figures table, and
+the drills table from the last ``make test``'s junit XML). A section that fails or whose
+module is missing is recorded as such; the others still run.
 
 ``python -m bench [--only receiver,e2e] [--quick]``, or ``python -m bench lake_scale`` (sections
 named as arguments: the same as ``--only``).
@@ -25,7 +25,9 @@ from typing import Any
 from bench import report
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
-SECTIONS = ("receiver", "ingest", "excel", "e2e", "burst", "lake_scale")
+SECTIONS = ("receiver", "ingest", "excel", "e2e", "burst", "lake_scale", "day", "overhead")
+#: The sections that run on make run's live stack (started once for all of them).
+LIVE = ("e2e", "overhead", "day", "burst")
 
 
 def _optional(module: str) -> Any:
@@ -105,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
 
         results["lake_scale"] = _section("lake_scale", lambda: lake_scale_bench.run(quick=quick))
         save()
-    if {"e2e", "burst"} & set(wanted):
-        from bench import burst_bench, e2e_bench
+    if set(LIVE) & set(wanted):
+        from bench import burst_bench, day_bench, e2e_bench, overhead_bench
         from bench.live_stack import live_stack
 
         with contextlib.ExitStack() as stack_scope:
@@ -114,18 +116,29 @@ def main(argv: list[str] | None = None) -> int:
                 stack, simulator = stack_scope.enter_context(live_stack())
             except Exception as exc:
                 traceback.print_exc()
-                for name in ("e2e", "burst"):
+                for name in LIVE:
                     if name in wanted:
                         results[name] = {"error": f"stack did not start: {exc}"}
                 stack = None
             if stack is not None:
                 results["stack_startup_seconds"] = stack.startup_seconds
-                # e2e first: the burst leaves hundreds of queued runs behind.
+                # e2e first, burst last: the burst leaves thousands of queued runs behind.
                 if "e2e" in wanted:
                     results["e2e"] = _section(
                         "e2e",
-                        lambda: e2e_bench.run(stack, simulator, samples=3 if quick else 10),
+                        lambda: e2e_bench.run(stack, simulator, samples=1 if quick else 4),
                     )
+                    save()
+                if "overhead" in wanted:
+                    results["overhead"] = _section(
+                        "overhead",
+                        lambda: overhead_bench.run(
+                            stack, samples=1 if quick else 4, parse_runs=1 if quick else 3
+                        ),
+                    )
+                    save()
+                if "day" in wanted:
+                    results["day"] = _section("day", lambda: day_bench.run(stack, simulator))
                     save()
                 if "burst" in wanted:
                     results["burst"] = _section(
