@@ -52,6 +52,8 @@ _WHITESPACE = re.compile(r"\s+")
 _TRAILING_PUNCTUATION = re.compile(r"[\s.,;:!?]+$")
 _ONS_SUFFIX = re.compile(r"\s*-\s*ons$")
 
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def _not_blank(value: str) -> str:
     if not value.strip():
@@ -437,7 +439,9 @@ def _read_catalog(path: Path, entries: Path | None = None) -> Catalog:
 
 def _read_file(path: Path) -> list[Product]:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's safe loader when PyYAML was built with it: the catalog is read at every DAG
+        # file parse and in every task, and the pure-Python loader took 0.35-0.95 s of it.
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise ValueError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(document, dict) or not isinstance(document.get("products"), list):

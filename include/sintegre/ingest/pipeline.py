@@ -32,7 +32,6 @@ from sintegre.core.redact import REDACTED
 from sintegre.core.runconf import RunConf, RunConfError
 from sintegre.core.settings import Settings, load_settings
 from sintegre.ingest.download import DownloadError, download_to_raw, sanitize_file_name
-from sintegre.intake.inbox import Inbox
 from sintegre.lake import landing as lake
 from sintegre.lake import layout as lake_layout
 from sintegre.lake.locks import LakeLockError, LakeLockTimeout
@@ -94,6 +93,8 @@ def _with_download_url(run: RunConf, settings: Settings) -> dict[str, Any]:
     conf = run.to_conf()
     if REDACTED not in (run.url or ""):
         return conf
+    from sintegre.intake.inbox import Inbox  # SQLAlchemy: only when the URL was redacted
+
     inbox = Inbox(settings.inbox_url, synchronous=settings.inbox_synchronous)
     try:
         row = inbox.get(run.notification_id)
