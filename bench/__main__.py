@@ -57,6 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(SECTIONS)}")
     parser.add_argument("--quick", action="store_true", help="short runs, for trying it out")
     parser.add_argument("sections", nargs="*", help="sections to run (like --only)")
+    parser.add_argument(
+        "--lake-commits",
+        help="lake_scale: newest deliveries committed one by one, N or local=N,s3=M "
+        "(default 300; issue #15's figure: 10000)",
+    )
+    parser.add_argument("--lake-sizes", help="lake_scale: deliveries, e.g. 10000,100000,1000000")
+    parser.add_argument("--lake-stores", help="lake_scale: local,s3 (default both)")
     args = parser.parse_args(argv)
     if args.sections:
         unknown = set(args.sections) - set(SECTIONS)
@@ -103,7 +110,17 @@ def main(argv: list[str] | None = None) -> int:
     if "lake_scale" in wanted:
         from bench import lake_scale_bench
 
-        results["lake_scale"] = _section("lake_scale", lambda: lake_scale_bench.run(quick=quick))
+        def lake_scale() -> dict[str, Any]:
+            return lake_scale_bench.run(
+                quick=quick,
+                sizes=lake_scale_bench.parse_sizes(args.lake_sizes) if args.lake_sizes else None,
+                commits=lake_scale_bench.parse_commits(args.lake_commits)
+                if args.lake_commits
+                else None,
+                stores=tuple(args.lake_stores.split(",")) if args.lake_stores else None,
+            )
+
+        results["lake_scale"] = _section("lake_scale", lake_scale)
         save()
     if {"e2e", "burst"} & set(wanted):
         from bench import burst_bench, e2e_bench
