@@ -11,7 +11,7 @@ Each store, each size N, two designs measured in the same run:
 * **delta** (the built design, through ``sintegre``'s own code): the oldest deliveries are
   committed in bulk (``catalog_delta.append`` of Arrow slices of ≤ ``BULK_ROWS`` rows, a few
   commits), maintained (``sintegre.lake.maintenance.maintain_catalog``, what the nightly
-  ``sintegre_maintenance`` runs), then the newest ``commits`` deliveries (at most N / 10) are
+  ``sintegre_maintenance`` runs), then the newest ``commits`` deliveries (at most N / 100) are
   committed **one delivery per commit**, with ``maintain_catalog`` after every
   ``MAINTAIN_EVERY`` of them (a "night": ~one day of the 1M-delivery lake's traffic). The
   measurements are taken after the last commit, i.e. up to ``MAINTAIN_EVERY`` commits since the
@@ -26,7 +26,10 @@ Each store, each size N, two designs measured in the same run:
   **extrapolated** (a straight line through the points measured in the same run, labelled
   ``extrapolated`` with the points kept in the result).
 
-Figures: ``views_ready_s`` (``lakeviews.connect`` + the first ``SELECT count(*) FROM catalog``),
+Figures: ``views_ready_s`` (``lakeviews.connect`` with every view + the first
+``SELECT count(*) FROM catalog``; today's design: the same ``connect`` with the old ``catalog``
+view, ``_connect_old``), ``catalog_ready_s`` (the same with ``only=[]``: the catalog and
+``datasets`` views alone, what issue #15 changed),
 ``query_30d_s`` (one product's last 30 days, ``is_current`` rows), ``decision_s``
 (``partition_versions`` of the probe partition + ``decide``), each run ``repeat`` times:
 median, min, max. Commits: every one timed (median / p90 / max, first and last 10%).
@@ -48,6 +51,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import duckdb
 import pyarrow as pa
@@ -60,6 +64,8 @@ ISSUE_COMMITS = 10_000
 #: Routine ``make bench`` runs: 10,000 commits take ~10 min locally, far longer on moto.
 DEFAULT_COMMITS = 300
 QUICK_COMMITS = 50
+#: Single commits are at most this share of the deliveries (10,000 of 1M).
+SINGLES_SHARE = 0.01
 #: Maintenance (compaction + checkpoint + log trim) after this many single commits.
 MAINTAIN_EVERY = 1_000
 #: Rows per bulk commit when building the old part of the lake.
@@ -76,7 +82,8 @@ QUERY = (
     "SELECT dataset, periodicidade, sha256 FROM catalog "
     f"WHERE product_id = 3 AND periodicidade >= DATE '{Q_SINCE}' AND is_current"
 )
-FIGURES = ("views_ready_s", "query_30d_s", "decision_s")
+FIGURES = ("views_ready_s", "catalog_ready_s", "query_30d_s", "decision_s")
+VIEW_FIGURES = ("views_ready_s", "catalog_ready_s", "query_30d_s")
 #: Targets of issue #15 (at 1M deliveries).
 TARGETS = {"views_ready_s": 2.0, "query_30d_s": 1.0, "decision_s": 0.1}
 S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -220,7 +227,7 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _delta(store: Any, n: int, commits: int, repeat: int) -> dict[str, Any]:
+def _delta(store: Any, n: int, commits: int, repeat: int, share: float) -> dict[str, Any]:
     """Build the Delta catalog of ``n`` deliveries (bulk, then ``commits`` single) and measure."""
     from sintegre.lake import decision as lake_decision
     from sintegre.lake import delta_catalog as catalog_delta
@@ -229,7 +236,7 @@ def _delta(store: Any, n: int, commits: int, repeat: int) -> dict[str, Any]:
 
     table, firsts = synth(n)
     probe = probe_for(table)
-    singles = min(commits, n // 10)
+    singles = min(commits, int(n * share))
     cut = int(firsts[n - singles])
     started = time.perf_counter()
     bulk_commits = 0
@@ -269,19 +276,10 @@ def _delta(store: Any, n: int, commits: int, repeat: int) -> dict[str, Any]:
         return versions, outcome
 
     decision_t, (versions, outcome) = _spread(decision, repeat)
-
-    def ready() -> tuple[duckdb.DuckDBPyConnection, int]:
-        con = lakeviews.connect(store)
-        return con, con.execute("SELECT count(*) FROM catalog").fetchone()[0]
-
-    views_t, (con, count) = _spread(ready, repeat)
-    views = lakeviews.view_names(con)
-    query_t, answer = _spread(lambda: con.execute(QUERY).fetchall(), repeat)
-    con.close()
+    measured = _measure_views(lakeviews.connect, store, repeat)
     tenth = max(1, len(commit_s) // 10)
     return {
         "deliveries": n,
-        "rows": count,
         "bulk_commits": bulk_commits,
         "bulk_commit_s": round(bulk_s, 2),
         "single_commits": singles,
@@ -299,23 +297,20 @@ def _delta(store: Any, n: int, commits: int, repeat: int) -> dict[str, Any]:
         }
         if commit_s
         else None,
-        "views": len(views),
         "history_files": history,
         "decision_s": decision_t,
         "decision_rows": len(versions),
         "decision_outcome": outcome,
-        "views_ready_s": views_t,
-        "query_30d_s": query_t,
-        "query_30d_rows": len(answer),
+        **measured,
         "probe": probe,
     }
 
 
 def _old_catalog_sql(glob: str) -> str:
-    """The catalog view as views.connect built it before issue #15 (a glob of files)."""
+    """The catalog view's SELECT as views.connect built it before issue #15 (a file glob)."""
     versions = "outcome IN ('new','older','reprocessed','reverted')"
     return (
-        f"CREATE OR REPLACE VIEW catalog AS SELECT * EXCLUDE (_rank), "
+        f"SELECT * EXCLUDE (_rank), "
         f"coalesce({versions} AND _rank = 1, false) AS is_current FROM (SELECT *, "
         f"row_number() OVER (PARTITION BY dataset, macroprocesso, periodicidade, {versions} "
         "ORDER BY delivered_at DESC, ingested_at DESC) AS _rank FROM read_parquet("
@@ -350,31 +345,61 @@ def _write_files(store: Any, table: pa.Table, firsts: Any, n: int, only: Any = N
     return written
 
 
+def _connect_old(store: Any, only: list[str] | None = None) -> duckdb.DuckDBPyConnection:
+    """``views.connect`` as it was before issue #15: the same code, but the ``catalog`` view
+    over a glob of the per-delivery files (every other view is unchanged by the issue)."""
+    from sintegre.lake import views as lakeviews
+
+    glob = f"{store.uri_for('catalog/ingestions')}/**/*.parquet"
+    with mock.patch.object(lakeviews, "_catalog_sql", lambda con, store: _old_catalog_sql(glob)):
+        return lakeviews.connect(store, only=only)
+
+
+def _ready(connect: Callable[..., duckdb.DuckDBPyConnection], store: Any, only: Any) -> Any:
+    """Views created and the first ``count(*)`` of ``catalog`` answered (a glob is lazy)."""
+
+    def ready() -> tuple[duckdb.DuckDBPyConnection, int]:
+        con = connect(store, only=only)
+        return con, con.execute("SELECT count(*) FROM catalog").fetchone()[0]
+
+    return ready
+
+
+def _measure_views(
+    connect: Callable[..., duckdb.DuckDBPyConnection], store: Any, repeat: int
+) -> dict[str, Any]:
+    """Catalog views only, every view, the 30-day query: the same for both designs."""
+    from sintegre.lake import views as lakeviews
+
+    catalog_t, (con, _) = _spread(_ready(connect, store, []), repeat)
+    con.close()
+    views_t, (con, count) = _spread(_ready(connect, store, None), repeat)
+    views = lakeviews.view_names(con)
+    query_t, answer = _spread(lambda: con.execute(QUERY).fetchall(), repeat)
+    con.close()
+    return {
+        "rows": count,
+        "views": len(views),
+        "catalog_ready_s": catalog_t,
+        "views_ready_s": views_t,
+        "query_30d_s": query_t,
+        "query_30d_rows": len(answer),
+    }
+
+
 def _files_views(store: Any, n: int, repeat: int) -> dict[str, Any]:
     """The file-per-delivery lake of ``n`` deliveries, whole: views ready and the query."""
     table, firsts = synth(n)
     started = time.perf_counter()
     written = _write_files(store, table, firsts, n)
     build_s = time.perf_counter() - started
-    glob = f"{store.uri_for('catalog/ingestions')}/**/*.parquet"
-
-    def ready() -> tuple[duckdb.DuckDBPyConnection, int]:
-        con = duckdb.connect()
-        store.register_with_duckdb(con)
-        con.execute(_old_catalog_sql(glob))
-        return con, con.execute("SELECT count(*) FROM catalog").fetchone()[0]
-
-    views_t, (con, count) = _spread(ready, repeat)
-    query_t, answer = _spread(lambda: con.execute(QUERY).fetchall(), repeat)
-    con.close()
+    history = _history_files(store, table)
     return {
         "deliveries": n,
         "files": written,
-        "rows": count,
+        "history_files": history,
         "build_s": round(build_s, 1),
-        "views_ready_s": views_t,
-        "query_30d_s": query_t,
-        "query_30d_rows": len(answer),
+        **_measure_views(_connect_old, store, repeat),
     }
 
 
@@ -450,10 +475,10 @@ def _files(
         with lake_store(kind, endpoint, f"filesdec{n}") as store:
             result = _files_decision(store, n, repeat)
         if n in measured:
-            result.update({k: measured[n][k] for k in ("views_ready_s", "query_30d_s", "files")})
+            result.update({k: measured[n][k] for k in (*VIEW_FIGURES, "files")})
             result["views_measured"] = True
         else:
-            for figure in ("views_ready_s", "query_30d_s"):
+            for figure in VIEW_FIGURES:
                 result[figure] = {"extrapolated": _line(fit, figure, n)}
             result["views_measured"] = False
         out[f"files_{n}"] = result
@@ -469,13 +494,14 @@ def run(
     repeat: int = REPEAT,
     files_whole: dict[str, int] | None = None,
     files_points: dict[str, tuple[int, ...]] | None = None,
+    share: float = SINGLES_SHARE,
 ) -> dict[str, Any]:
     """Every store and size: the Delta design and today's, measured in the same run.
 
     Args:
         quick: 10k deliveries and ``QUICK_COMMITS`` single commits.
         sizes: Deliveries recorded (default ``SIZES``).
-        commits: Newest deliveries committed one by one (capped at N / 10), or per store
+        commits: Newest deliveries committed one by one (capped at N / 100), or per store
             (``{"local": 10000, "s3": 500}``); the issue's figure is ``ISSUE_COMMITS``,
             routine runs use ``DEFAULT_COMMITS``.
         stores: ``local`` and/or ``s3`` (moto's server, started here).
@@ -483,6 +509,7 @@ def run(
         files_whole: Per store, the largest N whose file-per-delivery lake is built whole.
         files_points: Per store, the N of the whole file-per-delivery lakes the larger sizes'
             views are extrapolated from.
+        share: The single commits are capped at this share of N.
     """
     chosen = sizes or ((10_000,) if quick else SIZES)
     default = QUICK_COMMITS if quick else DEFAULT_COMMITS
@@ -499,6 +526,7 @@ def run(
         "commits_requested": per_store,
         "maintain_every": MAINTAIN_EVERY,
         "repeat": repeat,
+        "singles_share": share,
         "synthetic_days": DAYS,
         "targets_at_1m": TARGETS,
         "stores": list(kinds),
@@ -509,7 +537,7 @@ def run(
             for n in chosen:
                 started = time.perf_counter()
                 with lake_store(kind, endpoint, f"delta{n}") as store:
-                    section[f"delta_{n}"] = _delta(store, n, per_store[kind], repeat)
+                    section[f"delta_{n}"] = _delta(store, n, per_store[kind], repeat, share)
                 section[f"delta_{n}"]["section_s"] = round(time.perf_counter() - started, 1)
                 print(f"[lake_scale] {kind} delta {n}: {section[f'delta_{n}']}", flush=True)
             started = time.perf_counter()
