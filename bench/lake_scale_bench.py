@@ -227,7 +227,9 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _delta(store: Any, n: int, commits: int, repeat: int, share: float) -> dict[str, Any]:
+def _delta(
+    store: Any, n: int, commits: int, repeat: int, share: float, maintain_every: int
+) -> dict[str, Any]:
     """Build the Delta catalog of ``n`` deliveries (bulk, then ``commits`` single) and measure."""
     from sintegre.lake import decision as lake_decision
     from sintegre.lake import delta_catalog as catalog_delta
@@ -256,12 +258,12 @@ def _delta(store: Any, n: int, commits: int, repeat: int, share: float) -> dict[
         catalog_delta.append(store, rows)
         commit_s.append(time.perf_counter() - started)
         done = len(commit_s)
-        if done % MAINTAIN_EVERY == 0 and done < singles:
+        if done % maintain_every == 0 and done < singles:
             started = time.perf_counter()
             maintain_catalog(store)
             maintenance.append(time.perf_counter() - started)
     singles_total_s = time.perf_counter() - started_all
-    since_maintenance = singles - (singles - 1) // MAINTAIN_EVERY * MAINTAIN_EVERY
+    since_maintenance = singles - (singles - 1) // maintain_every * maintain_every
 
     delivered = datetime.now(UTC)
     sha = uuid.uuid4().hex * 2
@@ -495,6 +497,7 @@ def run(
     files_whole: dict[str, int] | None = None,
     files_points: dict[str, tuple[int, ...]] | None = None,
     share: float = SINGLES_SHARE,
+    maintain_every: int = MAINTAIN_EVERY,
 ) -> dict[str, Any]:
     """Every store and size: the Delta design and today's, measured in the same run.
 
@@ -510,6 +513,7 @@ def run(
         files_points: Per store, the N of the whole file-per-delivery lakes the larger sizes'
             views are extrapolated from.
         share: The single commits are capped at this share of N.
+        maintain_every: ``maintain_catalog`` after this many single commits.
     """
     chosen = sizes or ((10_000,) if quick else SIZES)
     default = QUICK_COMMITS if quick else DEFAULT_COMMITS
@@ -524,7 +528,7 @@ def run(
     points = {**FILES_POINTS, **(files_points or {})}
     out: dict[str, Any] = {
         "commits_requested": per_store,
-        "maintain_every": MAINTAIN_EVERY,
+        "maintain_every": maintain_every,
         "repeat": repeat,
         "singles_share": share,
         "synthetic_days": DAYS,
@@ -537,7 +541,9 @@ def run(
             for n in chosen:
                 started = time.perf_counter()
                 with lake_store(kind, endpoint, f"delta{n}") as store:
-                    section[f"delta_{n}"] = _delta(store, n, per_store[kind], repeat, share)
+                    section[f"delta_{n}"] = _delta(
+                        store, n, per_store[kind], repeat, share, maintain_every
+                    )
                 section[f"delta_{n}"]["section_s"] = round(time.perf_counter() - started, 1)
                 print(f"[lake_scale] {kind} delta {n}: {section[f'delta_{n}']}", flush=True)
             started = time.perf_counter()
@@ -570,7 +576,17 @@ if __name__ == "__main__":
     parser.add_argument("--commits", type=parse_commits, default=None)
     parser.add_argument("--stores", default=None)
     parser.add_argument("--repeat", type=int, default=REPEAT)
+    parser.add_argument("--maintain-every", type=int, default=MAINTAIN_EVERY)
+    parser.add_argument("--output", type=Path, help="also write the result JSON here")
     args = parser.parse_args()
     stores = tuple(args.stores.split(",")) if args.stores else None
-    result = run(sizes=args.sizes, commits=args.commits, stores=stores, repeat=args.repeat)
+    result = run(
+        sizes=args.sizes,
+        commits=args.commits,
+        stores=stores,
+        repeat=args.repeat,
+        maintain_every=args.maintain_every,
+    )
+    if args.output:
+        args.output.write_text(json.dumps(result, indent=2, default=str) + "\n")
     print(json.dumps(result, indent=2, default=str))
