@@ -272,7 +272,7 @@ def _lake_scale_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
                         f"delivery, median (min–max) of {data.get('repeat', '?')}{note}",
                         _spread_cell(measured),
                         _spread_cell(baseline),
-                        _ratio(value, _median(baseline), 3),
+                        _ratio(value, _median(baseline), 4),
                         f"≤ {target:g}" if at_target else "—",
                         value <= target if at_target and value is not None else None,
                     )
