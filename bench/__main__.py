@@ -9,10 +9,10 @@ such; the others still run.
 named as arguments: the same as ``--only``).
 
 ``lake_scale`` (local disk and S3 through moto) commits the newest 300 deliveries one by one
-by default (~10 min); issue #15's figure is 10,000 at 1M deliveries, which BENCHMARKS.md's
-numbers were measured with: ``python -m bench lake_scale --lake-commits local=10000,s3=500``
-(~40 min on 2 cores; a commit on moto costs ~0.2-0.6 s, so 10,000 of them on S3 would be
-over an hour and are not run).
+by default (at most 1% of each size); issue #15's figure is 10,000 at 1M deliveries, which
+BENCHMARKS.md's numbers were measured with: ``--lake-commits local=10000,s3=500`` (the 10,000
+local commits alone took 45 min on the loaded 2-core machine; a commit on moto costs ~0.5 s,
+so 10,000 on S3 would be ~1.5 h and were not run).
 """
 
 from __future__ import annotations
