@@ -5,7 +5,9 @@
 FROM apache/airflow:3.3.2-python3.11
 
 # The official way to extend the image: pip as the airflow user, apache-airflow pinned to the
-# base image's version so no requirement can move it.
+# base image's version so no requirement can move it. requirements.txt is the RUNTIME set only
+# (pytest, ruff, moto... are in requirements-dev.txt, never in this image).
+USER airflow
 COPY --chown=airflow:0 requirements.txt /opt/airflow/requirements.txt
 RUN pip install --no-cache-dir "apache-airflow==3.3.2" -r /opt/airflow/requirements.txt
 
@@ -21,3 +23,6 @@ ENV PYTHONPATH=/opt/airflow/include \
     SINTEGRE_STATE_DIR=/opt/airflow/state \
     RECEIVER_HOST=0.0.0.0
 EXPOSE 8000 8080
+# Every service runs as the non-root airflow user (UID 50000, GID 0); compose's airflow-init
+# alone runs as root, to hand the shared volumes over.
+USER airflow

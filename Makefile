@@ -3,15 +3,17 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
+# Reinstalled when a pinned set (runtime: requirements.txt; dev: requirements-dev.txt) or the
+# package's layout (pyproject.toml) changes.
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 export PYTHONPATH := $(CURDIR)/include:$(CURDIR)/tools$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 
 .PHONY: demo install run test test-fast test-e2e lint bench drills-table lake ingest-file inspect-file catalog-doc clean-state
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@# The domain package, editable: importable from any venv python (analysts' notebooks too).
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@rm -f $(VENV)/.installed-*; touch $@
@@ -30,20 +32,22 @@ test: install
 
 # The inner loop: no Airflow, none of the slow drills.
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not e2e" --timeout=300
+	$(BIN)/python -m pytest -q -m "not e2e and not container" --timeout=300
 
 test-e2e: install
 	$(BIN)/python -m pytest -q -m e2e --timeout=900
 
+# Style, the layers' contracts, then the type checker (strict on include/sintegre: pyproject.toml).
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # With `SINTEGRE_DEMO=1 make run` up in another terminal.
 demo: install
 	$(BIN)/python -m sintegre_dev.demo
 
-# Every benchmark against its own same-run baseline (~15 min): bench/results/latest.json and
+# Every benchmark against its own same-run baseline (~30 min): bench/results/latest.json and
 # BENCHMARKS.md (with the drills table of the last `make test`). `wrk` is used when installed.
 bench: install
 	PYTHONPATH=$(CURDIR)/tests:$(CURDIR)/tests/e2e $(BIN)/python -m bench

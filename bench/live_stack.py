@@ -4,7 +4,7 @@ Airflow standalone on SQLite with make run's settings (no test speed-ups: defaul
 forwarder poll and backoff), the receiver under make run's gunicorn command line, the
 forwarder, and the SINtegre simulator as the download source. The stack helpers come from
 tests/e2e/stack.py; the dags folder is a temporary one linking the project's DAGs and the
-benchmark's no-op DAG (bench/dags/).
+benchmark's own DAGs (bench/dags/: the no-op and the imports-only one).
 """
 
 from __future__ import annotations
@@ -42,7 +42,10 @@ TEST_ONLY = (
 def _dags_folder(tmp: Path) -> Path:
     folder = tmp / "dags"
     folder.mkdir()
-    sources = [*sorted((ROOT / "dags").glob("*.py")), ROOT / "bench" / "dags" / "bench_noop.py"]
+    sources = [
+        *sorted((ROOT / "dags").glob("*.py")),
+        *sorted((ROOT / "bench" / "dags").glob("*.py")),
+    ]
     for source in sources:
         (folder / source.name).symlink_to(source)
     return folder
@@ -94,7 +97,7 @@ def _start_airflow(stack: Stack, timeout: float = 600) -> None:
         raise RuntimeError(f"Airflow did not become healthy; see {stack.log_dir}/airflow.log")
     api = AirflowApi(stack)
     deadline = time.monotonic() + timeout
-    for dag_id in ("sintegre_generic", "bench_noop"):
+    for dag_id in ("sintegre_generic", "bench_noop", "bench_imports"):
         while api.request("GET", f"/api/v2/dags/{dag_id}").status_code != 200:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"DAG {dag_id} never appeared in Airflow")
@@ -138,7 +141,8 @@ class AirflowApi:
         self.session.headers["Authorization"] = f"Bearer {self._token}"
 
     def request(self, method: str, path: str, *, attempts: int = 5, **kwargs):
-        """One API call; retried on connection errors, timeouts and 401 (token expiry)."""
+        """One API call; retried on connection errors, timeouts, 401 (token expiry) and, for
+        GET and PATCH, 5xx."""
         import requests
 
         kwargs.setdefault("timeout", 60)
@@ -154,6 +158,15 @@ class AirflowApi:
                 continue
             if response.status_code == 401 and attempt < attempts - 1:
                 self._token = None
+                continue
+            if (
+                response.status_code >= 500
+                and method in ("GET", "PATCH")
+                and attempt < attempts - 1
+            ):
+                # Airflow on SQLite answers 500 ("database is locked") under load; reads and
+                # pauses are idempotent (a trigger's 5xx is left to its caller: 409 on retry).
+                time.sleep(2 * (attempt + 1))
                 continue
             return response
         raise RuntimeError("unreachable")

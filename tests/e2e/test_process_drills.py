@@ -66,9 +66,10 @@ def _inbox_statuses(stack, ids: list[str]) -> dict[str, str]:
 def test_drill_task_process_sigkilled_during_landing_lands_once(
     stack, simulator, webhook, tmp_path: Path
 ):
-    """expected: the land task's process is SIGKILLed holding the partition lock; Airflow
-    retries the task, the retry lands the version exactly once (one catalog row, one history
-    file, every row once) and the lake stays readable through DuckDB.
+    """expected: the ingest task's process is SIGKILLed while it lands, holding the partition
+    lock; Airflow retries the task, the retry (reusing the raw file) lands the version exactly
+    once (one catalog row, one history file, every row once) and the lake stays readable
+    through DuckDB.
     """
     rows = 400_000  # big enough that the landing lasts seconds, so it can be caught
     make_csv(tmp_path / "big.csv", rows=rows)
@@ -89,7 +90,7 @@ def test_drill_task_process_sigkilled_during_landing_lands_once(
     deadline = time.monotonic() + 600
     state = None
     while time.monotonic() < deadline and state != "running":
-        state = (stack.task_instance(DAG_ID, run_id, "land") or {}).get("state")  # None: not yet
+        state = (stack.task_instance(DAG_ID, run_id, "ingest") or {}).get("state")  # None: not yet
         if state in ("success", "failed"):
             pytest.fail(f"the landing ended ({state}) before it could be killed")
         time.sleep(0.2)
@@ -101,7 +102,7 @@ def test_drill_task_process_sigkilled_during_landing_lands_once(
             os.kill(pid, signal.SIGKILL)
         killed = holders
         if not killed and time.monotonic() > next_check:
-            state = (stack.task_instance(DAG_ID, run_id, "land") or {}).get("state")
+            state = (stack.task_instance(DAG_ID, run_id, "ingest") or {}).get("state")
             if state in ("success", "failed"):
                 pytest.fail(f"the landing ended ({state}) before it could be killed")
             next_check = time.monotonic() + 2
@@ -110,7 +111,7 @@ def test_drill_task_process_sigkilled_during_landing_lands_once(
 
     view = webhook.wait_for(notification_id, {"succeeded", "unchanged", "failed"}, timeout=600)
     assert view["status"] == "succeeded", view
-    land = stack.task_instance(DAG_ID, run_id, "land") or {}
+    land = stack.task_instance(DAG_ID, run_id, "ingest") or {}
     assert land["state"] == "success"
     assert land["try_number"] >= 2, land  # the killed try, then the retry
 

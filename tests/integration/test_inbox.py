@@ -428,7 +428,7 @@ def test_only_landed_deliveries_count_for_freshness(sqlite_inbox):
 )
 def test_a_row_that_cannot_be_stored_never_fails_its_group_commit_neighbours(sqlite_inbox):
     """Two stores share one transaction; one row's value cannot be bound: only it fails."""
-    from sintegre.intake.inbox import _Job
+    from sintegre.intake.inbox.group_commit import _Job
 
     group = sqlite_inbox._group
     captured: list[_Job] = []
@@ -494,3 +494,122 @@ def test_trigger_latency_histogram_is_one_aggregate_query(sqlite_inbox):
     assert histogram.buckets == (1, 2, 3, 4)
     assert histogram.count == 4
     assert histogram.total == pytest.approx(sum(latencies))
+
+
+# --- the forwarder's wake-up (issue #17: no poll interval on the POST → rows path) -------------
+
+
+_NOW = int(time.time()) - 60  # tokens valid for 24 h from here
+
+
+def _woken_within(wake, seconds: float) -> float | None:
+    """Seconds until ``wake`` fired, or None if it did not within ``seconds``."""
+    started = time.monotonic()
+    return time.monotonic() - started if wake.wait(seconds) else None
+
+
+def test_a_sqlite_commit_wakes_the_listening_forwarder(sqlite_inbox):
+    from sintegre.intake import wakeup
+
+    wake = wakeup.listen(sqlite_inbox.url)
+    try:
+        assert isinstance(wake, wakeup.SocketWakeup)
+        assert _woken_within(wake, 0.2) is None  # nothing stored: no signal
+        store(sqlite_inbox, *notification_for(_NOW + 1))
+        waited = _woken_within(wake, 5.0)
+        assert waited is not None and waited < 0.5
+        assert _woken_within(wake, 0.2) is None  # drained: one cycle per burst of commits
+        sqlite_inbox.replay(notification_for(_NOW + 1)[0].id)
+        assert _woken_within(wake, 5.0) is not None  # "Reenviar" wakes it too
+    finally:
+        wake.close()
+    assert not wakeup.socket_path(sqlite_inbox.url).exists()
+
+
+def test_a_sqlite_commit_without_forwarder_is_not_slowed_or_broken(sqlite_inbox):
+    """No forwarder listening (socket absent): the store still succeeds, silently."""
+    result = store(sqlite_inbox, *notification_for(_NOW + 2))
+    assert result.status == "received"
+
+
+@pytest.mark.postgres
+def test_a_postgres_commit_notifies_the_listening_forwarder(pg_url):
+    from sintegre.intake import wakeup
+
+    inbox = Inbox(pg_url)
+    wake = wakeup.listen(pg_url)
+    try:
+        assert isinstance(wake, wakeup.PostgresWakeup)
+        assert _woken_within(wake, 0.2) is None
+        store(inbox, *notification_for(_NOW + 3))
+        waited = _woken_within(wake, 5.0)
+        assert waited is not None and waited < 0.5
+    finally:
+        wake.close()
+        inbox.dispose()
+
+
+def test_the_forwarder_triggers_a_stored_notification_without_waiting_a_poll(sqlite_inbox):
+    """The forwarder idles with a 30 s poll; a stored notification is triggered in < 2 s."""
+    from sintegre.intake import wakeup
+    from sintegre.intake.forwarder import Forwarder
+
+    triggered: list[float] = []
+
+    class Client:
+        base_url = "http://airflow.invalid"
+
+        def trigger(self, dag_id, dag_run_id, conf, note=None):
+            from sintegre.intake.airflow_api import TriggerResult
+
+            triggered.append(time.monotonic())
+            return TriggerResult("created", dag_run_id)
+
+        def dag_run_state(self, dag_id, dag_run_id):  # outcome polling: still running
+            return "running"
+
+    forwarder = Forwarder(sqlite_inbox, Client(), poll_seconds=30.0)  # type: ignore[arg-type]
+    stop = threading.Event()
+    wake = wakeup.listen(sqlite_inbox.url)
+    thread = threading.Thread(target=forwarder.run_forever, args=(stop, None, wake), daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.5)  # the forwarder is idle, waiting
+        stored_at = time.monotonic()
+        store(sqlite_inbox, *notification_for(_NOW + 4))
+        deadline = time.monotonic() + 10
+        while not triggered and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert triggered, "the forwarder slept through the commit"
+        assert triggered[0] - stored_at < 2.0
+    finally:
+        stop.set()
+        sqlite_inbox.signal.send()  # wake it to see the stop
+        thread.join(timeout=35)
+        wake.close()
+
+
+def test_triggered_runs_are_recorded_in_batches_and_none_is_lost_on_a_failure(sqlite_inbox):
+    """30 due notifications: Airflow fails on the 12th; the 11 triggered before are recorded
+    (the batch is written on the way out), the rest stay due, the counter matches."""
+    from sintegre.intake.airflow_api import TriggerResult
+    from sintegre.intake.forwarder import Forwarder
+
+    ids = [store(sqlite_inbox, *notification_for(_NOW + 100 + i)).id for i in range(30)]
+    calls: list[str] = []
+
+    class Client:
+        base_url = "http://airflow.invalid"
+
+        def trigger(self, dag_id, dag_run_id, conf, note=None):
+            calls.append(dag_run_id)
+            if len(calls) == 12:
+                raise RuntimeError("the forwarder process dies here")
+            return TriggerResult("created", dag_run_id)
+
+    forwarder = Forwarder(sqlite_inbox, Client(), poll_seconds=0.05)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError):
+        forwarder.trigger_due()
+    statuses = [sqlite_inbox.get(i)["status"] for i in ids]
+    assert statuses == ["triggered"] * 11 + ["received"] * 19
+    assert sqlite_inbox.counter_values().get("triggered") == 11

@@ -144,9 +144,8 @@ def test_a_lock_held_too_long_fails_the_landing_with_a_message(
     settings: Settings, tmp_path: Path
 ) -> None:
     """pg_advisory_lock waited for ever; now a stuck holder fails the landing, which retries."""
-    import dataclasses
 
-    impatient = dataclasses.replace(settings, lake_lock_wait_seconds=0.5)
+    impatient = settings.model_copy(update={"lake_lock_wait_seconds": 0.5})
     store = open_store(impatient.lake_uri, impatient)
     with lake_locks.partition_lock(store, MACRO_SLUG, str(DAY), impatient):
         started = time.monotonic()

@@ -666,14 +666,13 @@ def test_dataset_names_are_quoted_and_clashes_skipped(
 )
 def test_a_local_partition_lock_held_too_long_fails_with_a_message(tmp_path: Path) -> None:
     """flock waited for ever; a stuck holder now fails the landing after the wait."""
-    import dataclasses
     import time
 
     from sintegre.core.settings import load_settings
     from sintegre.lake.storage import open_store
 
-    settings = dataclasses.replace(
-        load_settings({"LAKE_URI": str(tmp_path / "lake")}), lake_lock_wait_seconds=0.5
+    settings = load_settings(
+        {"LAKE_URI": str(tmp_path / "lake"), "SINTEGRE_LAKE_LOCK_WAIT_SECONDS": "0.5"}
     )
     store = open_store(settings.lake_uri, settings)
     with lake_locks.partition_lock(store, MACRO_SLUG, DAY, settings):

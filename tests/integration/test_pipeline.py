@@ -20,7 +20,13 @@ import pytest
 from helpers.lake import catalog_rows, curated_file, history_dir, listing
 from helpers.pipeline import DAY, MACRO, MACRO_SLUG, conf_for, publish, run_pipeline
 from sintegre.core.settings import Settings, load_settings
-from sintegre.ingest.pipeline import download_step, land_step, parse_step
+from sintegre.ingest.pipeline import (
+    StepFailed,
+    download_step,
+    ingest_step,
+    land_step,
+    parse_step,
+)
 from sintegre.lake import layout as lake_layout
 from sintegre.readers import ReaderError
 from sintegre_dev.fixtures import ExpectedTable, make_csv, make_pdf, make_xlsx, make_zip
@@ -521,3 +527,67 @@ def test_concurrent_landings_on_one_partition_are_serialised(
     assert sorted(e["outcome"] for e in entries) in (["new", "new"], ["new", "older"])
     history = history_dir(lake, "carga_dessem")
     assert len(list(history.iterdir())) == 2
+
+
+# --- the DAGs' one task: ingest_step (issue #17) ---------------------------------------------
+
+
+def test_ingest_step_runs_the_three_steps_and_times_each(
+    sim: SimulatorServer, settings: Settings, lake: Path, files: Path
+) -> None:
+    make_csv(files / "carga.csv", rows=24)
+    result = ingest_step(
+        conf_for(publish(sim, files / "carga.csv", file_name="c.csv")), "r1", settings
+    )
+    assert set(result) == {"download", "land", "steps"}
+    assert list(result["steps"]) == ["download", "parse", "land"]
+    assert all(seconds >= 0 for seconds in result["steps"].values())
+    assert result["land"]["datasets"][0]["outcome"] == "new"
+    assert result["download"]["raw_path"].startswith("raw/")
+    assert not (lake / "_staging" / "r1").exists()
+
+
+def test_ingest_step_names_the_failed_step_and_says_whether_to_retry(
+    sim: SimulatorServer, settings: Settings, lake: Path, files: Path
+) -> None:
+    pub = publish(sim, _truncated_xlsx(files), file_name="Vazoes.xlsx")
+    with pytest.raises(StepFailed) as info:
+        ingest_step(conf_for(pub), "bad", settings)
+    assert info.value.step == "parse" and info.value.retryable is False
+    assert str(info.value).startswith("parse failed: ")
+    assert isinstance(info.value.cause, ReaderError)
+
+    gone = publish(sim, b"a;b\n1;2\n", file_name="gone.csv")
+    sim.set_fault(gone, "404")
+    with pytest.raises(StepFailed) as info:
+        ingest_step(conf_for(gone), "missing", settings)
+    assert info.value.step == "download"
+    assert str(info.value).startswith("download failed: ")
+
+
+def test_a_retried_ingest_does_not_download_again(
+    sim: SimulatorServer, settings: Settings, lake: Path, files: Path, monkeypatch
+) -> None:
+    """The land step fails once (a storage hiccup): the retry reuses raw/, no second GET."""
+    from sintegre.ingest import pipeline
+
+    make_csv(files / "carga.csv", rows=24)
+    publication = publish(sim, files / "carga.csv", file_name="carga.csv")
+    conf = conf_for(publication)
+    real_land = pipeline.land_step
+    calls = {"n": 0}
+
+    def flaky_land(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError("disk hiccup")
+        return real_land(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "land_step", flaky_land)
+    with pytest.raises(StepFailed) as info:
+        ingest_step(conf, "run-1", settings)
+    assert info.value.step == "land" and info.value.retryable is True
+    requests_before = sim.request_count(publication)
+    result = ingest_step(conf, "run-1", settings)
+    assert sim.request_count(publication) == requests_before
+    assert result["land"]["datasets"][0]["outcome"] == "new"

@@ -19,7 +19,7 @@ import jsonschema
 import pytest
 import yaml
 
-from sintegre.core.settings import load_settings
+from sintegre.core.settings import env_names, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yaml"
@@ -263,11 +263,7 @@ def test_the_code_reads_its_settings_from_these_values(compose):
 
 def test_project_variables_in_the_file_are_ones_the_code_reads(raw):
     """No typo: every project variable the file sets is one settings.py (or Airflow) reads."""
-    read = set(
-        re.findall(
-            r'env\.get\(\s*"([A-Z0-9_]+)"', (ROOT / "include/sintegre/core/settings.py").read_text()
-        )
-    )
+    read = env_names()  # the Settings model's aliases
     set_here: set[str] = set()
     for name in CODE_SERVICES | AIRFLOW_SERVICES:  # the others' variables feed their scripts
         set_here |= set(_environment(raw["services"][name]))

@@ -477,3 +477,39 @@ def test_secrets_never_appear_in_a_repr() -> None:
         assert f"{secret}-{n}" not in shown
     assert "postgresql://sintegre:<redacted>@db:5432/inbox" in shown
     assert "admin_password='<redacted>'" in shown
+
+
+def test_a_bad_setting_is_named_and_its_value_never_shown() -> None:
+    from pydantic import SecretStr
+
+    from sintegre.core.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"RECEIVER_PORT": "port-secret-1", "SINTEGRE_DEMO": "maybe-secret-2"})
+    message = str(raised.value)
+    assert "RECEIVER_PORT" in message and "SINTEGRE_DEMO" in message
+    assert "secret" not in message
+    settings = load_settings({"SINTEGRE_ADMIN_PASSWORD": "s3nh4", "AIRFLOW_PASSWORD": ""})
+    assert isinstance(settings.admin_password, SecretStr)
+    assert settings.admin_password.get_secret_value() == "s3nh4"
+    assert settings.airflow_password.get_secret_value() == ""  # empty is unset: the default
+
+
+def test_settings_read_the_process_environment_by_the_same_names(monkeypatch) -> None:
+    from sintegre.core.settings import Settings, load_settings
+
+    monkeypatch.setenv("RECEIVER_PORT", "8123")
+    monkeypatch.setenv("SINTEGRE_S3_ENDPOINT_URL", "")  # empty: AWS_ENDPOINT_URL is next
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://minio:9000")
+    for settings in (load_settings(), Settings()):
+        assert settings.receiver_port == 8123
+        assert settings.s3_endpoint_url == "http://minio:9000"
+
+
+def test_an_auth_mode_exported_empty_is_refused_not_opened():
+    """``SINTEGRE_WEBHOOK_AUTH=`` (an unfilled template) fails closed: never ``none``."""
+    from sintegre.core.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="SINTEGRE_WEBHOOK_AUTH is set but empty"):
+        load_settings({"SINTEGRE_WEBHOOK_AUTH": "  "})
+    assert load_settings({}).webhook_auth == "none"  # unset: the documented default

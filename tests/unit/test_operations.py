@@ -7,11 +7,12 @@ import logging
 import re
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from helpers.webhook import ADMIN_PASSWORD, ADMIN_USER, basic, make_payload, ons_url, to_body
 from sintegre.core.logs import JsonFormatter
 from sintegre.intake.inbox import Inbox
-from sintegre.intake.receiver.metrics import render_metrics
+from sintegre.intake.receiver.metrics import CONTENT_TYPE_LATEST, LATENCY_BUCKETS, render_metrics
 
 ADMIN = {"Authorization": basic(ADMIN_USER, ADMIN_PASSWORD)}
 
@@ -70,7 +71,39 @@ def test_metrics_are_shared_by_every_process(app, post, settings):
     post(make_payload())
     # A second Inbox on the same file stands for another gunicorn worker.
     other = Inbox(settings.inbox_url)
-    assert "sintegre_notifications_accepted_total 1" in render_metrics(other)
+    assert _metric(render_metrics(other), "sintegre_notifications_accepted_total") == 1
+
+
+def test_metrics_parse_as_prometheus_exposition(client, post, app):
+    """Names, types, help texts and labels as Prometheus reads them (its own parser)."""
+    post(make_payload())
+    post(b"{broken")
+    answer = client.get("/metrics")
+    assert answer.content_type == CONTENT_TYPE_LATEST
+    families = {f.name: f for f in text_string_to_metric_families(answer.get_data(as_text=True))}
+    accepted = families["sintegre_notifications_accepted"]
+    assert (accepted.type, accepted.documentation) == (
+        "counter",
+        "Notifications stored (answered 200 received).",
+    )
+    assert [(s.name, s.value) for s in accepted.samples] == [
+        ("sintegre_notifications_accepted_total", 1)
+    ]
+    rejected = families["sintegre_notifications_rejected"].samples
+    assert [(s.labels, s.value) for s in rejected] == [({"reason": "unreadable_body"}, 1)]
+    states = {s.labels["status"]: s.value for s in families["sintegre_notifications"].samples}
+    assert families["sintegre_notifications"].type == "gauge"
+    assert states["received"] == 1 and "duplicate" not in states
+    assert families["sintegre_inbox_backlog"].samples[0].value == 1
+    assert families["sintegre_inbox_oldest_pending_age_seconds"].type == "gauge"
+    latency = families["sintegre_trigger_latency_seconds"]
+    assert latency.type == "histogram"
+    buckets = [s.labels["le"] for s in latency.samples if s.name.endswith("_bucket")]
+    assert buckets == [*(str(b) for b in LATENCY_BUCKETS), "+Inf"]
+    assert {s.name: s.value for s in latency.samples if not s.name.endswith("_bucket")} == {
+        "sintegre_trigger_latency_seconds_count": 0,
+        "sintegre_trigger_latency_seconds_sum": 0,
+    }
 
 
 def test_healthz_and_readyz(client):
@@ -218,10 +251,16 @@ def test_request_log_lines_are_json_with_ids_and_no_secrets(client, post, caplog
     post(make_payload(url=payload["url"].replace("https://", "http://")))
     formatter = JsonFormatter()
     lines = [json.loads(formatter.format(r)) for r in caplog.records]
-    requests_logged = [line for line in lines if line.get("event") == "request"]
+    # One line per request: an accepted notification's line carries the request's fields.
+    requests_logged = [line for line in lines if line.get("event") in ("request", "notification")]
+    assert len(requests_logged) == 2
+    assert requests_logged[0]["event"] == "notification"
     assert requests_logged[0]["notification_id"] == answer["id"]
     assert requests_logged[0]["dag_run_id"] == answer["dag_run_id"]
     assert requests_logged[0]["status"] == 200
+    assert requests_logged[0]["path"] == "/sintegre/default"
+    assert requests_logged[0]["duration_ms"] >= 0
+    assert requests_logged[1]["event"] == "request"
     assert requests_logged[1]["status"] == 422
     text = "\n".join(formatter.format(r) for r in caplog.records)
     assert token not in text and "s3nh4" not in text

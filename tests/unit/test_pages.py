@@ -15,7 +15,7 @@ from helpers.fake_airflow import FakeAirflowBase
 from helpers.webhook import ADMIN_PASSWORD, ADMIN_USER, basic
 from sintegre.catalog.products import load_catalog
 from sintegre.core.settings import load_settings
-from sintegre.intake.inbox import notifications
+from sintegre.intake.inbox.schema import notifications
 from sintegre.intake.notification import BRASILIA
 from sintegre.intake.receiver import create_app
 from sintegre.intake.receiver.views_data import arrivals

@@ -25,7 +25,7 @@ from sintegre.core.slugs import slugify
 SAMPLES_PATH = Path(__file__).resolve().parents[1] / "data" / "sintegre-payloads.sample.json"
 BRT = timezone(timedelta(hours=-3))  # Brasília has had no DST since 2019
 
-# SINTEGRE-FACTS.md §3, copied by hand: (id, name exactly as sent, granularity).
+# docs/SINTEGRE-FACTS.md §3, copied by hand: (id, name exactly as sent, granularity).
 FACTS_PRODUCTS = [
     (155, "IPDO (Informativo Preliminar Diário da Operação)", "daily"),
     (230, "Acomph", "daily"),
@@ -313,9 +313,12 @@ def test_alias_shared_by_two_products_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"granularity": "hourly"}, r"entry #1 \(id 155, .*granularity must be one of"),
-        ({"format": "docx"}, r"format must be one of"),
-        ({"id": "155"}, r"id must be a positive integer"),
+        (
+            {"granularity": "hourly"},
+            r"entry #1 \(id 155, .*granularity must be 'daily', .* got 'hourly'",
+        ),
+        ({"format": "docx"}, r"format must be 'pdf', .* or 'folder-zip', got 'docx'"),
+        ({"id": "155"}, r"id must be a valid integer, got '155'"),
         ({"dag_id": "sintegre__other"}, r"dag_id 'sintegre__other' must be"),
         ({"colour": "blue"}, r"unknown key\(s\) colour"),
         ({"arrival": {"start": 575, "end": "09:50", "margin_minutes": 60}}, r"quote the time"),
@@ -332,6 +335,21 @@ def test_bad_entry_names_it(tmp_path: Path, change: dict[str, Any], message: str
     entries[0].update(change)
     with pytest.raises(ValueError, match=message):
         load_catalog(_write(tmp_path, entries))
+
+
+def test_a_nested_typo_names_the_product_and_the_table(tmp_path: Path) -> None:
+    entries = _entries()
+    acomph = next(e for e in entries if e["id"] == 230)
+    acomph["arrival"]["day_ofset"] = 1
+    acomph["tables"][0]["parse"]["delimitr"] = ";"
+    with pytest.raises(ValueError) as raised:
+        load_catalog(_write(tmp_path, entries))
+    message = str(raised.value)
+    assert "(id 230, 'Acomph'): arrival: unknown key(s) day_ofset" in message
+    table = acomph["tables"][0]["name"]
+    assert f"(id 230, 'Acomph'): tables[0] (table {table!r}).parse: unknown key(s) delimitr" in (
+        message
+    )
 
 
 def test_weekly_without_weekdays_is_refused(tmp_path: Path) -> None:

@@ -64,8 +64,28 @@ def test_same_product_and_period_with_a_new_token_is_a_new_delivery(post):
 
 @pytest.mark.parametrize(
     "auth",
-    [None, basic("ons", "wrong"), basic("other", "s3nh4-do-webhook"), "Bearer x", "Basic !!!"],
-    ids=["missing", "wrong-password", "wrong-user", "bearer", "garbage"],
+    [
+        None,
+        basic("ons", "wrong"),
+        basic("other", "s3nh4-do-webhook"),
+        "Bearer x",
+        "Basic !!!",
+        "Basic é",  # non-ASCII: Werkzeug's parser raises ValueError, must still be a 401
+        "Basic //8=",  # not UTF-8
+        "Basic",
+        "Basic b25z",  # no colon
+    ],
+    ids=[
+        "missing",
+        "wrong-password",
+        "wrong-user",
+        "bearer",
+        "garbage",
+        "non-ascii",
+        "not-utf8",
+        "empty",
+        "no-colon",
+    ],
 )
 def test_basic_auth_refusals_are_401_with_a_challenge(client, auth):
     headers = {"Authorization": auth} if auth else {}
@@ -169,6 +189,9 @@ def test_inspection_api_requires_admin_credentials(client, post):
     wrong = client.get("/api/notifications", headers={"Authorization": basic(ADMIN_USER, "x")})
     assert wrong.status_code == 401
     assert wrong.headers["WWW-Authenticate"].startswith("Basic")
+    for malformed in ("Basic é", "Basic !!!", "Basic //8=", "Bearer x", "Basic"):
+        answer = client.get("/api/notifications", headers={"Authorization": malformed})
+        assert answer.status_code == 401, malformed
 
 
 def test_inspection_api_shows_the_normalised_notification_without_secrets(client, post):

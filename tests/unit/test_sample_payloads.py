@@ -1,11 +1,12 @@
 """``normalize`` against the 26 real SINtegre notifications in the shared sample file.
 
 Every expected value below was worked out by hand from the raw payload and its token claims
-(SINTEGRE-FACTS.md §1): naive period times are Brasília local time; aware ``...Z`` values are UTC
-and are converted to Brasília (UTC-3 all through 2024-2025, no DST since 2019) before the date is
-taken, so ``2025-08-01T03:00:00.000Z`` .. ``2025-09-01T02:59:59.000Z`` is 1-31 August. A week is
-7 days starting on a Saturday; a month is the 1st to the last day of one calendar month. None of
-the expected values is computed with the code under test or a re-implementation of it.
+(docs/SINTEGRE-FACTS.md §1): naive period times are Brasília local time; aware ``...Z`` values
+are UTC and are converted to Brasília (UTC-3 all through 2024-2025, no DST since 2019) before
+the date is taken, so ``2025-08-01T03:00:00.000Z`` .. ``2025-09-01T02:59:59.000Z`` is 1-31
+August. A week is 7 days starting on a Saturday; a month is the 1st to the last day of one
+calendar month. None of the expected values is computed with the code under test or a re-
+implementation of it.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from pydantic import SecretStr
 
 from sintegre.core.settings import Settings, load_settings
 from sintegre.intake.notification import BRASILIA
@@ -50,7 +51,7 @@ def ensure_simulator_ca(settings: Settings) -> Path:
 
 def _admin_password(settings: Settings) -> str:
     if settings.admin_password:
-        return settings.admin_password
+        return settings.admin_password.get_secret_value()
     path = settings.state_dir / "secrets" / "receiver_admin_password"
     if not path.exists():
         raise SystemExit("no receiver admin password: start `SINTEGRE_DEMO=1 make run` first")
@@ -95,8 +96,8 @@ def run(settings: Settings | None = None, *, timeout: float = 900.0) -> int:
             state=DeliveryState(folder / "state.json"),
             auth=settings.webhook_auth,
             user=settings.webhook_user,
-            password=settings.webhook_password,
-            token=settings.webhook_token,
+            password=_reveal(settings.webhook_password),
+            token=_reveal(settings.webhook_token),
         )
         ids = {}
         for delivery in deliveries:
@@ -140,3 +141,7 @@ def run(settings: Settings | None = None, *, timeout: float = 900.0) -> int:
 
 if __name__ == "__main__":
     sys.exit(run())
+
+
+def _reveal(secret: SecretStr | None) -> str | None:
+    return None if secret is None else secret.get_secret_value()

@@ -212,12 +212,12 @@ def main() -> int:
         print("airflow is not installed in this venv; run `make install`", file=sys.stderr)
         return 2
 
-    airflow_password = settings.airflow_password or _persisted_secret(
+    airflow_password = settings.airflow_password.get_secret_value() or _persisted_secret(
         state / "secrets" / "airflow_admin_password"
     )
-    admin_password = settings.admin_password or _persisted_secret(
-        state / "secrets" / "receiver_admin_password"
-    )
+    admin_password = (
+        settings.admin_password.get_secret_value() if settings.admin_password else None
+    ) or _persisted_secret(state / "secrets" / "receiver_admin_password")
     base_env = dict(os.environ)
     base_env.update(
         {

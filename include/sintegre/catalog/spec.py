@@ -18,15 +18,29 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import field
+from typing import Annotated, Literal
+
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from pydantic.dataclasses import dataclass
 
 __all__ = [
+    "CONFIG",
     "ColumnSpec",
     "FixedWidthField",
     "ParseSpec",
     "TableSpec",
     "WideLayout",
+    "explain",
     "glob_matches",
     "table_spec_from_mapping",
 ]
@@ -42,8 +56,46 @@ DELIMITER_NAMES = {
     " ": " ",
 }
 
+_SNAKE = r"[a-z_][a-z0-9_]*"
+_SLUG = r"[a-z][a-z0-9]*(_[a-z0-9]+)*"
+#: Every model refuses a key it does not declare: a typo in ``products.yaml`` would otherwise
+#: silently change how a product is read.
+CONFIG = ConfigDict(extra="forbid")
 
-@dataclass(frozen=True)
+Snake = Annotated[str, StringConstraints(pattern=rf"^{_SNAKE}$")]
+Count = Annotated[int, Strict(), Field(ge=0)]
+ColumnType = Literal["int", "float", "date", "datetime", "bool", "string"]
+Bound = Annotated[float, Strict()] | None
+
+
+def _one_or_many(value: object) -> object:
+    """A single glob or name may be written without a list; ``None`` is none."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else value
+
+
+Names = Annotated[tuple[str, ...], BeforeValidator(_one_or_many)]
+
+
+def _delimiter(value: object) -> object:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in DELIMITER_NAMES:
+        raise ValueError(f"must be one of {sorted(DELIMITER_NAMES)}")
+    return DELIMITER_NAMES[value]
+
+
+def _regex(value: object) -> object:
+    if value is None or isinstance(value, re.Pattern):
+        return value
+    try:
+        return re.compile(str(value))
+    except re.error as error:
+        raise ValueError(f"invalid regular expression: {error}") from None
+
+
+@dataclass(frozen=True, config=CONFIG)
 class ColumnSpec:
     """A column a catalogued table is expected to have.
 
@@ -60,15 +112,25 @@ class ColumnSpec:
             ``False`` for columns ONS added later (older files lack them).
     """
 
-    name: str
-    type: str | None = None
+    name: Snake
+    type: ColumnType | None = None
     unit: str | None = None
     description: str | None = None
-    range: tuple[float | None, float | None] | None = None
-    required: bool = True
+    range: tuple[Bound, Bound] | None = None
+    required: Annotated[bool, Strict()] = True
+
+    @model_validator(mode="after")
+    def _plausible_range(self) -> ColumnSpec:
+        if self.range is not None:
+            low, high = self.range
+            if low is not None and high is not None and low > high:
+                raise ValueError(f"range [{low}, {high}] needs low <= high")
+            if self.type not in ("int", "float"):
+                raise ValueError("range needs a numeric type (int or float)")
+        return self
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=CONFIG)
 class FixedWidthField:
     """One field of a fixed-width text layout.
 
@@ -79,11 +141,20 @@ class FixedWidthField:
     """
 
     name: str
-    start: int
+    start: Count
     end: int
 
+    @model_validator(mode="after")
+    def _not_empty(self) -> FixedWidthField:
+        if self.end <= self.start:
+            raise ValueError(
+                f"fixed-width field {self.name!r} has an empty range {self.start}..{self.end}"
+                " (needs 0 <= start < end)"
+            )
+        return self
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, config=CONFIG)
 class WideLayout:
     """A wide sheet with one block of columns per entity, reshaped to long form.
 
@@ -99,13 +170,13 @@ class WideLayout:
         key_column: Name of the column that receives the block key.
     """
 
-    block_width: int
-    leading_columns: int = 1
-    key_row: int = 0
+    block_width: Annotated[int, Strict(), Field(ge=1)]
+    leading_columns: Count = 1
+    key_row: Count = 0
     key_column: str = "key"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=CONFIG)
 class ParseSpec:
     """Overrides of the generic readers for one table. Every field defaults to "guess".
 
@@ -131,21 +202,21 @@ class ParseSpec:
     """
 
     encoding: str | None = None
-    delimiter: str | None = None
+    delimiter: Annotated[str | None, BeforeValidator(_delimiter)] = None
     decimal: DecimalConvention = "auto"
-    header: bool | None = None
-    column_names: tuple[str, ...] = ()
+    header: Annotated[bool, Strict()] | None = None
+    column_names: Names = ()
     fixed_width: tuple[FixedWidthField, ...] = ()
-    skip_rows: int | None = None
+    skip_rows: Count | None = None
     header_keyword: str | None = None
-    header_rows: int = 1
-    text_columns: tuple[str, ...] = ()
-    sheets: tuple[str, ...] = ()
+    header_rows: Count = 1
+    text_columns: Names = ()
+    sheets: Names = ()
     wide: WideLayout | None = None
     layout: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=CONFIG)
 class TableSpec:
     """One table of a catalogued product.
 
@@ -165,14 +236,31 @@ class TableSpec:
         description: What the table holds, for people (README, ``make inspect-file``).
     """
 
-    name: str
-    match: tuple[str, ...]
-    extract: re.Pattern[str] | None = None
+    name: Annotated[str, StringConstraints(pattern=rf"^({_SNAKE})?$")]
+    match: Names
+    extract: Annotated[re.Pattern[str] | None, BeforeValidator(_regex)] = None
     parse: ParseSpec = field(default_factory=ParseSpec)
     columns: tuple[ColumnSpec, ...] = ()
-    raw: bool = False
-    dataset: str | None = None
+    raw: Annotated[bool, Strict()] = False
+    dataset: Annotated[str, StringConstraints(pattern=rf"^{_SLUG}$")] | None = None
     description: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unnamed(cls, data: object) -> object:
+        # In products.yaml a product whose file is one table leaves its table's name out.
+        return {"name": "", **data} if isinstance(data, dict) else data
+
+    @model_validator(mode="after")
+    def _check(self) -> TableSpec:
+        if not self.match:
+            raise ValueError("match needs at least one glob")
+        if self.extract is not None:
+            groups = list(self.extract.groupindex)
+            bad = [group for group in groups if not re.fullmatch(_SNAKE, group)]
+            if not groups or bad:
+                raise ValueError(f"extract needs named groups in snake_case, got {bad}")
+        return self
 
     def matches(self, source_path: str) -> bool:
         """Tell whether a leaf belongs to this table."""
@@ -185,13 +273,10 @@ def glob_matches(patterns: Sequence[str], source_path: str) -> bool:
     return any(fnmatch.fnmatchcase(folded, pattern.casefold()) for pattern in patterns)
 
 
-_PARSE_KEYS = frozenset(ParseSpec.__dataclass_fields__)
-_TABLE_KEYS = frozenset(
-    {"name", "match", "extract", "parse", "columns", "raw", "dataset", "description"}
-)
-_COLUMN_KEYS = frozenset({"name", "type", "unit", "description", "range", "required"})
-_COLUMN_TYPES = frozenset({"int", "float", "date", "datetime", "bool", "string"})
-_SNAKE = re.compile(r"[a-z_][a-z0-9_]*")
+_TABLE = TypeAdapter(TableSpec)
+#: pydantic's wording ("Input should be ...") turned into the catalog's ("... must be ...").
+_SHOULD = re.compile(r"^(Input|Value|String|Tuple|List|Dictionary)?\s*should\b")
+_PREFIX = re.compile(r"^(Value error|Assertion failed), ")
 
 
 def table_spec_from_mapping(raw: object, where: str) -> TableSpec:
@@ -209,160 +294,66 @@ def table_spec_from_mapping(raw: object, where: str) -> TableSpec:
             message names the entry and the key, because a typo here silently changes
             how a product is read.
     """
-    mapping = _mapping(raw, where)
-    _known(mapping, _TABLE_KEYS, where)
-    name = mapping.get("name", "")
-    if not isinstance(name, str) or (name and not _SNAKE.fullmatch(name)):
-        raise ValueError(f"{where}: name must be a snake_case string or empty, got {name!r}")
-    where = f"{where} (table {name!r})"
-    match = _strings(mapping.get("match"), f"{where}.match")
-    if not match:
-        raise ValueError(f"{where}: match needs at least one glob")
-    extract = None
-    if mapping.get("extract") is not None:
-        try:
-            extract = re.compile(str(mapping["extract"]))
-        except re.error as error:
-            raise ValueError(f"{where}.extract: invalid regular expression: {error}") from None
-        bad = [group for group in extract.groupindex if not _SNAKE.fullmatch(group)]
-        if not extract.groupindex or bad:
-            raise ValueError(f"{where}.extract: needs named groups in snake_case, got {bad}")
-    columns = tuple(
-        _column(entry, f"{where}.columns[{index}]")
-        for index, entry in enumerate(mapping.get("columns") or [])
-    )
-    raw_only = mapping.get("raw", False)
-    if not isinstance(raw_only, bool):
-        raise ValueError(f"{where}.raw must be true or false")
-    dataset = mapping.get("dataset")
-    if dataset is not None and not (
-        isinstance(dataset, str) and re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", dataset)
-    ):
-        raise ValueError(f"{where}.dataset must be a lowercase slug, got {dataset!r}")
-    description = mapping.get("description")
-    if description is not None and not isinstance(description, str):
-        raise ValueError(f"{where}.description must be text")
-    return TableSpec(
-        name=name,
-        match=match,
-        extract=extract,
-        parse=_parse(mapping.get("parse") or {}, f"{where}.parse"),
-        columns=columns,
-        raw=raw_only,
-        dataset=dataset,
-        description=description,
-    )
+    try:
+        return _TABLE.validate_python(raw)
+    except ValidationError as error:
+        raise ValueError(explain(error, f"{where}{_table_label(raw)}", raw)) from None
 
 
-def _mapping(raw: object, where: str) -> dict[str, object]:
-    if not isinstance(raw, dict):
-        raise ValueError(f"{where}: expected a mapping, got {type(raw).__name__}")
-    return raw
+def explain(error: ValidationError, where: str, raw: object) -> str:
+    """One line per problem of a catalog entry, each naming where it is and what is wrong.
 
+    Args:
+        error: What pydantic found.
+        where: The entry (file, product id and name).
+        raw: The entry as read, to name its tables (``tables[2] (table 'carga')``).
 
-def _known(mapping: dict[str, object], allowed: frozenset[str], where: str) -> None:
-    unknown = sorted(str(key) for key in mapping.keys() - allowed)
-    if unknown:
-        raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}")
-
-
-def _strings(value: object, where: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValueError(f"{where}: expected a list of strings")
-    return tuple(value)
-
-
-def _column(raw: object, where: str) -> ColumnSpec:
-    mapping = _mapping(raw, where)
-    _known(mapping, _COLUMN_KEYS, where)
-    name = mapping.get("name")
-    if not isinstance(name, str) or not _SNAKE.fullmatch(name):
-        raise ValueError(f"{where}: name must be ASCII snake_case, got {name!r}")
-    column_type = mapping.get("type")
-    if column_type is not None and column_type not in _COLUMN_TYPES:
-        raise ValueError(f"{where}: type must be one of {sorted(_COLUMN_TYPES)}")
-    unit, description = mapping.get("unit"), mapping.get("description")
-    bounds = mapping.get("range")
-    plausible: tuple[float | None, float | None] | None = None
-    if bounds is not None:
-        if (
-            not isinstance(bounds, list)
-            or len(bounds) != 2
-            or not all(
-                b is None or (isinstance(b, int | float) and not isinstance(b, bool))
-                for b in bounds
-            )
-            or (bounds[0] is not None and bounds[1] is not None and bounds[0] > bounds[1])
+    Returns:
+        ``"<where>: <path> <problem>"`` lines; unknown and missing keys grouped per mapping.
+    """
+    keys: dict[tuple[str, str], list[str]] = {}
+    problems: list[str] = []
+    for item in error.errors(include_url=False):
+        *parents, last = item["loc"] or ("",)
+        kind = item["type"]
+        if kind in (
+            "extra_forbidden",
+            "unexpected_keyword_argument",
+            "missing",
+            "missing_argument",
         ):
-            raise ValueError(f"{where}.range must be [low, high] (numbers or null, low <= high)")
-        if column_type not in ("int", "float"):
-            raise ValueError(f"{where}.range needs a numeric type (int or float)")
-        plausible = (
-            None if bounds[0] is None else float(bounds[0]),
-            None if bounds[1] is None else float(bounds[1]),
-        )
-    required = mapping.get("required", True)
-    if not isinstance(required, bool):
-        raise ValueError(f"{where}.required must be true or false")
-    return ColumnSpec(
-        name=name,
-        type=column_type,  # type: ignore[arg-type]
-        unit=None if unit is None else str(unit),
-        description=None if description is None else str(description),
-        range=plausible,
-        required=required,
-    )
+            what = "missing" if kind.startswith("missing") else "unknown key(s)"
+            keys.setdefault((_place(where, parents, raw), what), []).append(str(last))
+            continue
+        place = _place(where, [*parents, last] if item["loc"] else [], raw)
+        message = _SHOULD.sub("must", _PREFIX.sub("", item["msg"]))
+        if kind not in ("value_error", "assertion_error") and not isinstance(
+            item["input"], dict | list
+        ):
+            message += f", got {item['input']!r}"
+        joiner = " " if message.startswith(("must", "needs")) and place != where else ": "
+        problems.append(f"{place}{joiner}{message}")
+    problems += [
+        f"{place}: {what} {', '.join(sorted(names))}" for (place, what), names in keys.items()
+    ]
+    return "; ".join(problems)
 
 
-def _parse(raw: object, where: str) -> ParseSpec:
-    mapping = dict(_mapping(raw, where))
-    _known(mapping, _PARSE_KEYS, where)
-    values: dict[str, object] = {}
-    for key in ("encoding", "header_keyword", "layout"):
-        if mapping.get(key) is not None:
-            values[key] = str(mapping[key])
-    if "delimiter" in mapping:
-        delimiter = mapping["delimiter"]
-        if delimiter not in DELIMITER_NAMES:
-            raise ValueError(f"{where}.delimiter must be one of {sorted(DELIMITER_NAMES)}")
-        values["delimiter"] = DELIMITER_NAMES[str(delimiter)]
-    if "decimal" in mapping:
-        if mapping["decimal"] not in ("auto", "comma", "point"):
-            raise ValueError(f"{where}.decimal must be auto, comma or point")
-        values["decimal"] = mapping["decimal"]
-    if "header" in mapping:
-        if mapping["header"] not in (True, False, None):
-            raise ValueError(f"{where}.header must be true, false or null")
-        values["header"] = mapping["header"]
-    for key in ("skip_rows", "header_rows"):
-        if key in mapping and mapping[key] is not None:
-            number = mapping[key]
-            if not isinstance(number, int) or isinstance(number, bool) or number < 0:
-                raise ValueError(f"{where}.{key} must be a non-negative integer")
-            values[key] = number
-    for key in ("column_names", "text_columns", "sheets"):
-        if key in mapping:
-            values[key] = _strings(mapping[key], f"{where}.{key}")
-    if "fixed_width" in mapping:
-        fields = []
-        for index, entry in enumerate(mapping["fixed_width"] or []):
-            item = _mapping(entry, f"{where}.fixed_width[{index}]")
-            _known(item, frozenset({"name", "start", "end"}), f"{where}.fixed_width[{index}]")
-            start, end = item.get("start"), item.get("end")
-            if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end):
-                raise ValueError(f"{where}.fixed_width[{index}]: needs 0 <= start < end")
-            fields.append(FixedWidthField(str(item.get("name")), start, end))
-        values["fixed_width"] = tuple(fields)
-    if mapping.get("wide") is not None:
-        item = _mapping(mapping["wide"], f"{where}.wide")
-        allowed = frozenset(WideLayout.__dataclass_fields__)
-        _known(item, allowed, f"{where}.wide")
-        try:
-            values["wide"] = WideLayout(**item)  # type: ignore[arg-type]
-        except TypeError as error:
-            raise ValueError(f"{where}.wide: {error}") from None
-    return ParseSpec(**values)  # type: ignore[arg-type]
+def _place(where: str, loc: Sequence[int | str], raw: object) -> str:
+    """``where: tables[0] (table 'carga').parse.delimiter`` for a pydantic error location."""
+    path, node = "", raw
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            if path.endswith(f"tables[{part}]"):
+                path += _table_label(node)
+        else:
+            path += f".{part}" if path else str(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return f"{where}: {path}" if path else where
+
+
+def _table_label(raw: object) -> str:
+    name = raw.get("name") if isinstance(raw, dict) else None
+    return f" (table {name!r})" if isinstance(name, str) else ""

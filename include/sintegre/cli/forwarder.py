@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import AbstractContextManager
 from typing import Any
 
+from sintegre.intake import wakeup
 from sintegre.intake.airflow_api import AirflowClient
 from sintegre.intake.forwarder import (
     AdvisoryLock,
@@ -32,14 +34,17 @@ def build_forwarder(settings: Any = None) -> Forwarder:
         synchronous=settings.inbox_synchronous,
         busy_timeout_ms=settings.inbox_busy_timeout_ms,
     )
-    client = AirflowClient(settings.airflow_url, settings.airflow_user, settings.airflow_password)
+    client = AirflowClient(
+        settings.airflow_url, settings.airflow_user, settings.airflow_password.get_secret_value()
+    )
 
     def rescue(conf: dict[str, Any]) -> str:
         # Through the lake's store: on S3 the copy goes to the bucket's raw/ zone (downloaded
         # aside, uploaded whole), where any Celery worker's download step finds it.
         from sintegre.ingest.pipeline import fetch_into_raw
 
-        return fetch_into_raw(conf, settings, retries=1)["raw_path"]
+        raw_path: str = fetch_into_raw(conf, settings, retries=1)["raw_path"]
+        return raw_path
 
     return Forwarder(
         inbox,
@@ -66,6 +71,7 @@ def main() -> int:
     forwarder = build_forwarder(settings)
     waiting_logged = False
     while not stop.is_set():
+        lock: AbstractContextManager[bool | AdvisoryLock]
         if forwarder.inbox.is_sqlite:
             lock = single_instance_lock(settings.state_dir / "forwarder.lock")
         else:
@@ -73,8 +79,14 @@ def main() -> int:
         with lock as held:
             if held:
                 check = held.still_held if isinstance(held, AdvisoryLock) else None
-                if forwarder.run_forever(stop, still_held=check):
-                    break
+                # Only the lock holder listens: the receiver's signal wakes the forwarder
+                # that triggers, not a standby.
+                wake = wakeup.listen(forwarder.inbox.url)
+                try:
+                    if forwarder.run_forever(stop, still_held=check, wakeup=wake):
+                        break
+                finally:
+                    wake.close()
                 waiting_logged = False
                 continue  # the lock was lost: stand by, and take it back when it is free
         # Standby: another forwarder feeds Airflow; take over the moment it goes away.

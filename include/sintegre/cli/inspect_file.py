@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sintegre.catalog.products import Catalog, Product, load_catalog
+from sintegre.catalog.spec import TableSpec
 
 __all__ = ["guess_product", "inspect", "main"]
 
@@ -61,7 +62,7 @@ def inspect(path: Path, product: Product | None, *, rows: int = 5) -> tuple[int,
     lines = [f"file: {path.name} ({path.stat().st_size:,} bytes)"]
     if product is None:
         lines.append("product: not catalogued (or not recognised): the generic readers decide")
-        specs: Sequence = ()
+        specs: Sequence[TableSpec] = ()
     else:
         lines.append(f"product: {product.id} {product.name!r} (DAG {product.dag_id})")
         if product.evidence:

@@ -14,9 +14,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-__all__ = ["RunConf", "RunConfError", "params_schema"]
+__all__ = ["Granularity", "RunConf", "RunConfError", "params_schema"]
 
 _SLUG = r"^[a-z0-9_]+$"
+
+# A delivery's period: one day, a Saturday–Friday week, a calendar month, or anything else.
+Granularity = Literal["daily", "weekly", "monthly", "other"]
 
 
 class RunConfError(ValueError):
@@ -49,7 +52,7 @@ class RunConf(BaseModel):
     macroprocesso_slug: str = Field(pattern=_SLUG)
     periodicidade_date: date
     periodicidade_final_date: date
-    granularity: Literal["daily", "weekly", "monthly", "other"] = "other"
+    granularity: Granularity = "other"
     token_exp: int | None = None
     token_nbf: int | None = Field(default=None, description="Delivery instant")
     token_url_claim: str | None = None

@@ -1,16 +1,23 @@
 """Every setting of the project, read from the environment in one place.
 
-Each setting is listed in README.md and in .env.example. Nothing else in the package reads
-``os.environ`` directly, so a test can build a :class:`Settings` from any mapping.
+Each setting is listed in README.md and in .env.example, under the environment variable name
+that is its alias here. Nothing else in the package reads ``os.environ`` directly, so a test can
+build a :class:`Settings` from any mapping (:func:`load_settings`). Secrets are
+:class:`~pydantic.SecretStr`: callers ask for ``.get_secret_value()`` where they need one, and
+no repr, log line or validation error shows them.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic import model_validator as _model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The repository root: ``include/sintegre/core/settings.py`` → three levels up.
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -26,101 +33,165 @@ def _resolve(path_or_uri: str, root: Path) -> str:
     return str(path if path.is_absolute() else (root / path).resolve())
 
 
-def _csv(value: str) -> tuple[str, ...]:
+def _csv(value: object) -> object:
+    if not isinstance(value, str):
+        return value
     return tuple(part.strip().lower() for part in value.split(",") if part.strip())
 
 
-#: Fields whose values never appear in a repr, a log or an error message.
-_SECRET_FIELDS = frozenset(
-    {
-        "airflow_password",
-        "webhook_password",
-        "webhook_token",
-        "admin_password",
-        "aws_access_key_id",
-        "aws_secret_access_key",
-        "aws_session_token",
-    }
-)
+def _lower(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
 #: ``scheme://user:password@`` in a URL (the inbox's PostgreSQL URL, an alert webhook).
 _URL_PASSWORD = re.compile(r"(://[^/:@]*:)[^@/]*@")
 REDACTED = "<redacted>"
 
+Lower = Annotated[str, BeforeValidator(_lower)]
 
-@dataclass(frozen=True, repr=False)
-class Settings:
-    """The resolved configuration. Build it with :func:`load_settings`."""
 
-    project_root: Path
-    state_dir: Path
-    lake_uri: str
-    receiver_host: str
-    receiver_port: int
-    airflow_port: int
-    airflow_url: str
-    airflow_user: str
-    airflow_password: str
-    dag_id: str
-    inbox_url: str
-    inbox_synchronous: str
-    inbox_busy_timeout_ms: int
-    integrations_file: str | None
-    webhook_auth: str
-    webhook_user: str | None
-    webhook_password: str | None
-    webhook_token: str | None
-    admin_user: str
-    admin_password: str | None
-    allowed_download_hosts: tuple[str, ...]
-    ca_bundle: str | None
-    forwarder_poll_seconds: float
-    forwarder_max_backoff_seconds: float
-    token_rescue_window_seconds: int
-    download_timeout_seconds: float
-    download_deadline_seconds: float
-    download_retries: int
-    task_retry_delay_seconds: float
-    max_body_bytes: int
-    log_format: str
-    alert_webhook_url: str | None
-    alert_email_to: str | None
-    freshness_schedule: str
-    demo: bool
+def _env(name: str, *more: str) -> Any:
+    """The field's environment variable(s): the first one set (and not empty) wins."""
+    return Field(validation_alias=AliasChoices(name, *more) if more else name)
+
+
+def _opt(name: str, *more: str) -> Any:
+    """An optional setting: ``None`` when its variable(s) are unset or empty."""
+    return Field(None, validation_alias=AliasChoices(name, *more) if more else name)
+
+
+class Settings(BaseSettings):
+    """The resolved configuration. Build it with :func:`load_settings`.
+
+    Every field is read from the environment variable named beside it; an empty variable
+    counts as unset (``.env.example`` lists them all, empty).
+    """
+
+    model_config = SettingsConfigDict(
+        frozen=True, extra="ignore", env_ignore_empty=True, hide_input_in_errors=True
+    )
+
+    project_root: Path = _env("SINTEGRE_PROJECT_ROOT")
+    state_dir: Path = _env("SINTEGRE_STATE_DIR")
+    lake_uri: str = _env("LAKE_URI")
+    receiver_host: str = _env("RECEIVER_HOST")
+    receiver_port: int = _env("RECEIVER_PORT")
+    airflow_port: int = _env("AIRFLOW_PORT")
+    airflow_url: str = _env("AIRFLOW_URL")
+    airflow_user: str = _env("AIRFLOW_USER")
+    airflow_password: SecretStr = _env("AIRFLOW_PASSWORD")
+    dag_id: str = _env("SINTEGRE_DAG_ID")
+    inbox_url: str = _env("SINTEGRE_INBOX_URL")
+    inbox_synchronous: Annotated[str, BeforeValidator(lambda v: str(v).upper())] = _env(
+        "SINTEGRE_INBOX_SYNCHRONOUS"
+    )
+    inbox_busy_timeout_ms: int = _env("SINTEGRE_INBOX_BUSY_TIMEOUT_MS")
+    integrations_file: str | None = _opt("SINTEGRE_INTEGRATIONS_FILE")
+    webhook_auth: Lower = _env("SINTEGRE_WEBHOOK_AUTH")
+    webhook_user: str | None = _opt("SINTEGRE_WEBHOOK_USER")
+    webhook_password: SecretStr | None = _opt("SINTEGRE_WEBHOOK_PASSWORD")
+    webhook_token: SecretStr | None = _opt("SINTEGRE_WEBHOOK_TOKEN")
+    admin_user: str = _env("SINTEGRE_ADMIN_USER")
+    admin_password: SecretStr | None = _opt("SINTEGRE_ADMIN_PASSWORD")
+    allowed_download_hosts: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_csv)] = _env(
+        "SINTEGRE_ALLOWED_DOWNLOAD_HOSTS"
+    )
+    # requests honours REQUESTS_CA_BUNDLE itself but not SSL_CERT_FILE; we pass both explicitly.
+    ca_bundle: str | None = _opt("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+    forwarder_poll_seconds: float = _env("FORWARDER_POLL_SECONDS")
+    forwarder_max_backoff_seconds: float = _env("FORWARDER_MAX_BACKOFF_SECONDS")
+    token_rescue_window_seconds: int = _env("SINTEGRE_TOKEN_RESCUE_WINDOW_SECONDS")
+    download_timeout_seconds: float = _env("SINTEGRE_DOWNLOAD_TIMEOUT_SECONDS")
+    download_deadline_seconds: float = _env("SINTEGRE_DOWNLOAD_DEADLINE_SECONDS")
+    download_retries: int = _env("SINTEGRE_DOWNLOAD_RETRIES")
+    task_retry_delay_seconds: float = _env("SINTEGRE_TASK_RETRY_DELAY_SECONDS")
+    max_body_bytes: int = _env("SINTEGRE_MAX_BODY_BYTES")
+    log_format: Lower = _env("SINTEGRE_LOG_FORMAT")
+    alert_webhook_url: str | None = _opt("SINTEGRE_ALERT_WEBHOOK_URL")
+    alert_email_to: str | None = _opt("SINTEGRE_ALERT_EMAIL_TO")
+    freshness_schedule: str = _env("SINTEGRE_FRESHNESS_SCHEDULE")
+    demo: bool = _env("SINTEGRE_DEMO")
     #: How landings on one partition are serialised: ``auto`` or ``none`` (see lake.py).
-    lake_lock: str = "auto"
+    lake_lock: Lower = _env("SINTEGRE_LAKE_LOCK")
     #: How long a landing waits for its partition's lock before failing (it retries later).
-    lake_lock_wait_seconds: float = 300.0
+    lake_lock_wait_seconds: float = _env("SINTEGRE_LAKE_LOCK_WAIT_SECONDS")
     #: Retention (the sintegre_maintenance DAG): finished notifications, refusal traces, and
     #: the age after which partial downloads, dead runs' staging and free locks are swept.
-    inbox_retention_days: float = 365.0
-    refusals_retention_days: float = 30.0
-    stale_file_hours: float = 24.0
-    maintenance_schedule: str = "30 6 * * *"
+    inbox_retention_days: float = _env("SINTEGRE_INBOX_RETENTION_DAYS")
+    refusals_retention_days: float = _env("SINTEGRE_REFUSALS_RETENTION_DAYS")
+    stale_file_hours: float = _env("SINTEGRE_STALE_FILE_HOURS")
+    maintenance_schedule: str = _env("SINTEGRE_MAINTENANCE_SCHEDULE")
     #: The catalog Delta table's log entries older than this are dropped by the maintenance
     #: (after a checkpoint): bounds the table's *version* time travel, not ``<dataset>_as_of``.
-    lake_log_retention_days: float = 30.0
+    lake_log_retention_days: float = _env("SINTEGRE_LAKE_LOG_RETENTION_DAYS")
     #: ``vacuum`` of the catalog table's unreferenced files older than this; None: never.
-    lake_vacuum_retention_hours: float | None = None
-    #: S3 (or MinIO...) endpoint for an ``s3://`` lake; None: AWS itself.
-    s3_endpoint_url: str | None = None
-    s3_region: str | None = None
-    s3_ca_bundle: str | None = None
+    lake_vacuum_retention_hours: float | None = _opt("SINTEGRE_LAKE_VACUUM_RETENTION_HOURS")
+    #: S3 (or MinIO...) endpoint for an ``s3://`` lake; None: AWS itself. The project's own
+    #: name wins over the AWS SDK's, so the lake can use another endpoint than the host's tools.
+    s3_endpoint_url: str | None = _opt("SINTEGRE_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL")
+    s3_region: str | None = _opt("AWS_REGION", "AWS_DEFAULT_REGION")
+    s3_ca_bundle: str | None = _opt("SINTEGRE_S3_CA_BUNDLE")
     # Credentials: unset falls through to the AWS SDK's chain (profile, instance role...).
-    aws_access_key_id: str | None = field(default=None, repr=False)
-    aws_secret_access_key: str | None = field(default=None, repr=False)
-    aws_session_token: str | None = field(default=None, repr=False)
+    aws_access_key_id: SecretStr | None = _opt("AWS_ACCESS_KEY_ID")
+    aws_secret_access_key: SecretStr | None = _opt("AWS_SECRET_ACCESS_KEY")
+    aws_session_token: SecretStr | None = _opt("AWS_SESSION_TOKEN")
 
-    def __repr__(self) -> str:
+    @_model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: Any) -> Any:
+        """Defaults, some derived from other settings; relative paths resolved against the root."""
+        if not isinstance(data, dict):
+            return data
+        env = {key: value for key, value in data.items() if str(value).strip()}
+        root = Path(env.get("SINTEGRE_PROJECT_ROOT", str(PROJECT_ROOT))).resolve()
+        state_dir = Path(_resolve(str(env.get("SINTEGRE_STATE_DIR", ".state")), root))
+        port = env.setdefault("AIRFLOW_PORT", "8080")
+        defaults = {
+            "RECEIVER_HOST": "127.0.0.1",
+            "RECEIVER_PORT": "8000",
+            "AIRFLOW_URL": f"http://localhost:{port}",
+            "AIRFLOW_USER": "admin",
+            "AIRFLOW_PASSWORD": "",
+            "SINTEGRE_DAG_ID": DEFAULT_DAG_ID,
+            "SINTEGRE_INBOX_URL": f"sqlite:///{state_dir / 'inbox.sqlite3'}",
+            "SINTEGRE_INBOX_SYNCHRONOUS": "FULL",
+            "SINTEGRE_INBOX_BUSY_TIMEOUT_MS": "5000",
+            "SINTEGRE_WEBHOOK_AUTH": "none",
+            "SINTEGRE_ADMIN_USER": "admin",
+            "SINTEGRE_ALLOWED_DOWNLOAD_HOSTS": "apps08.ons.org.br",
+            "FORWARDER_POLL_SECONDS": "1.0",
+            "FORWARDER_MAX_BACKOFF_SECONDS": "60",
+            "SINTEGRE_TOKEN_RESCUE_WINDOW_SECONDS": "7200",
+            "SINTEGRE_DOWNLOAD_TIMEOUT_SECONDS": "60",
+            "SINTEGRE_DOWNLOAD_DEADLINE_SECONDS": "1800",
+            "SINTEGRE_DOWNLOAD_RETRIES": "3",
+            "SINTEGRE_TASK_RETRY_DELAY_SECONDS": "120",
+            "SINTEGRE_MAX_BODY_BYTES": str(64 * 1024),
+            "SINTEGRE_LOG_FORMAT": "json",
+            "SINTEGRE_FRESHNESS_SCHEDULE": "*/30 * * * *",
+            "SINTEGRE_DEMO": "false",
+            "SINTEGRE_LAKE_LOCK": "auto",
+            "SINTEGRE_LAKE_LOCK_WAIT_SECONDS": "300",
+            "SINTEGRE_INBOX_RETENTION_DAYS": "365",
+            "SINTEGRE_REFUSALS_RETENTION_DAYS": "30",
+            "SINTEGRE_STALE_FILE_HOURS": "24",
+            "SINTEGRE_MAINTENANCE_SCHEDULE": "30 6 * * *",
+            "SINTEGRE_LAKE_LOG_RETENTION_DAYS": "30",
+        }
+        env = defaults | env
+        env["SINTEGRE_PROJECT_ROOT"], env["SINTEGRE_STATE_DIR"] = root, state_dir
+        env["LAKE_URI"] = _resolve(str(env.get("LAKE_URI", "data/lake")), root)
+        env["AIRFLOW_URL"] = str(env["AIRFLOW_URL"]).rstrip("/")
+        return env
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
         """Every field, with secrets masked and URL passwords removed (reprs reach logs)."""
-        shown = []
-        for item in fields(self):
-            value = getattr(self, item.name)
-            if item.name in _SECRET_FIELDS:
-                value = REDACTED if value else value
+        for name, value in super().__repr_args__():
+            if isinstance(value, SecretStr):
+                value = REDACTED if value.get_secret_value() else ""
             elif isinstance(value, str) and "://" in value:
                 value = _URL_PASSWORD.sub(r"\1" + REDACTED + "@", value)
-            shown.append(f"{item.name}={value!r}")
-        return f"Settings({', '.join(shown)})"
+            yield name, value
 
     @property
     def webhook_base_url(self) -> str:
@@ -134,6 +205,20 @@ class Settings:
         return self.ca_bundle or True
 
 
+def env_names() -> frozenset[str]:
+    """Every environment variable :class:`Settings` reads (its fields' aliases)."""
+    names: set[str] = set()
+    for info in Settings.model_fields.values():
+        alias = info.validation_alias
+        choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
+        names.update(choice for choice in choices if isinstance(choice, str))
+    return frozenset(names)
+
+
+class SettingsError(ValueError):
+    """An environment variable with an unusable value; the message names it, never the value."""
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from ``env`` (``os.environ`` when omitted).
 
@@ -142,72 +227,27 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
     Returns:
         A frozen :class:`Settings`.
+
+    Raises:
+        SettingsError: A variable holds a value of the wrong kind (``RECEIVER_PORT=http``);
+            every such variable is named, and no value is repeated (it may be a secret).
     """
-    env = os.environ if env is None else env
-    root = Path(env.get("SINTEGRE_PROJECT_ROOT", str(PROJECT_ROOT))).resolve()
-    state_dir = Path(_resolve(env.get("SINTEGRE_STATE_DIR", ".state"), root))
-    airflow_port = int(env.get("AIRFLOW_PORT", "8080"))
-    inbox_default = f"sqlite:///{state_dir / 'inbox.sqlite3'}"
-    return Settings(
-        project_root=root,
-        state_dir=state_dir,
-        lake_uri=_resolve(env.get("LAKE_URI", "data/lake"), root),
-        receiver_host=env.get("RECEIVER_HOST", "127.0.0.1"),
-        receiver_port=int(env.get("RECEIVER_PORT", "8000")),
-        airflow_port=airflow_port,
-        airflow_url=env.get("AIRFLOW_URL", f"http://localhost:{airflow_port}").rstrip("/"),
-        airflow_user=env.get("AIRFLOW_USER", "admin"),
-        airflow_password=env.get("AIRFLOW_PASSWORD", ""),
-        dag_id=env.get("SINTEGRE_DAG_ID", DEFAULT_DAG_ID),
-        inbox_url=env.get("SINTEGRE_INBOX_URL", inbox_default),
-        inbox_synchronous=env.get("SINTEGRE_INBOX_SYNCHRONOUS", "FULL").upper(),
-        inbox_busy_timeout_ms=int(env.get("SINTEGRE_INBOX_BUSY_TIMEOUT_MS", "5000")),
-        integrations_file=env.get("SINTEGRE_INTEGRATIONS_FILE") or None,
-        webhook_auth=env.get("SINTEGRE_WEBHOOK_AUTH", "none").strip().lower(),
-        webhook_user=env.get("SINTEGRE_WEBHOOK_USER") or None,
-        webhook_password=env.get("SINTEGRE_WEBHOOK_PASSWORD") or None,
-        webhook_token=env.get("SINTEGRE_WEBHOOK_TOKEN") or None,
-        admin_user=env.get("SINTEGRE_ADMIN_USER", "admin"),
-        admin_password=env.get("SINTEGRE_ADMIN_PASSWORD") or None,
-        allowed_download_hosts=_csv(
-            env.get("SINTEGRE_ALLOWED_DOWNLOAD_HOSTS", "apps08.ons.org.br")
-        ),
-        # requests honours REQUESTS_CA_BUNDLE itself but not SSL_CERT_FILE; we pass both explicitly.
-        ca_bundle=env.get("REQUESTS_CA_BUNDLE") or env.get("SSL_CERT_FILE") or None,
-        forwarder_poll_seconds=float(env.get("FORWARDER_POLL_SECONDS", "1.0")),
-        forwarder_max_backoff_seconds=float(env.get("FORWARDER_MAX_BACKOFF_SECONDS", "60")),
-        token_rescue_window_seconds=int(env.get("SINTEGRE_TOKEN_RESCUE_WINDOW_SECONDS", "7200")),
-        download_timeout_seconds=float(env.get("SINTEGRE_DOWNLOAD_TIMEOUT_SECONDS", "60")),
-        download_deadline_seconds=float(env.get("SINTEGRE_DOWNLOAD_DEADLINE_SECONDS", "1800")),
-        download_retries=int(env.get("SINTEGRE_DOWNLOAD_RETRIES", "3")),
-        task_retry_delay_seconds=float(env.get("SINTEGRE_TASK_RETRY_DELAY_SECONDS", "120")),
-        max_body_bytes=int(env.get("SINTEGRE_MAX_BODY_BYTES", str(64 * 1024))),
-        log_format=env.get("SINTEGRE_LOG_FORMAT", "json").lower(),
-        alert_webhook_url=env.get("SINTEGRE_ALERT_WEBHOOK_URL") or None,
-        alert_email_to=env.get("SINTEGRE_ALERT_EMAIL_TO") or None,
-        freshness_schedule=env.get("SINTEGRE_FRESHNESS_SCHEDULE", "*/30 * * * *"),
-        demo=env.get("SINTEGRE_DEMO", "").strip().lower() in {"1", "true", "yes"},
-        lake_lock=env.get("SINTEGRE_LAKE_LOCK", "auto").strip().lower() or "auto",
-        lake_lock_wait_seconds=float(env.get("SINTEGRE_LAKE_LOCK_WAIT_SECONDS", "300")),
-        inbox_retention_days=float(env.get("SINTEGRE_INBOX_RETENTION_DAYS", "365")),
-        refusals_retention_days=float(env.get("SINTEGRE_REFUSALS_RETENTION_DAYS", "30")),
-        stale_file_hours=float(env.get("SINTEGRE_STALE_FILE_HOURS", "24")),
-        maintenance_schedule=env.get("SINTEGRE_MAINTENANCE_SCHEDULE", "30 6 * * *"),
-        lake_log_retention_days=float(env.get("SINTEGRE_LAKE_LOG_RETENTION_DAYS", "30")),
-        lake_vacuum_retention_hours=(
-            float(env["SINTEGRE_LAKE_VACUUM_RETENTION_HOURS"])
-            if env.get("SINTEGRE_LAKE_VACUUM_RETENTION_HOURS", "").strip()
-            else None
-        ),
-        # The project's own name wins over the AWS SDK's, so the lake can use another
-        # endpoint than the rest of the host's AWS tooling.
-        s3_endpoint_url=env.get("SINTEGRE_S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL") or None,
-        s3_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
-        s3_ca_bundle=env.get("SINTEGRE_S3_CA_BUNDLE") or None,
-        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID") or None,
-        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
-        aws_session_token=env.get("AWS_SESSION_TOKEN") or None,
-    )
+    source = os.environ if env is None else env
+    # Fail closed: an authentication mode exported empty (a template left unfilled) must not
+    # quietly become "none" and open the webhook.
+    if "SINTEGRE_WEBHOOK_AUTH" in source and not source["SINTEGRE_WEBHOOK_AUTH"].strip():
+        raise SettingsError(
+            "invalid settings: SINTEGRE_WEBHOOK_AUTH is set but empty; say none, basic or token"
+        )
+    try:
+        # Empty is unset (as env_ignore_empty does for Settings() itself).
+        return Settings.model_validate({k: v for k, v in source.items() if v.strip()})
+    except ValidationError as error:
+        problems = [
+            f"{'/'.join(str(part) for part in item['loc'])}: {item['msg']}"
+            for item in error.errors(include_url=False, include_input=False)
+        ]
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
 
 
 class SecretReferenceError(ValueError):

@@ -1,6 +1,10 @@
-"""The three steps of an ingestion, as plain functions the DAG tasks call.
+"""The three steps of an ingestion (download → parse → land), as plain functions.
 
 Each step takes and returns small dicts of paths and facts (XCom-sized), never data frames.
+The ingestion DAGs run the three in ONE task (:func:`ingest_step`): a task start costs seconds
+on a small Airflow, more than the steps themselves for most of ONS's files. Each step logs its
+start and duration, a failure names its step (``download failed: …``), and a retry skips the
+download (the file recorded for the delivery is reused from ``raw/``, content-addressed).
 
 The lake is a local folder or an S3 prefix (``LAKE_URI``, ``sintegre.lake.storage``). On S3 every
 step's output lives in the bucket (the raw file, the delivery marker, the staged tables under
@@ -28,9 +32,9 @@ from sintegre.core.redact import REDACTED
 from sintegre.core.runconf import RunConf, RunConfError
 from sintegre.core.settings import Settings, load_settings
 from sintegre.ingest.download import DownloadError, download_to_raw, sanitize_file_name
-from sintegre.intake.inbox import Inbox
 from sintegre.lake import landing as lake
 from sintegre.lake import layout as lake_layout
+from sintegre.lake.locks import LakeLockError, LakeLockTimeout
 from sintegre.lake.storage import LakeStore, LakeStoreError, open_store
 from sintegre.readers import ReaderError, read_product_file
 from sintegre.readers.annotate import annotate
@@ -80,22 +84,25 @@ def staging_prefix(run_id: str) -> str:
     return LakeStore.join("_staging", sanitize_file_name(run_id, fallback="run"))
 
 
-def _with_download_url(conf: dict[str, Any], settings: Settings) -> dict[str, Any]:
+def _with_download_url(run: RunConf, settings: Settings) -> dict[str, Any]:
     """The conf with its real download URL: the forwarder sends Airflow a redacted one.
 
     The token is a bearer credential for a day; Airflow stores every conf and shows it in its
     UI, so only the inbox keeps it, and the download reads it back from there.
     """
-    if REDACTED not in conf["url"]:
+    conf = run.to_conf()
+    if REDACTED not in (run.url or ""):
         return conf
+    from sintegre.intake.inbox import Inbox  # SQLAlchemy: only when the URL was redacted
+
     inbox = Inbox(settings.inbox_url, synchronous=settings.inbox_synchronous)
     try:
-        row = inbox.get(conf["notification_id"])
+        row = inbox.get(run.notification_id)
     finally:
         inbox.dispose()
     if row is None:
         raise ConfError(
-            f"notification {conf['notification_id']} is not in the inbox "
+            f"notification {run.notification_id} is not in the inbox "
             f"({settings.inbox_url.split('://')[0]}): its download URL cannot be read"
         )
     return {**conf, "url": json.loads(row["conf"])["url"]}
@@ -177,20 +184,20 @@ def download_step(conf: dict[str, Any], settings: Settings | None = None) -> dic
         DownloadError: When the file cannot be fetched (the message names the cause).
     """
     settings = settings or load_settings()
-    check_conf(conf)
+    run = check_conf(conf)  # the typed contract: read as attributes from here on
     store = lake_store(settings)
-    rescued = _verified_rescued_copy(store, conf.get("raw_path"))
+    rescued = _verified_rescued_copy(store, run.raw_path)
     if rescued is not None:
         log.info("using the copy saved before the token expired: %s", rescued["raw_path"])
         return rescued
-    recorded = _recorded_delivery(store, conf["notification_id"])
+    recorded = _recorded_delivery(store, run.notification_id)
     if recorded is not None:
         # A re-run (cleared task, replay) reads the file recorded for this delivery: no
         # download, so it works after the token expired.
         log.info("using the file already downloaded for this delivery: %s", recorded["raw_path"])
         return recorded
-    result = fetch_into_raw(_with_download_url(conf, settings), settings)
-    _record_delivery(store, conf["notification_id"], result)
+    result = fetch_into_raw(_with_download_url(run, settings), settings)
+    _record_delivery(store, run.notification_id, result)
     return result
 
 
@@ -351,14 +358,88 @@ def land_step(
     return result
 
 
+class StepFailed(RuntimeError):
+    """A step of :func:`ingest_step` failed; the message names the step and the cause.
+
+    Attributes:
+        step: ``download``, ``parse`` or ``land``.
+        retryable: Whether running the task again may succeed (a network hiccup, a held
+            partition lock), as opposed to bytes that will fail the same way.
+        cause: The original exception (a ``LayoutMismatch`` carries ``details``).
+    """
+
+    def __init__(self, step: str, cause: BaseException, *, retryable: bool) -> None:
+        super().__init__(f"{step} failed: {cause}")
+        self.step = step
+        self.cause = cause
+        self.retryable = retryable
+
+
+def ingest_step(
+    conf: dict[str, Any],
+    run_id: str,
+    settings: Settings | None = None,
+    *,
+    product_id: int | None = None,
+) -> dict[str, Any]:
+    """Download, parse and land one delivery: what the ingestion DAGs' single task runs.
+
+    Returns:
+        ``{"download": …, "land": …, "steps": {step: seconds}}``: the download dict (where
+        the raw file is) and the land result (datasets, outcomes, drift), XCom-sized.
+
+    Raises:
+        ConfError: The conf does not fit the run-conf contract (not retryable).
+        StepFailed: A step failed; ``step``, ``retryable`` and ``cause`` say which and why.
+    """
+    settings = settings or load_settings()
+    steps: dict[str, float] = {}
+
+    def timed(step: str, number: int, call: Any) -> Any:
+        log.info("step %d/3 %s: started", number, step)
+        started = time.perf_counter()
+        result = call()
+        steps[step] = round(time.perf_counter() - started, 3)
+        log.info("step %d/3 %s: done in %.2fs", number, step, steps[step])
+        return result
+
+    check_conf(conf)
+    try:
+        downloaded = timed("download", 1, lambda: download_step(conf, settings))
+    except DownloadError as exc:
+        # An expired or refused token will not come back by retrying; a network error may.
+        raise StepFailed("download", exc, retryable=exc.retryable) from exc
+    except Exception as exc:  # object storage or disk: may pass on the retry
+        raise StepFailed("download", exc, retryable=True) from exc
+    try:
+        parsed = timed(
+            "parse", 2, lambda: parse_step(downloaded, run_id, settings, product_id=product_id)
+        )
+    except (LakeStoreError, OSError) as exc:  # reading raw/ or writing _staging/: may pass
+        raise StepFailed("parse", exc, retryable=True) from exc
+    except Exception as exc:  # LayoutMismatch, ReaderError…: the same bytes fail the same way
+        raise StepFailed("parse", exc, retryable=False) from exc
+    try:
+        landed = timed("land", 3, lambda: land_step(parsed, downloaded, conf, run_id, settings))
+    except LakeLockError as exc:
+        # A partition held too long may be free on the retry; a lake that cannot be locked
+        # at all (settings) will not be.
+        raise StepFailed("land", exc, retryable=isinstance(exc, LakeLockTimeout)) from exc
+    except Exception as exc:  # object storage or disk hiccup: the retry reuses raw/
+        raise StepFailed("land", exc, retryable=True) from exc
+    return {"download": downloaded, "land": landed, "steps": steps}
+
+
 __all__ = [
     "ConfError",
     "DownloadError",
     "LayoutMismatch",
     "ReaderError",
+    "StepFailed",
     "check_conf",
     "download_step",
     "fetch_into_raw",
+    "ingest_step",
     "lake_store",
     "land_step",
     "parse_step",

@@ -60,7 +60,8 @@ class AirflowClient:
             raise AirflowRejected(
                 response.status_code, "login refused (check AIRFLOW_USER / AIRFLOW_PASSWORD)"
             )
-        return response.json()["access_token"]
+        token: str = response.json()["access_token"]
+        return token
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         for attempt in range(2):
@@ -117,7 +118,8 @@ class AirflowClient:
             return None
         if response.status_code != 200:
             raise AirflowRejected(response.status_code, _detail(response))
-        return response.json().get("state")
+        run_state: str | None = response.json().get("state")
+        return run_state
 
     def task_instances(self, dag_id: str, dag_run_id: str) -> list[dict[str, Any]]:
         """Every task instance of a run as Airflow describes it (state, start, end, try)."""

@@ -20,10 +20,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sintegre.core.forwarder_contract import MISMATCH_XCOM_KEY, PARSE_TASK_ID
+from sintegre.core.forwarder_contract import INGEST_TASK_ID, MISMATCH_XCOM_KEY
 from sintegre.core.redact import redact
 from sintegre.intake.airflow_api import AirflowClient, AirflowRejected, AirflowUnavailable
 from sintegre.intake.inbox import Inbox
+from sintegre.intake.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,11 @@ def run_note(conf: dict[str, Any]) -> str:
     """The run note shown in the Airflow UI: product and its ``dataProduto`` label."""
     label = conf.get("dataProduto") or "sem dataProduto"
     return f"{conf.get('nome')} — dataProduto {label} (notificação {conf.get('notification_id')})"
+
+
+#: Triggered runs recorded per inbox transaction, at most this long after the first of them.
+TRIGGER_BATCH = 25
+TRIGGER_BATCH_SECONDS = 0.5
 
 
 class Forwarder:
@@ -74,7 +80,7 @@ class Forwarder:
         self._next_rescue: dict[str, float] = {}
 
     def _backoff(self, attempts: int) -> float:
-        return min(self.max_backoff_seconds, self.poll_seconds * (2 ** min(attempts, 16)))
+        return min(self.max_backoff_seconds, self.poll_seconds * (2.0 ** min(attempts, 16)))
 
     def trigger_due(self, now: float | None = None) -> int:
         """Trigger every due ``received`` notification; stop at the first outage.
@@ -83,6 +89,30 @@ class Forwarder:
             How many were triggered.
         """
         done = 0
+        # "triggered" is recorded in batches (one inbox transaction, one fsync, for up to
+        # TRIGGER_BATCH runs or TRIGGER_BATCH_SECONDS): a burst is not slowed by a commit per
+        # trigger. A crash before the batch is written only means those notifications are
+        # triggered again, and Airflow answers 409 (the same dag_run_id): counted as done.
+        pending: list[tuple[str, dict[str, Any]]] = []
+
+        def flush() -> None:
+            self.inbox.update_many(pending, event="triggered")
+            pending.clear()
+
+        try:
+            done = self._trigger_rows(now, pending, flush)
+        finally:
+            flush()
+        return done
+
+    def _trigger_rows(
+        self,
+        now: float | None,
+        pending: list[tuple[str, dict[str, Any]]],
+        flush: Callable[[], None],
+    ) -> int:
+        done = 0
+        first_pending = time.monotonic()
         for row in self.inbox.due("received", now=now):
             current = time.time() if now is None else now
             conf = json.loads(row["conf"])
@@ -122,16 +152,25 @@ class Forwarder:
                     "trigger_latency_s": round(current - row["received_at"], 3),
                 },
             )
-            self.inbox.update(
-                row["id"],
-                status="triggered",
-                attempts=row["attempts"] + 1,
-                last_error=None,
-                next_attempt_at=current + self.poll_seconds,
-                triggered_at=current,
-                event="triggered",
+            if not pending:
+                first_pending = time.monotonic()
+            pending.append(
+                (
+                    row["id"],
+                    {
+                        "status": "triggered",
+                        "attempts": row["attempts"] + 1,
+                        "last_error": None,
+                        "next_attempt_at": current + self.poll_seconds,
+                        "triggered_at": current,
+                    },
+                )
             )
             done += 1
+            if len(pending) >= TRIGGER_BATCH or (
+                time.monotonic() - first_pending >= TRIGGER_BATCH_SECONDS
+            ):
+                flush()
         return done
 
     def _failed_attempt(self, row: dict[str, Any], error: str, now: float) -> None:
@@ -230,7 +269,8 @@ class Forwarder:
         if row.get("raw_path"):
             return {}
         with contextlib.suppress(AirflowUnavailable, AirflowRejected):
-            downloaded = self.client.xcom(row["dag_id"], row["dag_run_id"], "download")
+            result = self.client.xcom(row["dag_id"], row["dag_run_id"], INGEST_TASK_ID)
+            downloaded = result.get("download") if isinstance(result, dict) else None
             if isinstance(downloaded, dict) and downloaded.get("raw_path"):
                 return {"raw_path": downloaded["raw_path"]}
         return {}
@@ -243,10 +283,11 @@ class Forwarder:
         if status != "succeeded":
             return {"status": status}
         values: dict[str, Any] = {"status": status}
-        # The land task says whether the content changed since the last landed version, and
+        # The land step says whether the content changed since the last landed version, and
         # which tables' columns differ from the catalog (they landed anyway).
         with contextlib.suppress(AirflowUnavailable, AirflowRejected):
-            landed = self.client.xcom(row["dag_id"], row["dag_run_id"], "land")
+            result = self.client.xcom(row["dag_id"], row["dag_run_id"], INGEST_TASK_ID)
+            landed = result.get("land") if isinstance(result, dict) else None
             if isinstance(landed, dict):
                 if landed.get("unchanged") is True:
                     values["status"] = "unchanged"
@@ -267,10 +308,10 @@ class Forwarder:
         return values
 
     def _failure(self, row: dict[str, Any]) -> dict[str, Any]:
-        """A failed run: ``layout_mismatch`` when the parse task said the file did not fit."""
+        """A failed run: ``layout_mismatch`` when the parse step said the file did not fit."""
         with contextlib.suppress(AirflowUnavailable, AirflowRejected):
             details = self.client.xcom(
-                row["dag_id"], row["dag_run_id"], PARSE_TASK_ID, key=MISMATCH_XCOM_KEY
+                row["dag_id"], row["dag_run_id"], INGEST_TASK_ID, key=MISMATCH_XCOM_KEY
             )
             if isinstance(details, dict) and details.get("message"):
                 return {
@@ -288,7 +329,10 @@ class Forwarder:
         return work
 
     def run_forever(
-        self, stop: threading.Event, still_held: Callable[[], bool] | None = None
+        self,
+        stop: threading.Event,
+        still_held: Callable[[], bool] | None = None,
+        wakeup: Wakeup | None = None,
     ) -> bool:
         """Cycle until ``stop`` is set; a broken cycle is logged and retried, never fatal.
 
@@ -315,7 +359,10 @@ class Forwarder:
                 log.exception("forwarder cycle failed; retrying")
                 work = 0
             if not work:
-                stop.wait(self.poll_seconds)
+                if wakeup is not None:
+                    wakeup.wait(self.poll_seconds)
+                else:
+                    stop.wait(self.poll_seconds)
         log.info("forwarder stopped")
         return True
 

@@ -80,8 +80,11 @@ def decide(
             return "reverted"
         # Committed but the writer died before curated/: this retry finishes the job (and
         # announces it, which the dead run could not).
-        repair = current is not None and current["sha256"] == sha
-        if repair and current_file_version(curated, store) != current["version"]:
+        if (
+            current is not None  # a repair
+            and current["sha256"] == sha
+            and current_file_version(curated, store) != current["version"]
+        ):
             return "new"
         return "unchanged"
     if current is not None and current["delivered_at"] > delivered:

@@ -39,6 +39,7 @@ import pyarrow as pa
 
 if TYPE_CHECKING:
     import pyarrow.dataset as pads
+    from deltalake import DeltaTable
 
     from sintegre.core.settings import Settings
     from sintegre.lake.storage import LakeStore
@@ -88,10 +89,10 @@ def storage_options(settings: Settings) -> dict[str, str]:
     elif endpoint:
         options["AWS_REGION"] = "us-east-1"
     if settings.aws_access_key_id and settings.aws_secret_access_key:
-        options["AWS_ACCESS_KEY_ID"] = settings.aws_access_key_id
-        options["AWS_SECRET_ACCESS_KEY"] = settings.aws_secret_access_key
+        options["AWS_ACCESS_KEY_ID"] = settings.aws_access_key_id.get_secret_value()
+        options["AWS_SECRET_ACCESS_KEY"] = settings.aws_secret_access_key.get_secret_value()
         if settings.aws_session_token:
-            options["AWS_SESSION_TOKEN"] = settings.aws_session_token
+            options["AWS_SESSION_TOKEN"] = settings.aws_session_token.get_secret_value()
     return options
 
 
@@ -139,7 +140,7 @@ def exists(store: LakeStore) -> bool:
     return DeltaTable.is_deltatable(table_uri(store), storage_options=_options(store))
 
 
-def open_table(store: LakeStore, version: int | None = None) -> Any:
+def open_table(store: LakeStore, version: int | None = None) -> DeltaTable:
     """A fresh ``DeltaTable`` (never cached: see the module's note on fork)."""
     from deltalake import DeltaTable
 
@@ -220,7 +221,10 @@ def partition_rows(
     from deltalake import QueryBuilder
 
     if _forked():
-        return _in_spawned("partition_rows", store, macro, period, columns, datasets)
+        rows: list[dict[str, Any]] | None = _in_spawned(
+            "partition_rows", store, macro, period, columns, datasets
+        )
+        return rows
     if not exists(store):
         return None
     select = ", ".join(f'"{name}"' for name in columns)

@@ -43,6 +43,7 @@ landings, not two DAGs').
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import uuid
@@ -51,7 +52,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -84,6 +87,8 @@ if TYPE_CHECKING:
     from sintegre.core.settings import Settings
 
 CRASH_ENV = "SINTEGRE_LAKE_CRASH_AT"
+#: Rows of a history file's first batch probed for nearly unique columns.
+_DICTIONARY_PROBE_ROWS = 8192
 
 
 def _crash_point(name: str) -> None:
@@ -169,22 +174,90 @@ def _write_history(
             for field in schema
         ]
         fields += [pa.field(name, type_) for name, _, type_ in lineage]
-        merged = {**(schema.metadata or {}), **metadata}
+        merged: dict[bytes | str, bytes | str] = {
+            key: value for part in (schema.metadata or {}, metadata) for key, value in part.items()
+        }
         out_schema = pa.schema(fields, metadata=merged)
-        constants: dict[int, list[pa.Array]] = {}
+        # The lineage constants go to the writer as one-value dictionaries, which it writes
+        # as they are instead of hashing every row's copy (a third of the history write).
+        # The file must still say the plain types: the Arrow schema is not stored (it would
+        # say dictionary), only the metadata, when the Parquet types alone read back as
+        # out_schema; otherwise plain constants.
+        by_dictionary = _plain_types_survive(out_schema)
+        write_schema = out_schema
+        if by_dictionary:
+            write_schema = pa.schema(
+                [*fields[: len(schema)], *(_constant_field(n, v, t) for n, v, t in lineage)]
+            )
+        constants: dict[int, list[pa.Array[Any]]] = {}
+        batch_rows = _batch_rows(source.metadata)
+        batches = source.iter_batches(batch_size=batch_rows, use_threads=False)
+        first = next(batches, None)
         with store.atomic_path(key) as tmp:
             # zstd and column statistics (pyarrow's default) so engines prune row groups.
             with pq.ParquetWriter(
-                tmp, out_schema, compression="zstd", write_statistics=True
+                tmp,
+                write_schema,
+                compression="zstd",
+                write_statistics=True,
+                store_schema=not by_dictionary,
+                use_dictionary=_dictionary_columns(first, write_schema),  # type: ignore[arg-type]  # pyarrow-stubs narrower than pyarrow
             ) as writer:
-                batch_rows = _batch_rows(source.metadata)
-                for batch in source.iter_batches(batch_size=batch_rows, use_threads=False):
+                for batch in itertools.chain([first] if first is not None else [], batches):
                     rows = batch.num_rows
                     if rows not in constants:
-                        constants = {rows: [pa.array([v] * rows, type=t) for _, v, t in lineage]}
+                        constants = {
+                            rows: [_constant(v, t, rows, by_dictionary) for _, v, t in lineage]
+                        }
                     arrays = [*batch.columns, *constants[rows]]
-                    writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=out_schema))
+                    writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=write_schema))
+                if by_dictionary:
+                    writer.add_key_value_metadata(merged)  # type: ignore[arg-type]  # pyarrow-stubs narrower than pyarrow
             _crash_point("mid_file")
+
+
+def _dictionary_columns(first: pa.RecordBatch | None, schema: pa.Schema) -> list[str] | bool:
+    """The columns worth dictionary-encoding: all but those nearly unique in the first batch.
+
+    A column of distinct values (measurements, codes) only costs a hash per value to end
+    with a dictionary as big as the values; plain it is cheaper to write and, zstd'd,
+    smaller (the 100 MB bench file's history: 15.6 -> 8.8 MB, 40% less CPU).
+    """
+    if first is None or first.num_rows < _DICTIONARY_PROBE_ROWS:
+        return True
+    probe = first.slice(0, _DICTIONARY_PROBE_ROWS)
+    unique: set[int] = set()
+    # The batch's columns are the schema's first ones (renamed when they clash).
+    for index, column in enumerate(probe.columns):
+        try:
+            if pc.count_distinct(column).as_py() * 2 > len(column):
+                unique.add(index)
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+            continue  # a type without a distinct count: as before
+    if not unique:
+        return True
+    return [name for index, name in enumerate(schema.names) if index not in unique]
+
+
+def _plain_types_survive(schema: pa.Schema) -> bool:
+    """Whether a Parquet file written without the Arrow schema reads back as ``schema``."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(schema.empty_table(), sink, store_schema=False)
+    back = pq.read_schema(pa.BufferReader(sink.getvalue()))
+    return back.equals(schema.remove_metadata(), check_metadata=True)
+
+
+def _constant_field(name: str, value: Any, type_: pa.DataType) -> pa.Field[Any]:
+    return pa.field(name, type_ if value is None else pa.dictionary(pa.int32(), type_))  # type: ignore[call-overload]  # pyarrow-stubs narrower than pyarrow
+
+
+def _constant(value: Any, type_: pa.DataType, rows: int, by_dictionary: bool) -> pa.Array[Any]:
+    if not by_dictionary:
+        return pa.array([value] * rows, type=type_)
+    if value is None:
+        return pa.nulls(rows, type_)  # type: ignore[call-overload, no-any-return]  # pyarrow-stubs narrower than pyarrow
+    indices = pa.array(np.zeros(rows, dtype=np.int32))
+    return pa.DictionaryArray.from_arrays(indices, pa.array([value], type=type_))  # type: ignore[arg-type]  # pyarrow-stubs narrower than pyarrow
 
 
 def _sync_curated(

@@ -45,37 +45,36 @@ LINEAGE_COLUMNS = (
     "dag_run_id",
 )
 
-CATALOG_SCHEMA = pa.schema(
-    [
-        ("ingestion_id", pa.string()),
-        ("notification_id", pa.string()),
-        ("dataset", pa.string()),
-        ("table_name", pa.string()),
-        ("product", pa.string()),
-        ("product_id", pa.int64()),
-        ("processo", pa.string()),
-        ("macroprocesso_label", pa.string()),
-        ("data_produto", pa.string()),
-        ("granularity", pa.string()),
-        ("periodicidade_final", pa.date32()),
-        ("source_file", pa.string()),
-        ("source_member", pa.string()),
-        ("sha256", pa.string()),
-        ("version", pa.string()),  # the history file's stem: sha256, or sha256-r<time> (reprocess)
-        ("rows", pa.int64()),
-        ("original_columns", pa.string()),
-        ("schema_drift", pa.string()),  # JSON {"missing", "unexpected"} vs the catalog, or null
-        ("implausible", pa.string()),  # JSON {column: values outside the catalog's range}, or null
-        ("outcome", pa.string()),  # new | unchanged | older | raw_only
-        ("changed", pa.bool_()),
-        ("raw_path", pa.string()),
-        ("curated_path", pa.string()),
-        ("history_path", pa.string()),
-        ("dag_run_id", pa.string()),
-        ("delivered_at", pa.timestamp("us", tz="UTC")),
-        ("ingested_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
+_CATALOG_FIELDS: list[tuple[str, pa.DataType]] = [
+    ("ingestion_id", pa.string()),
+    ("notification_id", pa.string()),
+    ("dataset", pa.string()),
+    ("table_name", pa.string()),
+    ("product", pa.string()),
+    ("product_id", pa.int64()),
+    ("processo", pa.string()),
+    ("macroprocesso_label", pa.string()),
+    ("data_produto", pa.string()),
+    ("granularity", pa.string()),
+    ("periodicidade_final", pa.date32()),
+    ("source_file", pa.string()),
+    ("source_member", pa.string()),
+    ("sha256", pa.string()),
+    ("version", pa.string()),  # the history file's stem: sha256, or sha256-r<time> (reprocess)
+    ("rows", pa.int64()),
+    ("original_columns", pa.string()),
+    ("schema_drift", pa.string()),  # JSON {"missing", "unexpected"} vs the catalog, or null
+    ("implausible", pa.string()),  # JSON {column: values outside the catalog's range}, or null
+    ("outcome", pa.string()),  # new | unchanged | older | raw_only
+    ("changed", pa.bool_()),
+    ("raw_path", pa.string()),
+    ("curated_path", pa.string()),
+    ("history_path", pa.string()),
+    ("dag_run_id", pa.string()),
+    ("delivered_at", pa.timestamp("us", tz="UTC")),
+    ("ingested_at", pa.timestamp("us", tz="UTC")),
+]
+CATALOG_SCHEMA = pa.schema(_CATALOG_FIELDS)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ import os
 import time
 from dataclasses import dataclass
 
-from sintegre.intake.inbox import Inbox, notifications, refusals
+from sintegre.intake.inbox import Inbox
+from sintegre.intake.inbox.schema import notifications, refusals
 from sintegre.lake import delta_catalog as catalog_delta
 from sintegre.lake.storage import LakeStore
 

@@ -32,7 +32,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -49,9 +49,11 @@ log = logging.getLogger(__name__)
 
 LEGACY_PREFIX = catalog_delta.LEGACY_KEY
 MIGRATED_PREFIX = "catalog/_migrated/ingestions"
-_PARTITIONING = pads.partitioning(
-    pa.schema([("macroprocesso", pa.string()), ("periodicidade", pa.date32())]), flavor="hive"
-)
+_PARTITION_FIELDS: list[tuple[str, pa.DataType]] = [
+    ("macroprocesso", pa.string()),
+    ("periodicidade", pa.date32()),
+]
+_PARTITIONING = pads.partitioning(pa.schema(_PARTITION_FIELDS), flavor="hive")
 
 
 class MigrationError(RuntimeError):
@@ -137,7 +139,9 @@ def migrate(
     if catalog_delta.exists(store):
         table = catalog_delta.dataset(store)
         assert table is not None
-        present = set(table.to_table(columns=["ingestion_id"]).column(0).to_pylist())
+        # ingestion_id is never null (every landing writes one).
+        present_ids = table.to_table(columns=["ingestion_id"]).column(0).to_pylist()
+        present = set(cast("list[str]", present_ids))
     missing = legacy
     if present:
         known = pc.is_in(legacy["ingestion_id"], pa.array(sorted(present), pa.string()))

@@ -18,6 +18,7 @@ used (its botocore pin fights Airflow's): DuckDB reads the bucket through
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import os
 import shutil
@@ -169,7 +170,7 @@ class LakeStore:
             keys.append(key)
         return sorted(keys)
 
-    def list_modified(self, prefix: str | PurePosixPath = "") -> list[tuple[str, float]]:
+    def list_modified(self, prefix: str | PurePosixPath = "") -> builtins.list[tuple[str, float]]:
         """Every file key under ``prefix`` (recursively, hidden ones included) with its
         modification time (epoch seconds): what the maintenance sweep needs."""
         selector = pafs.FileSelector(
@@ -189,11 +190,7 @@ class LakeStore:
             found.append((key, mtime))
         return sorted(found)
 
-    def glob(self, prefix: str | PurePosixPath = "", suffix: str = "") -> list[str]:
-        """Alias of :meth:`list`."""
-        return self.list(prefix, suffix)
-
-    def list_dirs(self, prefix: str | PurePosixPath = "") -> list[str]:
+    def list_dirs(self, prefix: str | PurePosixPath = "") -> builtins.list[str]:
         """The names of the folders directly under ``prefix`` (hidden ones left out), sorted."""
         selector = pafs.FileSelector(self.path_for_pyarrow(prefix), allow_not_found=True)
         try:
@@ -373,10 +370,10 @@ def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
     if settings.s3_region:
         options["region"] = settings.s3_region
     if settings.aws_access_key_id and settings.aws_secret_access_key:
-        options["access_key"] = settings.aws_access_key_id
-        options["secret_key"] = settings.aws_secret_access_key
+        options["access_key"] = settings.aws_access_key_id.get_secret_value()
+        options["secret_key"] = settings.aws_secret_access_key.get_secret_value()
         if settings.aws_session_token:
-            options["session_token"] = settings.aws_session_token
+            options["session_token"] = settings.aws_session_token.get_secret_value()
     if settings.s3_ca_bundle:
         options["tls_ca_file_path"] = settings.s3_ca_bundle
     return pafs.S3FileSystem(**options)

@@ -8,6 +8,8 @@ curated files, so annotating the staged table is enough.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pyarrow as pa
 
 from sintegre.catalog.spec import TableSpec
@@ -46,8 +48,10 @@ def annotate(
                 extra[b"description"] = column.description.encode()
             if column.range is not None:
                 extra[b"plausible_range"] = repr(list(column.range)).encode()
-        fields.append(field.with_metadata({**(field.metadata or {}), **extra}) if extra else field)
-    metadata = {
+        if extra:
+            field = field.with_metadata(_arrow_metadata({**(field.metadata or {}), **extra}))
+        fields.append(field)
+    metadata: dict[bytes, bytes] = {
         **(table.schema.metadata or {}),
         b"sintegre.product_id": str(product_id).encode(),
         b"sintegre.product": product_name.encode(),
@@ -57,4 +61,9 @@ def annotate(
         metadata[b"sintegre.table_description"] = spec.description.encode()
     if evidence:
         metadata[b"sintegre.layout_evidence"] = evidence.encode()
-    return table.cast(pa.schema(fields, metadata=metadata))
+    return table.cast(pa.schema(fields, metadata=_arrow_metadata(metadata)))
+
+
+def _arrow_metadata(metadata: Mapping[bytes, bytes]) -> dict[bytes | str, bytes | str]:
+    """The metadata as pyarrow's stubs type it (a dict with str or bytes keys and values)."""
+    return dict(metadata.items())

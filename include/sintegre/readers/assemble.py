@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -96,7 +97,7 @@ class _Leaf:
     match_path: str  # what specs match: full_path, or the file's own name for a plain file
     spec: TableSpec | None
     name: str = ""
-    extracted: dict[str, str] | None = None
+    extracted: dict[str, str | None] | None = None
 
 
 def assemble(
@@ -130,8 +131,8 @@ def assemble(
             item.name = item.spec.name
             if item.spec.extract is not None:
                 match = item.spec.extract.search(item.match_path)
-                groups = match.groupdict() if match else {}
-                item.extracted = {key: groups.get(key) for key in item.spec.extract.groupindex}
+                found = match.groupdict() if match else {}
+                item.extracted = {key: found.get(key) for key in item.spec.extract.groupindex}
     generic = [item for item in items if item.spec is None]
     _name_generic(generic)
     # An uncatalogued leaf of a catalogued product never joins a catalogued table, even when
@@ -309,7 +310,7 @@ def _drift(
     return {"missing": missing, "unexpected": unexpected}
 
 
-_CATALOG_TYPES = {"float": pa.float64(), "string": pa.string()}
+_CATALOG_TYPES: dict[str, pa.DataType] = {"float": pa.float64(), "string": pa.string()}
 
 
 def _widen_to_catalog(table: pa.Table, spec: TableSpec | None) -> pa.Table:
@@ -365,10 +366,10 @@ def _target_schema(schemas: list[pa.Schema]) -> pa.Schema:
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    columns = []
+    columns: list[pa.ChunkedArray[Any] | pa.Array[Any]] = []
     for column in schema:
         if column.name in table.column_names:
-            values = table[column.name]
+            values: pa.ChunkedArray[Any] | pa.Array[Any] = table[column.name]
             if values.type != column.type:
                 values = _cast(values, column.type)
             columns.append(values)
@@ -377,7 +378,9 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def _cast(values: pa.ChunkedArray | pa.Array, target: pa.DataType) -> pa.ChunkedArray | pa.Array:
+def _cast(
+    values: pa.ChunkedArray[Any] | pa.Array[Any], target: pa.DataType
+) -> pa.ChunkedArray[Any] | pa.Array[Any]:
     if pa.types.is_string(target) and (
         pa.types.is_date(values.type) or pa.types.is_timestamp(values.type)
     ):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -108,18 +109,21 @@ def implausible_counts(
             if not (pa.types.is_integer(chunk.type) or pa.types.is_floating(chunk.type)):
                 continue
             low, high = column.range or (None, None)
-            outside = pa.array([False] * len(chunk)) if len(chunk) else pa.array([], pa.bool_())
+            outside: pa.Array[Any] = (
+                pa.array([False] * len(chunk)) if len(chunk) else pa.array([], pa.bool_())
+            )
             if low is not None:
-                outside = pc.or_(outside, pc.less(chunk, low))
+                outside = pc.or_(outside, pc.less(chunk, low))  # type: ignore[call-overload]  # pyarrow-stubs: compute takes Python scalars
             if high is not None:
-                outside = pc.or_(outside, pc.greater(chunk, high))
-            bad = pc.sum(pc.fill_null(outside, False)).as_py() or 0
+                outside = pc.or_(outside, pc.greater(chunk, high))  # type: ignore[call-overload]  # pyarrow-stubs: compute takes Python scalars
+            filled: pa.Array[Any] = pc.fill_null(outside, False)  # type: ignore[arg-type]  # pyarrow-stubs: compute takes Python scalars
+            bad = pc.sum(filled).as_py() or 0
             if bad:
                 counts[column.name] = counts.get(column.name, 0) + int(bad)
     return counts or None
 
 
-def _chunks(name: str, table: pa.Table | None, path: Path | None) -> Iterable[pa.Array]:
+def _chunks(name: str, table: pa.Table | None, path: Path | None) -> Iterable[pa.Array[Any]]:
     if table is not None:
         if name in table.column_names:
             yield from table[name].chunks

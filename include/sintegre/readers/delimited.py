@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -40,6 +41,9 @@ from sintegre.readers.columns import (
 from sintegre.readers.detect import HEAD_BYTES, looks_binary
 from sintegre.readers.errors import ParseError, UnsupportedFormatError
 from sintegre.readers.model import ParsedTable
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 __all__ = [
     "LENIENT_CP1252",
@@ -99,9 +103,10 @@ def _lenient_cp1252_codec() -> codecs.CodecInfo:
     c1 = {index: table[index] for index in range(0x80, 0xA0) if table[index] != chr(index)}
     has_c1 = re.compile(b"[\x80-\x9f]").search
 
-    def decode(data: bytes, errors: str = "strict") -> tuple[str, int]:
-        text = bytes(data).decode("latin-1")
-        return (text.translate(c1) if has_c1(data) else text), len(data)
+    def decode(data: ReadableBuffer, errors: str = "strict") -> tuple[str, int]:
+        raw = bytes(data)  # a memoryview from some callers
+        text = raw.decode("latin-1")
+        return (text.translate(c1) if has_c1(raw) else text), len(raw)
 
     def encode(text: str, errors: str = "strict") -> tuple[bytes, int]:
         return codecs.charmap_encode(text, errors, encoding_table)
@@ -411,7 +416,7 @@ def _parse_text(text: str, label: str, spec: ParseSpec) -> ParsedTable:
     layout, rest = find_layout(text, label, spec)
     headers = list(layout.headers)
     pending = [] if layout.first_data is None else [layout.first_data]
-    columns: list[pa.Array] | None = None
+    columns: list[pa.Array[Any]] | None = None
     if layout.delimiter not in (None, WHITESPACE) and pending:
         assert layout.delimiter is not None
         sample = _first_lines(text[_offset_of_line(text, pending[0][0]) :], _SAMPLE_LINES)
@@ -467,7 +472,7 @@ def _arrow_columns(
     first_data: tuple[int, list[str]],
     header_width: int,
     sample: list[str],
-) -> list[pa.Array] | None:
+) -> list[pa.Array[Any]] | None:
     """Parse the data rows with Arrow's CSV reader (fast, compact), or None to fall back.
 
     Arrow needs every row to have the same number of fields; ragged files (a trailing
@@ -496,15 +501,18 @@ def _arrow_columns(
     return [column.combine_chunks() for column in table.columns]
 
 
-def filled_rows(columns: list[pa.ChunkedArray] | list[pa.Array]) -> pa.Array:
+def filled_rows(columns: list[pa.ChunkedArray[Any]] | list[pa.Array[Any]]) -> pa.Array[Any]:
     """Mask of the rows with at least one non-blank cell."""
     keep = None
     for column in columns:
-        filled = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(column), ""), False)
+        blank = pc.not_equal(pc.utf8_trim_whitespace(column), "")  # type: ignore[call-overload]  # pyarrow-stubs: compute takes Python scalars
+        filled = pc.fill_null(blank, False)
         keep = filled if keep is None else pc.or_(keep, filled)
         if pc.all(keep).as_py():
             break  # usually the first column (a date, a code) is filled on every row
-    return keep
+    assert keep is not None, "no columns"
+    mask: pa.Array[Any] = keep
+    return mask
 
 
 def _mode(counts: list[int]) -> tuple[int, float]:

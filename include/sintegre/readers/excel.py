@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import pyarrow as pa
 from python_calamine import CalamineSheet, CalamineWorkbook, SheetTypeEnum
@@ -101,9 +102,11 @@ def read_workbook(path: Path, label: str, spec_for: SpecFor | None = None) -> li
             try:
                 # Absolute coordinates (no skipped leading area), so that skip_rows counts
                 # the rows a person sees and merged ranges line up with the cells.
-                rows: list[Row] = sheet.to_python(skip_empty_area=False)
+                # A fresh list of lists of cell values, only read from here on.
+                rows = cast(list[Row], sheet.to_python(skip_empty_area=False))
             except Exception as error:
                 raise ParseError(f"{where}: the sheet could not be read ({error})") from error
+            parsed: ParsedTable | None
             if spec is not None and spec.layout:
                 parsed = _layout_table(path, rows, spec.layout, metadata.name, where)
             else:
@@ -316,7 +319,7 @@ def _sheet_table(
         original, values = _reshape(data, headers, joined, keep, spec.wide, where)
     else:
         original = [joined[c] for c in used]
-        values = [by_column[c] for c in used]
+        values = [list(by_column[c]) for c in used]
     names = column_names(original)
     text_wanted = {name.casefold() for name in spec.text_columns}
     typed = [
@@ -381,7 +384,7 @@ def _reshape(
     return original, [*lead_values, keys, *measure_values]
 
 
-def _as_text(values: Sequence[Cell]) -> pa.Array:
+def _as_text(values: Sequence[Cell]) -> pa.Array[Any]:
     # Codes such as "006" keep their zeros; numeric cells are shown as a person sees them.
     return pa.array(
         [None if _is_empty(v) else cell_to_text(v).strip() for v in values], pa.string()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -102,7 +103,7 @@ def fixed_width_headers(line: str | None, spec: ParseSpec) -> list[str]:
     return [line[f.start : f.end].strip() for f in spec.fixed_width]
 
 
-def slice_fields(lines: pa.Array, fields: Sequence[FixedWidthField]) -> list[pa.Array]:
+def slice_fields(lines: pa.Array[Any], fields: Sequence[FixedWidthField]) -> list[pa.Array[Any]]:
     """Cut every line into the layout's fields (vectorised, no Python loop per line).
 
     Args:

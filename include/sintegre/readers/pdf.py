@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 import pdfplumber
 import pyarrow as pa
@@ -107,7 +108,7 @@ def _cell(value: str | None) -> str | None:
 
 def _to_table(
     rows: list[list[str | None]], decimal: DecimalStyle
-) -> tuple[list[str], list[pa.Array]] | None:
+) -> tuple[list[str], list[pa.Array[Any]]] | None:
     """Headers and typed columns of one extracted table, or None when it holds nothing."""
     cleaned = [[_cell(value) for value in row] for row in rows]
     cleaned = [row for row in cleaned if any(value is not None for value in row)]

@@ -26,10 +26,11 @@ import functools
 import itertools
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -206,12 +207,12 @@ def _initial_plan(sample: str, encoding: str, label: str, spec: ParseSpec) -> _P
         rows += [row for _, row in itertools.islice(rest, _SAMPLE_ROWS)]
     width = max([len(layout.headers), *(len(row) for row in rows)])
     columns = [normalize_text(column) for column in _columns(rows, width)]
-    types = [_sample_type(column, layout.decimal) for column in columns]
+    sampled = [_sample_type(column, layout.decimal) for column in columns]
     use_arrow = layout.delimiter not in (None, WHITESPACE) and bool(rows)
-    return _Plan(encoding, layout, width, tuple(types), use_arrow)
+    return _Plan(encoding, layout, width, tuple(sampled), use_arrow)
 
 
-def _sample_type(column: pa.Array, decimal: DecimalStyle) -> TextType:
+def _sample_type(column: pa.Array[Any], decimal: DecimalStyle) -> TextType:
     tracker = TextTypeTracker(decimal, booleans=True)
     tracker.update(column, exhaustive=False)
     return tracker.decision()
@@ -301,7 +302,7 @@ STRING = TextType("string")
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
-def _convert(column: pa.Array, text_type: TextType) -> pa.Array:
+def _convert(column: pa.Array[Any], text_type: TextType) -> pa.Array[Any]:
     return convert_text_column(normalize_text(column), text_type)
 
 
@@ -320,7 +321,7 @@ def _type_whole_file(
 
 def _batches(
     path: Path, label: str, spec: ParseSpec, plan: _Plan, chunk_bytes: int
-) -> Iterator[list[pa.Array]]:
+) -> Iterator[list[pa.Array[Any]]]:
     """Yield the data rows in chunks, as ``plan.width`` raw string columns."""
     if plan.use_arrow:
         yield from _arrow_batches(path, plan, chunk_bytes)
@@ -328,7 +329,7 @@ def _batches(
         yield from _python_batches(path, spec, plan, chunk_bytes)
 
 
-def _arrow_batches(path: Path, plan: _Plan, chunk_bytes: int) -> Iterator[list[pa.Array]]:
+def _arrow_batches(path: Path, plan: _Plan, chunk_bytes: int) -> Iterator[list[pa.Array[Any]]]:
     layout = plan.layout
     assert layout.delimiter is not None and layout.first_data is not None
     start_line, first_row = layout.first_data
@@ -346,8 +347,10 @@ def _arrow_batches(path: Path, plan: _Plan, chunk_bytes: int) -> Iterator[list[p
                 skip_rows=start_line,
                 column_names=names,
                 # Arrow reads up to 32 blocks ahead of the consumer (1 GB queued for a 1 GB
-                # file with 64 MB blocks): blocks of 1/16 chunk bound that to 2 chunks.
-                block_size=max(chunk_bytes // 16, 1 << 16),
+                # file with 64 MB blocks): blocks of 1/64 chunk bound that to half a chunk
+                # (blocks of 1/16 held two chunks, ~130 MB of a 1 GB file's peak); they are
+                # gathered to 1/16 chunk before converting, which costs per batch.
+                block_size=_block_bytes(chunk_bytes),
                 use_threads=False,
                 encoding=encoding,
             ),
@@ -361,26 +364,56 @@ def _arrow_batches(path: Path, plan: _Plan, chunk_bytes: int) -> Iterator[list[p
     except pa.ArrowInvalid as error:
         raise _classify(error) from error
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        yield from _decoded_batches(reader, decode, pool, first_row, plan.width)
+        yield from _decoded_batches(
+            _gathered(reader, max(chunk_bytes // 16, _block_bytes(chunk_bytes))),
+            decode,
+            pool,
+            first_row,
+            plan.width,
+        )
 
 
-def _decoded_batches(
-    reader: pacsv.CSVStreamingReader,
-    decode: Callable[[pa.Array], pa.Array] | None,
-    pool: ThreadPoolExecutor,
-    first_row: list[str],
-    width: int,
-) -> Iterator[list[pa.Array]]:
-    first = True
+def _block_bytes(chunk_bytes: int) -> int:
+    return max(chunk_bytes // 64, 1 << 16)
+
+
+def _gathered(reader: pacsv.CSVStreamingReader, target: int) -> Iterator[pa.RecordBatch]:
+    """The reader's batches, concatenated up to about ``target`` bytes each."""
+    gathered: list[pa.RecordBatch] = []
+    size = 0
     while True:
         try:
             batch = reader.read_next_batch()
         except StopIteration:
-            return
+            break
         except (pa.ArrowInvalid, UnicodeDecodeError) as error:
             raise _classify(error) from error
         if not batch.num_rows:
             continue
+        gathered.append(batch)
+        size += batch.nbytes
+        if size >= target:
+            yield _concatenated(gathered)
+            gathered, size = [], 0
+    if gathered:
+        yield _concatenated(gathered)
+
+
+def _concatenated(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    if len(batches) == 1:
+        return batches[0]
+    return pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
+
+
+def _decoded_batches(
+    batches: Iterator[pa.RecordBatch],
+    decode: Callable[[pa.Array[Any]], pa.Array[Any]] | None,
+    pool: ThreadPoolExecutor,
+    first_row: list[str],
+    width: int,
+) -> Iterator[list[pa.Array[Any]]]:
+    first = True
+    for batch in batches:
         columns = list(batch.columns)
         del batch
         if decode is not None:
@@ -396,7 +429,7 @@ def _decoded_batches(
         yield columns
 
 
-def _decoder(encoding: str) -> Callable[[pa.Array], pa.Array] | None:
+def _decoder(encoding: str) -> Callable[[pa.Array[Any]], pa.Array[Any]] | None:
     """A function decoding one binary column of the file to UTF-8 strings, or None.
 
     UTF-8 is validated in place. A single-byte code page is decoded by Python's codec in
@@ -409,13 +442,13 @@ def _decoder(encoding: str) -> Callable[[pa.Array], pa.Array] | None:
     if extra is None:
         return None
 
-    def decode(column: pa.Array) -> pa.Array:
+    def decode(column: pa.Array[Any]) -> pa.Array[Any]:
         return _single_byte_column(column, encoding, extra)
 
     return decode
 
 
-def _utf8_column(column: pa.Array) -> pa.Array:
+def _utf8_column(column: pa.Array[Any]) -> pa.Array[Any]:
     try:
         return pc.cast(column, pa.string())
     except pa.ArrowInvalid as error:
@@ -435,20 +468,50 @@ def _extra_utf8_bytes(encoding: str) -> np.ndarray | None:
     return np.array([len(char.encode("utf-8")) - 1 for char in chars], dtype=np.int64)
 
 
-def _single_byte_column(column: pa.Array, encoding: str, extra: np.ndarray) -> pa.Array:
+#: Columns at least this long are probed for repeated values (decoded once each).
+_DICTIONARY_MIN_ROWS = 4096
+_DICTIONARY_PROBE_ROWS = 10_000
+
+
+def _repetitive(column: pa.Array[Any]) -> bool:
+    head = column.slice(0, _DICTIONARY_PROBE_ROWS)
+    return pc.count_distinct(head).as_py() * 8 < len(head)
+
+
+@functools.cache
+def _latin1_compatible(encoding: str) -> np.ndarray:
+    """Per byte value: the code page decodes it to the same character as latin-1."""
+    chars = bytes(range(256)).decode(encoding)
+    return np.array([char == chr(code) for code, char in enumerate(chars)], dtype=bool)
+
+
+def _single_byte_column(
+    column: pa.Array[Any], encoding: str, extra: np.ndarray, *, dictionary: bool = True
+) -> pa.Array[Any]:
     if column.offset or column.null_count:
         column = pa.concat_arrays([column])  # offset 0; the CSV reader never makes nulls
     if column.null_count:
-        return pa.array([None if v is None else v.decode(encoding) for v in column.to_pylist()])
+        decoded = [None if v is None else v.decode(encoding) for v in column.to_pylist()]
+        decoded_column: pa.Array[Any] = pa.array(decoded)
+        return decoded_column
     _, offsets_buffer, data_buffer = column.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[: len(column) + 1]
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[: len(column) + 1]  # type: ignore[call-overload]  # pyarrow-stubs: a pyarrow Buffer is a Python buffer
     if data_buffer is None or offsets[-1] == offsets[0]:
-        return column.cast(pa.string())
-    data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]
+        text_column: pa.Array[Any] = column.cast(pa.string())
+        return text_column
+    data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]  # type: ignore[call-overload]  # pyarrow-stubs: a pyarrow Buffer is a Python buffer
     high = np.flatnonzero(data >= 0x80)
     if not len(high):
         return column.cast(pa.string())  # ASCII: already valid UTF-8
-    text = codecs.decode(data.tobytes(), encoding).encode("utf-8")
+    if dictionary and len(column) >= _DICTIONARY_MIN_ROWS and _repetitive(column):
+        # Names, flags and remarks repeat: decode each distinct value once, then spread.
+        encoded = pc.dictionary_encode(column)
+        decoded = _single_byte_column(encoded.dictionary, encoding, extra, dictionary=False)  # type: ignore[assignment, attr-defined]  # pyarrow-stubs narrower than pyarrow
+        return pc.take(decoded, encoded.indices)  # type: ignore[attr-defined, call-overload, no-any-return]  # pyarrow-stubs narrower than pyarrow
+    # Where the code page agrees with latin-1 on every high byte present (cp1252 text
+    # without curly quotes, dashes or the euro sign), CPython's latin-1 codec is a copy.
+    latin1 = _latin1_compatible(encoding)[data[high]].all()
+    text = codecs.decode(data.tobytes(), "latin-1" if latin1 else encoding).encode("utf-8")
     added = np.cumsum(extra[data[high]])
     relative = (offsets - offsets[0]).astype(np.int64)
     before = np.searchsorted(high, relative, side="left")
@@ -469,7 +532,7 @@ def _classify(error: Exception) -> Exception:
 
 def _python_batches(
     path: Path, spec: ParseSpec, plan: _Plan, chunk_bytes: int
-) -> Iterator[list[pa.Array]]:
+) -> Iterator[list[pa.Array[Any]]]:
     layout = plan.layout
     start = 0 if layout.first_data is None else layout.first_data[0]
     if spec.fixed_width:
@@ -486,7 +549,7 @@ def _python_batches(
         raise _BadEncoding(str(error)) from error
 
 
-def _columns(rows: list[list[str]], width: int) -> list[pa.Array]:
+def _columns(rows: list[list[str]], width: int) -> list[pa.Array[Any]]:
     if not rows:
         return [pa.array([], pa.string()) for _ in range(width)]
     longest = max(map(len, rows))
@@ -497,10 +560,10 @@ def _columns(rows: list[list[str]], width: int) -> list[pa.Array]:
 
 
 def _csv_batches(
-    handle: object, plan: _Plan, start: int, chunk_bytes: int
-) -> Iterator[list[pa.Array]]:
+    handle: Iterable[str], plan: _Plan, start: int, chunk_bytes: int
+) -> Iterator[list[pa.Array[Any]]]:
     assert plan.layout.delimiter is not None
-    reader = csv.reader(handle, delimiter=plan.layout.delimiter)  # type: ignore[arg-type]
+    reader = csv.reader(handle, delimiter=plan.layout.delimiter)
     rows: list[list[str]] = []
     size, before = 0, 0
     for row in reader:
@@ -520,12 +583,12 @@ def _csv_batches(
 
 
 def _line_batches(
-    handle: object, plan: _Plan, start: int, chunk_bytes: int
-) -> Iterator[list[pa.Array]]:
+    handle: Iterable[str], plan: _Plan, start: int, chunk_bytes: int
+) -> Iterator[list[pa.Array[Any]]]:
     whitespace = plan.layout.delimiter == WHITESPACE
     rows: list[list[str]] = []
     size = 0
-    for number, line in enumerate(handle):  # type: ignore[call-overload]
+    for number, line in enumerate(handle):
         if number < start or not line.strip():
             continue
         text = line.rstrip("\r\n")
@@ -539,12 +602,12 @@ def _line_batches(
 
 
 def _fixed_width_batches(
-    handle: object, spec: ParseSpec, start: int, chunk_bytes: int
-) -> Iterator[list[pa.Array]]:
+    handle: Iterable[str], spec: ParseSpec, start: int, chunk_bytes: int
+) -> Iterator[list[pa.Array[Any]]]:
     lines: list[str] = []
     size = 0
     header_pending = bool(spec.header)
-    for number, line in enumerate(handle):  # type: ignore[call-overload]
+    for number, line in enumerate(handle):
         if number < start or not line.strip():
             continue
         if header_pending:

@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -64,6 +64,44 @@ STATE_VERSION = 1
 # Burst size cap: "Enviar Tudo" on a big integration must not open hundreds of sockets.
 MAX_CONCURRENT = 64
 _RECEIVER_ID = re.compile(r"[A-Za-z0-9_.:-]{1,80}")
+
+
+class SendKwargs(TypedDict, total=False):
+    """The keyword arguments every button takes (see :class:`SendOptions`)."""
+
+    pascal_case: bool
+    auth: str
+    user: str | None
+    password: str | None
+    token: str | None
+    timeout: float
+    verify: bool | str | Path
+    disposition: str
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    """How a button notifies the webhook and serves the files (one place for all buttons).
+
+    Attributes:
+        pascal_case: Send the ONS guide's key spelling (``Nome``… ``Uri``).
+        auth: ``"none"``, ``"basic"`` or ``"token"``, as :func:`send_notification`.
+        user: Basic-auth user.
+        password: Basic-auth password (kept out of the repr).
+        token: Raw ``Authorization`` value for ``auth="token"`` (kept out of the repr).
+        timeout: Seconds for each answer of the webhook.
+        verify: TLS verification for an HTTPS webhook.
+        disposition: Content-Disposition style of the downloads.
+    """
+
+    pascal_case: bool = False
+    auth: str = "none"
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+    timeout: float = 10.0
+    verify: bool | str | Path = True
+    disposition: str = "rfc5987"
 
 
 @dataclass(frozen=True)
@@ -380,13 +418,7 @@ def _post(
     *,
     attempt: int,
     resend: bool,
-    pascal_case: bool,
-    auth: str,
-    user: str | None,
-    password: str | None,
-    token: str | None,
-    timeout: float,
-    verify: bool | str | Path,
+    options: SendOptions,
     gate: threading.Event | None = None,
 ) -> Delivery:
     """Build one notification and POST it (after ``gate`` opens, for bursts)."""
@@ -398,7 +430,7 @@ def _post(
         periodicidade=sample.periodicidade,
         periodicidade_final=sample.periodicidade_final,
         nome=sample.nome,
-        pascal_case=pascal_case,
+        pascal_case=options.pascal_case,
     )
     # Serialised once, here, so the id printed is the receiver's id for these exact bytes.
     body = notification_body(payload)
@@ -412,12 +444,12 @@ def _post(
         response = send_notification(
             webhook_url,
             body,
-            auth=auth,
-            user=user,
-            password=password,
-            token=token,
-            timeout=timeout,
-            verify=verify,
+            auth=options.auth,
+            user=options.user,
+            password=options.password,
+            token=options.token,
+            timeout=options.timeout,
+            verify=options.verify,
         )
     except requests.RequestException as exc:
         error = type(exc).__name__
@@ -476,17 +508,10 @@ def _burst(
     *,
     state: DeliveryState | None,
     resend: bool,
-    pascal_case: bool,
-    auth: str,
-    user: str | None,
-    password: str | None,
-    token: str | None,
-    timeout: float,
-    verify: bool | str | Path,
-    disposition: str,
+    options: SendOptions,
 ) -> list[Delivery]:
     """Publish every sample with a fresh token, then POST them all at once."""
-    _check_auth(auth, user, password, token)
+    _check_auth(options.auth, options.user, options.password, options.token)
     if not samples:
         return []
     ids = [sample.product_id for sample in samples]
@@ -495,7 +520,7 @@ def _burst(
     for sample in samples:
         _ensure_file(sample)
     nbf = _fresh_nbf(state, ids)
-    publications = [_publish(server, s, nbf=nbf, disposition=disposition) for s in samples]
+    publications = [_publish(server, s, nbf=nbf, disposition=options.disposition) for s in samples]
     gate = threading.Event()
     with ThreadPoolExecutor(
         max_workers=min(len(samples), MAX_CONCURRENT), thread_name_prefix="sintegre-send"
@@ -508,13 +533,7 @@ def _burst(
                 publication,
                 attempt=(state.attempts_of(sample) if state is not None else 0) + 1,
                 resend=resend,
-                pascal_case=pascal_case,
-                auth=auth,
-                user=user,
-                password=password,
-                token=token,
-                timeout=timeout,
-                verify=verify,
+                options=options,
                 gate=gate,
             )
             for sample, publication in zip(samples, publications, strict=True)
@@ -534,14 +553,7 @@ def publish_and_send(
     sample: Sample,
     *,
     state: DeliveryState | None = None,
-    pascal_case: bool = False,
-    auth: str = "none",
-    user: str | None = None,
-    password: str | None = None,
-    token: str | None = None,
-    timeout: float = 10.0,
-    verify: bool | str | Path = True,
-    disposition: str = "rfc5987",
+    **options: Unpack[SendKwargs],
 ) -> Delivery:
     """*Enviar*: publish one product with a fresh token and notify the webhook.
 
@@ -550,14 +562,7 @@ def publish_and_send(
         webhook_url: The receiver's endpoint.
         sample: The product version to send.
         state: Where to record the delivery (nothing recorded when ``None``).
-        pascal_case: Send the ONS guide's key spelling (``Nome``… ``Uri``).
-        auth: ``"none"``, ``"basic"`` or ``"token"``, as :func:`send_notification`.
-        user: Basic-auth user.
-        password: Basic-auth password.
-        token: Raw ``Authorization`` value for ``auth="token"``.
-        timeout: Seconds for the webhook's answer.
-        verify: TLS verification for an HTTPS webhook.
-        disposition: Content-Disposition style of the download.
+        **options: How to send (:class:`SendOptions`: auth, key spelling, TLS…).
 
     Returns:
         The delivery.
@@ -572,14 +577,7 @@ def publish_and_send(
         [sample],
         state=state,
         resend=False,
-        pascal_case=pascal_case,
-        auth=auth,
-        user=user,
-        password=password,
-        token=token,
-        timeout=timeout,
-        verify=verify,
-        disposition=disposition,
+        options=SendOptions(**options),
     )
     return delivery
 
@@ -590,14 +588,7 @@ def send_all(
     samples: Sequence[Sample],
     *,
     state: DeliveryState | None = None,
-    pascal_case: bool = False,
-    auth: str = "none",
-    user: str | None = None,
-    password: str | None = None,
-    token: str | None = None,
-    timeout: float = 10.0,
-    verify: bool | str | Path = True,
-    disposition: str = "rfc5987",
+    **options: Unpack[SendKwargs],
 ) -> list[Delivery]:
     """*Enviar Tudo*: the latest version of every product, all POSTed at the same moment.
 
@@ -610,14 +601,7 @@ def send_all(
         webhook_url: The receiver's endpoint.
         samples: One sample per product (e.g. :func:`sample_products`).
         state: Where to record the deliveries.
-        pascal_case: Send the ONS guide's key spelling.
-        auth: ``"none"``, ``"basic"`` or ``"token"``.
-        user: Basic-auth user.
-        password: Basic-auth password.
-        token: Raw ``Authorization`` value for ``auth="token"``.
-        timeout: Seconds for each answer.
-        verify: TLS verification for an HTTPS webhook.
-        disposition: Content-Disposition style of the downloads.
+        **options: How to send (:class:`SendOptions`: auth, key spelling, TLS…).
 
     Returns:
         One delivery per sample, in the samples' order.
@@ -632,14 +616,7 @@ def send_all(
         samples,
         state=state,
         resend=False,
-        pascal_case=pascal_case,
-        auth=auth,
-        user=user,
-        password=password,
-        token=token,
-        timeout=timeout,
-        verify=verify,
-        disposition=disposition,
+        options=SendOptions(**options),
     )
 
 
@@ -649,13 +626,7 @@ def resend_pending(
     state: DeliveryState,
     *,
     pascal_case: bool | None = None,
-    auth: str = "none",
-    user: str | None = None,
-    password: str | None = None,
-    token: str | None = None,
-    timeout: float = 10.0,
-    verify: bool | str | Path = True,
-    disposition: str = "rfc5987",
+    **options: Unpack[SendKwargs],
 ) -> list[Delivery]:
     """*Reenviar Pendentes*: resend every product whose last answer was not 2xx.
 
@@ -668,13 +639,7 @@ def resend_pending(
         webhook_url: The receiver's endpoint.
         state: The record of past deliveries; updated.
         pascal_case: Key spelling; ``None`` keeps each failed delivery's spelling.
-        auth: ``"none"``, ``"basic"`` or ``"token"``.
-        user: Basic-auth user.
-        password: Basic-auth password.
-        token: Raw ``Authorization`` value for ``auth="token"``.
-        timeout: Seconds for each answer.
-        verify: TLS verification for an HTTPS webhook.
-        disposition: Content-Disposition style of the downloads.
+        **options: How to send (:class:`SendOptions`: auth, TLS…).
 
     Returns:
         One delivery per pending product (empty when nothing is pending).
@@ -701,14 +666,7 @@ def resend_pending(
             samples,
             state=state,
             resend=True,
-            pascal_case=spelling,
-            auth=auth,
-            user=user,
-            password=password,
-            token=token,
-            timeout=timeout,
-            verify=verify,
-            disposition=disposition,
+            options=SendOptions(**{**options, "pascal_case": spelling}),
         )
     return sorted(deliveries, key=lambda delivery: delivery.product_id)
 

@@ -17,6 +17,7 @@ import time
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.sansio.response import Response as BaseResponse
 
 from sintegre.core.redact import install_redaction
 from sintegre.core.settings import Settings, load_settings
@@ -84,7 +85,7 @@ def _start_timer() -> None:
 
 def _log_request(response: Response) -> Response:
     # One JSON line per request, with the ids an operator greps for (never the body).
-    if request.path not in _QUIET_PATHS:
+    if request.path not in _QUIET_PATHS and not g.get("request_logged"):
         log.info(
             "%s %s %s",
             request.method,
@@ -103,7 +104,7 @@ def _log_request(response: Response) -> Response:
     return response
 
 
-def _http_error(exc: HTTPException) -> tuple[Response, int] | Response:
+def _http_error(exc: HTTPException) -> tuple[Response, int] | BaseResponse:
     status = exc.code or 500
     if exc.response is not None:  # abort(response): already the answer (the admin's 401)
         return exc.response

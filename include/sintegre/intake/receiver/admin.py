@@ -53,13 +53,15 @@ def replay_one(notification_id: str) -> tuple[Response, int]:
     except ValueError as exc:
         return error(409, str(exc))
     row = shared.inbox.get(notification_id)
+    if row is None:  # deleted between the replay and this read
+        return error(404, f"no notification {notification_id!r}")
     log.info(
         "replay of %s requested",
         notification_id,
         extra={
             "event": "replay",
             "notification_id": notification_id,
-            "dag_run_id": row["dag_run_id"] if row else None,
+            "dag_run_id": row["dag_run_id"],
         },
     )
     return jsonify(public_view(row, airflow_url=shared.settings.airflow_url)), 200

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from flask import abort, jsonify, request
 
+from sintegre.intake.receiver.integrations import parse_basic
 from sintegre.intake.receiver.state import state
 
 __all__ = ["admin_required"]
@@ -34,14 +35,14 @@ def _check_credentials() -> None:
     settings = state().settings
     if not settings.admin_password:
         abort(403, "the inspection API is disabled: set SINTEGRE_ADMIN_PASSWORD")
-    given = request.authorization  # Werkzeug parses the Basic header (bad base64: None)
-    user = (given.username or "") if given and given.type == "basic" else ""
-    password = (given.password or "") if given and given.type == "basic" else ""
+    # Werkzeug parses the Basic header (malformed, another scheme: None, so a 401 below).
+    given = parse_basic(request.headers.get("Authorization"))
+    user, password = given or ("", "")
     # Both compared, always: no early exit that would tell which one was wrong.
     ok = hmac.compare_digest(user.encode(), settings.admin_user.encode()) & hmac.compare_digest(
-        password.encode(), settings.admin_password.encode()
+        password.encode(), settings.admin_password.get_secret_value().encode()
     )
-    if not (given and given.type == "basic" and ok):
+    if not (given and ok):
         response = jsonify({"error": "admin credentials required"})
         response.status_code = 401
         response.headers["WWW-Authenticate"] = 'Basic realm="SINtegre receiver admin"'

@@ -6,8 +6,6 @@ environment (``SINTEGRE_WEBHOOK_AUTH`` and friends).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import re
 from collections.abc import Mapping
@@ -16,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from werkzeug.datastructures import Authorization
 
 from sintegre.core.settings import SecretReferenceError, Settings, read_secret
 from sintegre.core.slugs import slugify
@@ -80,16 +79,10 @@ class Integration:
                 hmac.compare_digest(presented.encode(), token.encode()) for token in self.tokens
             ]
             return any(matches)
-        scheme, _, encoded = authorization.partition(" ")
-        if scheme.lower() != "basic":
+        given = parse_basic(authorization)
+        if given is None:
             return False
-        try:
-            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return False
-        user, sep, password = decoded.partition(":")
-        if not sep:
-            return False
+        user, password = given
         # Compare every pair fully (no early exit) so timing says nothing about which part failed.
         results = [
             hmac.compare_digest(user.encode(), u.encode())
@@ -99,12 +92,28 @@ class Integration:
         return any(results)
 
 
+def parse_basic(authorization: str | None) -> tuple[str, str] | None:
+    """User and password of a Basic ``Authorization`` header, parsed by Werkzeug.
+
+    Returns:
+        ``None`` for another scheme or a malformed header (bad base64, not UTF-8, non-ASCII:
+        Werkzeug raises ``ValueError`` for that last one), so it is a 401, never a 5xx.
+    """
+    try:
+        given = Authorization.from_header(authorization)
+    except ValueError:
+        return None
+    if given is None or given.type != "basic":
+        return None
+    return given.username or "", given.password or ""
+
+
 def integrations_from_environment(settings: Settings) -> dict[str, Integration]:
     """The ``default`` integration described by the ``SINTEGRE_WEBHOOK_*`` variables."""
     credentials: tuple[tuple[str, str], ...] = ()
     if settings.webhook_user and settings.webhook_password:
-        credentials = ((settings.webhook_user, settings.webhook_password),)
-    tokens = (settings.webhook_token,) if settings.webhook_token else ()
+        credentials = ((settings.webhook_user, settings.webhook_password.get_secret_value()),)
+    tokens = (settings.webhook_token.get_secret_value(),) if settings.webhook_token else ()
     default = Integration(
         name="default", auth=settings.webhook_auth, credentials=credentials, tokens=tokens
     )

@@ -2,14 +2,27 @@
 
 Every gunicorn worker and the forwarder write to the same inbox, so numbers read from it are
 right whichever worker answers the scrape, and survive restarts (no per-process registry to
-merge, no multiprocess directory to clean).
+merge, no multiprocess directory to clean). :class:`InboxCollector` turns the inbox's SQL
+aggregates into metric families at each ``collect()``; ``prometheus_client`` writes the text.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
 
 from sintegre.intake.inbox import STATUSES, Inbox
+
+__all__ = ["CONTENT_TYPE_LATEST", "LATENCY_BUCKETS", "InboxCollector", "render_metrics"]
 
 #: Trigger latency buckets, seconds: from "Airflow took it at once" to "after an outage".
 LATENCY_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 14400)
@@ -29,57 +42,76 @@ _EVENTS = {
 }
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+class InboxCollector(Collector):
+    """The receiver's metric families, read from the inbox at each scrape.
+
+    Args:
+        inbox: The shared inbox.
+        now: The clock for the oldest pending notification's age (tests pin it).
+    """
+
+    def __init__(self, inbox: Inbox, *, now: float | None = None) -> None:
+        self._inbox = inbox
+        self._now = now
+
+    def collect(self) -> Iterator[Metric]:
+        """Counters, state gauges, backlog age and the trigger latency histogram."""
+        current = time.time() if self._now is None else self._now
+        totals = self._inbox.counter_values()
+        for event, help_text in _EVENTS.items():
+            name = f"sintegre_notifications_{event}_total"
+            yield CounterMetricFamily(name, help_text, value=totals.get(event, 0))
+        rejected = CounterMetricFamily(
+            "sintegre_notifications_rejected_total",
+            "Requests answered 4xx, by reason.",
+            labels=["reason"],
+        )
+        for key, value in sorted(totals.items()):
+            if key.startswith("rejected:"):
+                rejected.add_metric([key.split(":", 1)[1]], value)
+        yield rejected
+
+        counts = self._inbox.status_counts()
+        states = GaugeMetricFamily(
+            "sintegre_notifications", "Notifications in each state now.", labels=["status"]
+        )
+        for status in STATUSES:
+            if status != "duplicate":
+                states.add_metric([status], counts.get(status, 0))
+        yield states
+        yield GaugeMetricFamily(
+            "sintegre_inbox_backlog",
+            "Notifications waiting to be triggered.",
+            value=counts.get("received", 0),
+        )
+        oldest = self._inbox.oldest_pending_received_at()
+        yield GaugeMetricFamily(
+            "sintegre_inbox_oldest_pending_age_seconds",
+            "Age of the oldest notification waiting to be triggered (0 if none).",
+            value=round(max(0.0, current - oldest), 3) if oldest else 0,
+        )
+
+        # One aggregate query (bucket counts, sum, count): a scrape costs the same with a year
+        # of notifications as with a day's.
+        histogram = self._inbox.trigger_latency_histogram(LATENCY_BUCKETS)
+        buckets = [
+            (str(bound), count)
+            for bound, count in zip(LATENCY_BUCKETS, histogram.buckets, strict=True)
+        ]
+        yield HistogramMetricFamily(
+            "sintegre_trigger_latency_seconds",
+            "From arrival in the inbox to the DAG run's creation.",
+            buckets=[*buckets, ("+Inf", histogram.count)],
+            sum_value=histogram.total,
+        )
 
 
 def render_metrics(inbox: Inbox, *, now: float | None = None) -> str:
-    """The Prometheus text exposition (version 0.0.4) of the receiver's metrics."""
-    current = time.time() if now is None else now
-    totals = inbox.counter_values()
-    lines: list[str] = []
-    for event, help_text in _EVENTS.items():
-        name = f"sintegre_notifications_{event}_total"
-        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter"]
-        lines.append(f"{name} {totals.get(event, 0)}")
-    name = "sintegre_notifications_rejected_total"
-    lines += [f"# HELP {name} Requests answered 4xx, by reason.", f"# TYPE {name} counter"]
-    rejected = {k.split(":", 1)[1]: v for k, v in totals.items() if k.startswith("rejected:")}
-    for reason, value in sorted(rejected.items()):
-        lines.append(f'{name}{{reason="{_escape(reason)}"}} {value}')
+    """The Prometheus text exposition of the receiver's metrics (:data:`CONTENT_TYPE_LATEST`).
 
-    name = "sintegre_notifications"
-    counts = inbox.status_counts()
-    lines += [f"# HELP {name} Notifications in each state now.", f"# TYPE {name} gauge"]
-    for status in STATUSES:
-        if status != "duplicate":
-            lines.append(f'{name}{{status="{status}"}} {counts.get(status, 0)}')
-
-    name = "sintegre_inbox_backlog"
-    lines += [
-        f"# HELP {name} Notifications waiting to be triggered.",
-        f"# TYPE {name} gauge",
-        f"{name} {counts.get('received', 0)}",
-    ]
-    oldest = inbox.oldest_pending_received_at()
-    name = "sintegre_inbox_oldest_pending_age_seconds"
-    lines += [
-        f"# HELP {name} Age of the oldest notification waiting to be triggered (0 if none).",
-        f"# TYPE {name} gauge",
-        f"{name} {max(0.0, current - oldest) if oldest else 0:.3f}",
-    ]
-
-    # One aggregate query (bucket counts, sum, count): a scrape costs the same with a year of
-    # notifications as with a day's.
-    histogram = inbox.trigger_latency_histogram(LATENCY_BUCKETS)
-    name = "sintegre_trigger_latency_seconds"
-    lines += [
-        f"# HELP {name} From arrival in the inbox to the DAG run's creation.",
-        f"# TYPE {name} histogram",
-    ]
-    for bound, count in zip(LATENCY_BUCKETS, histogram.buckets, strict=True):
-        lines.append(f'{name}_bucket{{le="{bound}"}} {count}')
-    lines.append(f'{name}_bucket{{le="+Inf"}} {histogram.count}')
-    lines.append(f"{name}_sum {histogram.total:.6f}")
-    lines.append(f"{name}_count {histogram.count}")
-    return "\n".join(lines) + "\n"
+    A registry of its own per scrape, never the process-wide default one: nothing else
+    (gunicorn, a library) can add metrics to the receiver's answer.
+    """
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(InboxCollector(inbox, now=now))
+    return generate_latest(registry).decode("utf-8")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from sintegre.intake.receiver.metrics import render_metrics
+from sintegre.intake.receiver.metrics import CONTENT_TYPE_LATEST, render_metrics
 from sintegre.intake.receiver.state import airflow_reachable, state
 
 __all__ = ["blueprint"]
@@ -38,4 +38,4 @@ def metrics() -> Response:
     """Prometheus text exposition, computed from the inbox (right across workers)."""
     shared = state()
     shared.refusals.flush()
-    return Response(render_metrics(shared.inbox), mimetype="text/plain; version=0.0.4")
+    return Response(render_metrics(shared.inbox), content_type=CONTENT_TYPE_LATEST)

@@ -38,7 +38,8 @@ class ReceiverState:
 
 def state() -> ReceiverState:
     """The current app's :class:`ReceiverState` (inside a request)."""
-    return current_app.extensions["sintegre"]["state"]
+    shared: ReceiverState = current_app.extensions["sintegre"]["state"]
+    return shared
 
 
 def error(status: int, message: str, **extra: Any) -> tuple[Response, int]:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from sintegre.catalog.products import Catalog, Product, expected_by
 from sintegre.intake.airflow_api import AirflowClient, AirflowRejected, AirflowUnavailable
-from sintegre.intake.inbox import notifications
+from sintegre.intake.inbox.schema import notifications
 from sintegre.intake.notification import BRASILIA
 
 __all__ = [
@@ -166,7 +166,7 @@ def arrivals(
         if grain == "monthly":
             period = period.replace(day=1)
         by_key.setdefault(key, {}).setdefault((grain, period), []).append(row)
-    result_rows = []
+    result_rows: list[dict[str, Any]] = []
     for key, product in products.items():
         if product is not None:
             grain, name, pid, dataset = (
@@ -183,7 +183,7 @@ def arrivals(
         for start in _period_starts(grain, first, last):
             deadline = expected_by(product, start) if product is not None else None
             found = by_key.get(key, {}).get((grain, start), [])
-            state, row = _classify(found, deadline, current)
+            state, decided = _classify(found, deadline, current)
             end = _period_end(grain, start)
             cell: dict[str, Any] = {
                 "period": start.isoformat(),
@@ -192,12 +192,13 @@ def arrivals(
                 "span": (min(end, last) - max(start, first)).days + 1,
                 "state": state,
                 "expected_by": _iso(deadline),
-                "received_at": _iso(_local(row["received_at"])) if row else None,
-                "notification_id": row["id"] if row else None,
-                "status": row["status"] if row else None,
+                "received_at": _iso(_local(decided["received_at"])) if decided else None,
+                "notification_id": decided["id"] if decided else None,
+                "status": decided["status"] if decided else None,
             }
-            if row and airflow_url:
-                cell["dag_run_url"] = f"{airflow_url}/dags/{row['dag_id']}/runs/{row['dag_run_id']}"
+            if decided and airflow_url:
+                run = f"{decided['dag_id']}/runs/{decided['dag_run_id']}"
+                cell["dag_run_url"] = f"{airflow_url}/dags/{run}"
             cells.append(cell)
         result_rows.append(
             {
@@ -432,7 +433,10 @@ def run_timeline(row: dict[str, Any], settings: Any, *, timeout: float = 3.0) ->
     tasks: list[dict[str, Any]] = []
     if triggered:
         client = AirflowClient(
-            settings.airflow_url, settings.airflow_user, settings.airflow_password, timeout=timeout
+            settings.airflow_url,
+            settings.airflow_user,
+            settings.airflow_password.get_secret_value(),
+            timeout=timeout,
         )
         try:
             instances = client.task_instances(row["dag_id"], row["dag_run_id"])

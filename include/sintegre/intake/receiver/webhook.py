@@ -107,7 +107,7 @@ def _accept(integration: str) -> tuple[Response, int]:
         notification = normalize(body, allowed_hosts=settings.allowed_download_hosts)
     except NotificationError as exc:
         log.warning("refused a notification for %s: %s", integration, exc)
-        extra = {"field": exc.field} if exc.field else {}
+        extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
         reason = f"invalid_{exc.field}" if exc.field else "unreadable_body"
         return refuse(integration, exc.status, reason, str(exc), **extra)
     routed = route(notification, settings.dag_id)
@@ -139,6 +139,9 @@ def _accept(integration: str) -> tuple[Response, int]:
         "integration": integration,
         "outcome": stored.status,
     }
+    # The one log line of an accepted notification (it carries the request's fields too, so
+    # the after-request hook does not write a second one on the hot path).
+    g.request_logged = True
     log.info(
         "notification %s (%s, %s, %s) for %s: %s",
         stored.id,
@@ -147,7 +150,15 @@ def _accept(integration: str) -> tuple[Response, int]:
         notification.periodicidade.isoformat(),
         integration,
         stored.status,
-        extra={"event": "notification", **g.log_fields},
+        extra={
+            "event": "notification",
+            "method": "POST",
+            "path": request.path,
+            "status": 200,
+            "duration_ms": round((time.perf_counter() - g.get("started", 0)) * 1000, 2),
+            "remote": request.remote_addr,
+            **g.log_fields,
+        },
     )
     return jsonify(
         {

@@ -40,6 +40,7 @@ import datetime as dt
 import io
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pyarrow as pa
 
@@ -139,9 +140,12 @@ def _records(source: LayoutSource, mnemonic: str) -> list[tuple[int, str]]:
     return records
 
 
-def _demand_records(source: LayoutSource, mnemonic: str, code_end: int, tail: bool) -> dict:
+def _demand_records(
+    source: LayoutSource, mnemonic: str, code_end: int, tail: bool
+) -> dict[str, list[Any]]:
     """``DP`` (code 4–5) or ``DE`` (code 4–6, justification 35–44) records, strictly."""
-    columns: dict[str, list] = {
+    # Column name -> cells: int codes and stage fields, float demands, str justifications.
+    columns: dict[str, list[Any]] = {
         "codigo": [],
         "dia": [],
         "hora": [],
@@ -152,7 +156,7 @@ def _demand_records(source: LayoutSource, mnemonic: str, code_end: int, tail: bo
         "demanda_mw": [],
         "justificativa": [],
     }
-    seen: dict[tuple, int] = {}
+    seen: dict[tuple[object, ...], int] = {}
     for number, line in _records(source, mnemonic):
         where = _where(source, number)
         _blank(line, range(2, 4), where, "after the mnemonic")
@@ -254,7 +258,7 @@ def read_dessem_tm(source: LayoutSource) -> pa.Table:
     expects them): ``TM``, day, hour, half-hour flag, duration in hours, network flag,
     patamar (LEVE, MEDIA, PESADA).
     """
-    rows: dict[str, list] = {
+    rows: dict[str, list[object]] = {
         "dia": [],
         "hora": [],
         "meia_hora": [],
@@ -430,7 +434,7 @@ def read_weol_previsao(source: LayoutSource) -> pa.Table:
                 f"patamares in the order {list(WEOL_PATAMARES)}",
                 patamar_row[1:7],
             )
-    out: dict[str, list] = {
+    out: dict[str, list[object]] = {
         "regiao": [],
         "semana": [],
         "inicio": [],
@@ -512,7 +516,7 @@ def read_weol_patamares(source: LayoutSource) -> pa.Table:
         raise mismatch(where, f"{len(_WEOL_PATAMAR_COLUMNS)} columns", header)
     if "INICIO" not in fold(header[0]) or "PATAMAR" not in fold(header[1]):
         raise mismatch(where, "header labels 'Inicio' then 'Patamar'", header[:3])
-    columns: dict[str, list] = {name: [] for name in _WEOL_PATAMAR_COLUMNS}
+    columns: dict[str, list[object]] = {name: [] for name in _WEOL_PATAMAR_COLUMNS}
     parse: dict[str, Callable[[str, str], object]] = {
         "inicio": lambda text, at: _timestamp(text, at, "Inicio"),
         "codigo_patamar": lambda text, at: _patamar_code(text, at),

@@ -40,6 +40,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import pyarrow as pa
 
@@ -190,7 +191,7 @@ def read_newave_carga_mensal(source: LayoutSource) -> pa.Table:
             if value is None and name in ("LOAD", "LOAD_SMMGD", "GAUGE"):
                 raise mismatch(where, f"a number in {name}", "an empty cell")
             data[out].append(value)
-    arrays: dict[str, pa.Array] = {
+    arrays: dict[str, pa.Array[Any]] = {
         "mes": pa.array(data["mes"], pa.date32()),
         "subsistema": pa.array(data["subsistema"], pa.string()),
         "patamar": pa.array(data["patamar"], pa.string()),
@@ -209,7 +210,7 @@ def read_newave_carga_mensal(source: LayoutSource) -> pa.Table:
     return pa.table(arrays)
 
 
-def _extra_column(cells: list[Cell]) -> pa.Array:
+def _extra_column(cells: list[Cell]) -> pa.Array[Any]:
     """A column ONS added: numbers when every cell is a number (or empty), text otherwise."""
     if all(_blank(cell) or isinstance(cell, int | float) for cell in cells):
         return pa.array([None if _blank(c) else float(c) for c in cells], pa.float64())  # type: ignore[arg-type]

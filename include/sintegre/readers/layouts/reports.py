@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+from collections.abc import Mapping
 
 import pyarrow as pa
 
@@ -67,7 +68,7 @@ def _cell(rows: list[list[Cell]], row: int, column: int) -> Cell:
     return None if value == "" else value
 
 
-def _sheet_key(source: LayoutSource, known: dict[str, object]) -> str:
+def _sheet_key(source: LayoutSource, known: Mapping[str, object]) -> str:
     key = fold(source.sheet).replace(" ", "")
     if key not in known:
         raise mismatch(source.label, f"one of the sheets {sorted(known)}", source.sheet or "")
@@ -267,11 +268,13 @@ def read_pmo_ena_semanal(source: LayoutSource) -> pa.Table:
     for key, pct_row in sorted(percents.items(), key=lambda item: item[1]):
         if key not in names:
             raise mismatch(f"{source.label} row {pct_row + 1}", f"a row {key!r} above", "none")
-        row = names[key]
-        label = cell_text(rows[row][0])
+        name_row = names[key]
+        label = cell_text(rows[name_row][0])
         for week, column in enumerate(_WEEK_COLUMNS, start=1):
             at = f"{source.label} column {chr(65 + column)}"
-            mwmed = cell_float(_cell(rows, row, column), f"{at} row {row + 1}", f"{label} MWmed")
+            mwmed = cell_float(
+                _cell(rows, name_row, column), f"{at} row {name_row + 1}", f"{label} MWmed"
+            )
             mlt = cell_float(_cell(rows, pct_row, column), f"{at} row {pct_row + 1}", "%MLT")
             if mwmed is None and mlt is None:
                 continue

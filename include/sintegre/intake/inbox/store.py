@@ -7,16 +7,14 @@ restarted forwarder carries on where the last one stopped.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import json
 import logging
-import os
 import re
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,246 +23,23 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
+from sintegre.intake.inbox.group_commit import _GroupCommit, _Job, _sqlite_pragmas
+from sintegre.intake.inbox.schema import (
+    OPEN_STATUSES,
+    REFUSALS_KEPT,
+    InboxRefused,
+    InboxUnavailable,
+    LatencyHistogram,
+    StoreResult,
+    counters,
+    metadata,
+    notifications,
+    refusals,
+)
 from sintegre.intake.notification import Notification
+from sintegre.intake.wakeup import NOTIFY_SQL, SocketSignal, socket_path
 
 log = logging.getLogger(__name__)
-
-STATUSES = (
-    "received",
-    "triggered",
-    "succeeded",
-    "unchanged",
-    "failed",
-    "layout_mismatch",
-    "duplicate",
-    "expired",
-)
-#: States the forwarder still has work for.
-OPEN_STATUSES = ("received", "triggered")
-
-metadata = sa.MetaData()
-
-notifications = sa.Table(
-    "notifications",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("integration", sa.String(100), nullable=False),
-    sa.Column("received_at", sa.Float, nullable=False, index=True),
-    sa.Column("updated_at", sa.Float, nullable=False),
-    sa.Column("status", sa.String(20), nullable=False, index=True),
-    sa.Column("product", sa.Text, nullable=False),
-    sa.Column("product_id", sa.BigInteger),
-    sa.Column("dataset", sa.Text, nullable=False),
-    sa.Column("dag_id", sa.Text, nullable=False),
-    sa.Column("dag_run_id", sa.Text, nullable=False),
-    sa.Column("macroprocesso_slug", sa.Text, nullable=False),
-    sa.Column("periodicidade", sa.String(10), nullable=False),
-    sa.Column("periodicidade_final", sa.String(10), nullable=False),
-    sa.Column("granularity", sa.String(10), nullable=False),
-    sa.Column("data_produto", sa.Text),
-    sa.Column("flags", sa.Text, nullable=False),
-    sa.Column("token_exp", sa.BigInteger),
-    # The conf holds the download URL with its bearer token: never returned by the API.
-    sa.Column("conf", sa.Text, nullable=False),
-    sa.Column("body", sa.LargeBinary, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("next_attempt_at", sa.Float, nullable=False, index=True),
-    sa.Column("last_error", sa.Text),
-    sa.Column("duplicates", sa.Integer, nullable=False, default=0),
-    sa.Column("raw_path", sa.Text),
-    sa.Column("expected", sa.Boolean, nullable=False, default=True),
-    sa.Column("dag_run_state", sa.String(20)),
-    sa.Column("triggered_at", sa.Float),
-    sa.Column("finished_at", sa.Float),
-    sa.Column("replays", sa.Integer, nullable=False, default=0),
-    # JSON {dataset: {"missing": [...], "unexpected": [...]}} from the run's land task.
-    sa.Column("schema_drift", sa.Text),
-    # JSON {dataset: {column: count}}: values outside the catalog's plausible ranges (landed).
-    sa.Column("implausible", sa.Text),
-    # JSON LayoutMismatch.details when the file did not fit its catalogued layout.
-    sa.Column("layout_mismatch", sa.Text),
-)
-
-#: Every 4xx the receiver answered, redacted, so a new ONS quirk is seen the day it appears.
-refusals = sa.Table(
-    "refusals",
-    metadata,
-    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("integration", sa.String(100), nullable=False),
-    sa.Column("received_at", sa.Float, nullable=False, index=True),
-    sa.Column("status", sa.Integer, nullable=False),
-    sa.Column("reason", sa.String(60), nullable=False),
-    sa.Column("message", sa.Text, nullable=False),
-    sa.Column("excerpt", sa.Text),
-)
-
-#: Monotonic event counters, shared by every process (gunicorn workers, the forwarder).
-counters = sa.Table(
-    "counters",
-    metadata,
-    sa.Column("name", sa.String(80), primary_key=True),
-    sa.Column("value", sa.BigInteger, nullable=False),
-)
-
-#: How many refusals the page keeps (the counters keep the totals).
-REFUSALS_KEPT = 2000
-
-
-@dataclass(frozen=True)
-class LatencyHistogram:
-    """Cumulative bucket counts (one per bound), the sum and the count of latencies."""
-
-    buckets: tuple[int, ...]
-    total: float
-    count: int
-
-
-class InboxRefused(ValueError):
-    """The database refused the values themselves (not a transient failure): answer 4xx."""
-
-
-class InboxUnavailable(RuntimeError):
-    """The inbox could not commit (disk full, locked too long): the receiver answers 503."""
-
-
-@dataclass(frozen=True)
-class StoreResult:
-    """What :meth:`Inbox.store` did."""
-
-    id: str
-    status: str
-    duplicate: bool
-
-
-def _sqlite_pragmas(synchronous: str, busy_timeout_ms: int):
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        # WAL: readers never block the writer; FULL: a 2xx means the row survived a power cut.
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA synchronous={synchronous}")
-        # Bounded wait for the write lock: past it the receiver answers 503 and SINtegre resends.
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.close()
-
-    return on_connect
-
-
-@dataclass
-class _Job:
-    """One :meth:`Inbox.store` waiting for the group commit that will carry it."""
-
-    row: dict[str, Any]
-    done: bool = False
-    duplicate: bool = False
-    error: Exception | None = None
-
-
-class _GroupCommit:
-    """Concurrent stores of one process share a transaction, and so one fsync.
-
-    Whoever holds the commit lock takes every store queued so far and commits them together;
-    the others find their row already committed when the lock comes to them. Nobody is
-    answered before the transaction that holds its row committed (``synchronous`` still
-    applies to it), so "a 2xx means stored" holds as before. The statements are prepared
-    once, on one connection kept for writing: no per-call SQL building.
-    """
-
-    def __init__(self, inbox: Inbox) -> None:
-        self.inbox = inbox
-        self._queue: list[_Job] = []
-        self._queue_lock = threading.Lock()
-        self._commit_lock = threading.Lock()
-        self._connection: Any = None
-        self._pid = 0
-        columns = [c.name for c in notifications.columns]
-        self.columns = columns
-        # The columns' Python-side defaults (what SQLAlchemy would have filled in).
-        self.defaults = {
-            c.name: c.default.arg
-            for c in notifications.columns
-            if c.default is not None and c.default.is_scalar
-        }
-        self.insert_sql = (
-            f"INSERT INTO notifications ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' for _ in columns)}) ON CONFLICT(id) DO NOTHING"
-        )
-
-    def _writer(self) -> Any:
-        # A connection opened before a fork (gunicorn --preload) must not be shared.
-        if self._connection is None or self._pid != os.getpid():
-            self._connection = self.inbox.engine.raw_connection()
-            self._pid = os.getpid()
-        return self._connection
-
-    def _drop_writer(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            # Closing a broken connection: nothing more can be done with it.
-            with contextlib.suppress(Exception):
-                connection.invalidate()
-
-    def submit(self, job: _Job) -> None:
-        with self._queue_lock:
-            self._queue.append(job)
-        with self._commit_lock:
-            if job.done:
-                return
-            with self._queue_lock:
-                batch, self._queue = self._queue, []
-            try:
-                self._commit(batch)
-            except Exception as exc:
-                if len(batch) == 1:  # nothing committed: its caller is told
-                    batch[0].error, batch[0].done = exc, True
-                    return
-                # Nothing of the batch committed. One row may be at fault (a constraint, a
-                # value the driver cannot bind): commit them one by one, so a valid
-                # notification never fails because of a neighbour; a failure of the database
-                # itself fails each of them on its own.
-                for one in batch:
-                    try:
-                        self._commit([one])
-                    except Exception as own:  # this row's own failure, told to its caller
-                        one.error, one.done = own, True
-
-    def _commit(self, batch: list[_Job]) -> None:
-        connection = self._writer()
-        try:
-            cursor = connection.cursor()
-            accepted = duplicates = 0
-            outcomes = []
-            for job in batch:
-                cursor.execute(
-                    self.insert_sql,
-                    [job.row.get(c, self.defaults.get(c)) for c in self.columns],
-                )
-                if cursor.rowcount == 1:
-                    accepted += 1
-                    outcomes.append(False)
-                else:
-                    cursor.execute(
-                        "UPDATE notifications SET duplicates = duplicates + 1 WHERE id = ?",
-                        (job.row["id"],),
-                    )
-                    duplicates += 1
-                    outcomes.append(True)
-            for name, amount in (("accepted", accepted), ("duplicate", duplicates)):
-                if amount:
-                    cursor.execute(
-                        "INSERT INTO counters (name, value) VALUES (?, ?) "
-                        "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
-                        (name, amount),
-                    )
-            cursor.close()
-            connection.commit()
-        except BaseException:
-            try:
-                connection.rollback()
-            except Exception:  # a connection that cannot roll back is replaced
-                self._drop_writer()
-            raise
-        for job, duplicate in zip(batch, outcomes, strict=True):
-            job.duplicate, job.done = duplicate, True
 
 
 class Inbox:
@@ -302,6 +77,9 @@ class Inbox:
             )
         self._create_schema()
         self._group = _GroupCommit(self) if self.is_sqlite else None
+        # Wakes the forwarder at each commit (see sintegre.intake.wakeup); PostgreSQL's
+        # NOTIFY goes inside the storing transaction instead.
+        self.signal = SocketSignal(socket_path(url) if self.is_sqlite else None)
 
     def _create_schema(self) -> None:
         # Several gunicorn workers and the forwarder open the inbox at the same moment; the
@@ -386,13 +164,16 @@ class Inbox:
             with self.engine.begin() as conn:
                 conn.execute(notifications.insert().values(**row))
                 self._count(conn, "accepted")
+                conn.execute(sa.text(NOTIFY_SQL))  # delivered when this transaction commits
             return StoreResult(notification.id, "received", duplicate=False)
         except IntegrityError:
             pass
         except DataError as exc:
             raise InboxRefused(f"the notification cannot be stored: {exc.orig}") from None
         except (OperationalError, OSError) as exc:
-            raise InboxUnavailable(f"inbox commit failed: {exc.orig}") from None
+            # An OSError carries no DBAPI error (.orig): it is its own reason.
+            reason = exc.orig if isinstance(exc, OperationalError) else exc
+            raise InboxUnavailable(f"inbox commit failed: {reason}") from None
         try:
             with self.engine.begin() as conn:
                 conn.execute(
@@ -449,7 +230,7 @@ class Inbox:
 
     def due(
         self, status: str, *, now: float | None = None, limit: int = 50
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         """Rows in ``status`` whose next attempt is due, oldest first."""
         current = time.time() if now is None else now
         query = (
@@ -461,7 +242,7 @@ class Inbox:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
-    def expiring(self, *, before: float, limit: int = 100) -> list[dict[str, Any]]:
+    def expiring(self, *, before: float, limit: int = 100) -> builtins.list[dict[str, Any]]:
         """Untriggered notifications without a raw copy whose token dies before ``before``."""
         query = (
             sa.select(notifications)
@@ -491,13 +272,38 @@ class Inbox:
             event: A counter to increment in the same transaction (``triggered``, ``failed``…).
             **values: Columns to set.
         """
-        values.setdefault("updated_at", time.time())
-        with self.engine.begin() as conn:
-            conn.execute(
-                notifications.update().where(notifications.c.id == notification_id).values(**values)
-            )
+        self.update_many([(notification_id, values)], event=event)
+
+    def update_many(
+        self,
+        changes: Sequence[tuple[str, dict[str, Any]]],
+        *,
+        event: str | None = None,
+    ) -> None:
+        """Change several notifications in ONE transaction (one fsync for a batch).
+
+        Args:
+            changes: ``(notification_id, columns to set)`` pairs (``updated_at`` is set here).
+            event: A counter incremented once per change, in the same transaction.
+        """
+        if not changes:
+            return
+        now = time.time()
+        with self.write_turn(), self.engine.begin() as conn:
+            for notification_id, values in changes:
+                conn.execute(
+                    notifications.update()
+                    .where(notifications.c.id == notification_id)
+                    .values(**{"updated_at": now, **values})
+                )
             if event:
-                self._count(conn, event)
+                self._count(conn, event, len(changes))
+
+    def write_turn(self) -> contextlib.AbstractContextManager[None]:
+        """Wait for this process's turn to write to a SQLite inbox (the receiver's ``flock``):
+        without it, a write meeting the receiver's group commit sleeps in SQLite's busy handler.
+        Nothing to wait for on PostgreSQL."""
+        return self._group.turn() if self._group is not None else contextlib.nullcontext()
 
     def _count(self, conn: Connection, name: str, amount: int = 1) -> None:
         dialect = postgresql if not self.is_sqlite else sqlite
@@ -590,7 +396,7 @@ class Inbox:
         except sa.exc.SQLAlchemyError:
             log.warning("could not record %d refusal(s)", len(batch))
 
-    def recent_refusals(self, limit: int = 50) -> list[dict[str, Any]]:
+    def recent_refusals(self, limit: int = 50) -> builtins.list[dict[str, Any]]:
         """The latest refusals, newest first."""
         query = sa.select(refusals).order_by(refusals.c.seq.desc()).limit(limit)
         with self.engine.connect() as conn:
@@ -608,7 +414,8 @@ class Inbox:
             notifications.c.status == "received"
         )
         with self.engine.connect() as conn:
-            return conn.execute(query).scalar_one()
+            oldest: float | None = conn.execute(query).scalar_one()
+            return oldest
 
     def trigger_latency_histogram(self, bounds: Sequence[float]) -> LatencyHistogram:
         """Cumulative counts of trigger latencies at each bound, their sum and count, in SQL."""
@@ -630,7 +437,7 @@ class Inbox:
             count=int(row.n),
         )
 
-    def latest_per_product(self) -> list[dict[str, Any]]:
+    def latest_per_product(self) -> builtins.list[dict[str, Any]]:
         """The newest notification of each (integration, product), newest first."""
         ranked = sa.select(
             notifications,
@@ -649,7 +456,7 @@ class Inbox:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
-    def latest_periods(self) -> list[dict[str, Any]]:
+    def latest_periods(self) -> builtins.list[dict[str, Any]]:
         """Per (product id, product name): the newest period start LANDED, for freshness.
 
         Only deliveries whose run succeeded (``succeeded`` or ``unchanged``) count: a
@@ -712,9 +519,18 @@ class Inbox:
                 finished_at=None,
             )
         self.update(notification_id, event="replayed", **values)
+        self.wake_forwarder()
         return "received"
 
-    def ids_in(self, statuses: tuple[str, ...]) -> list[str]:
+    def wake_forwarder(self) -> None:
+        """Tell the forwarder something is due now (a hint; it polls anyway)."""
+        if self.is_sqlite:
+            self.signal.send()
+            return
+        with contextlib.suppress(sa.exc.SQLAlchemyError), self.engine.begin() as conn:
+            conn.execute(sa.text(NOTIFY_SQL))
+
+    def ids_in(self, statuses: tuple[str, ...]) -> builtins.list[str]:
         """Ids of notifications in any of ``statuses``, oldest first."""
         query = (
             sa.select(notifications.c.id)
@@ -732,49 +548,3 @@ class Inbox:
         except Exception:  # any failure means not ready; the reason is logged by the caller
             return False
         return True
-
-
-def public_view(row: dict[str, Any], *, airflow_url: str | None = None) -> dict[str, Any]:
-    """What the inspection API shows of a row: no body, no URL, no token."""
-    conf = json.loads(row["conf"])
-    view = {
-        "id": row["id"],
-        "integration": row["integration"],
-        "status": row["status"],
-        "received_at": _iso(row["received_at"]),
-        "updated_at": _iso(row["updated_at"]),
-        "product": row["product"],
-        "product_id": row["product_id"],
-        "expected": bool(row["expected"]),
-        "dataset": row["dataset"],
-        "dag_id": row["dag_id"],
-        "dag_run_id": row["dag_run_id"],
-        "dag_run_state": row.get("dag_run_state"),
-        "macroprocesso": conf.get("macroProcesso"),
-        "macroprocesso_slug": row["macroprocesso_slug"],
-        "processo": conf.get("processo"),
-        "data_produto": row["data_produto"],
-        "periodicidade": row["periodicidade"],
-        "periodicidade_final": row["periodicidade_final"],
-        "granularity": row["granularity"],
-        "flags": json.loads(row["flags"]),
-        "token_expires_at": _iso(row["token_exp"]) if row["token_exp"] else None,
-        "attempts": row["attempts"],
-        "last_error": row["last_error"],
-        "duplicates": row["duplicates"],
-        "raw_path": row.get("raw_path"),
-        "schema_drift": json.loads(row["schema_drift"]) if row.get("schema_drift") else None,
-        "implausible": json.loads(row["implausible"]) if row.get("implausible") else None,
-        "layout_mismatch": (
-            json.loads(row["layout_mismatch"]) if row.get("layout_mismatch") else None
-        ),
-    }
-    if airflow_url:
-        view["dag_run_url"] = f"{airflow_url}/dags/{row['dag_id']}/runs/{row['dag_run_id']}"
-    return view
-
-
-def _iso(epoch: float) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="milliseconds")

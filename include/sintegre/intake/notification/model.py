@@ -1,0 +1,92 @@
+"""The normalised notification (what the inbox stores and the run conf is built from)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    pass
+
+
+REQUIRED_FIELDS = ("nome", "macroProcesso", "periodicidade", "periodicidadeFinal", "url")
+
+_RUN_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.~:+-]+")
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A validated, normalised notification. ``url`` holds a bearer token: never log it."""
+
+    id: str
+    body_sha256: str
+    nome: str
+    processo: str | None
+    data_produto: str | None
+    data_produto_shape: str | None
+    macro_processo: str
+    periodicidade_raw: str
+    periodicidade_final_raw: str
+    periodicidade: date
+    periodicidade_final: date
+    granularity: str
+    url: str
+    product_id: int | None
+    dataset: str
+    macroprocesso_slug: str
+    token_nbf: int | None
+    token_exp: int | None
+    token_url_claim: str | None
+    token_is_file: bool | None
+    flags: tuple[str, ...]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def dag_run_id(self) -> str:
+        """A run id that is the same for a retried delivery and new for each delivery.
+
+        It carries what a person needs to recognise the run (product and period start) and the
+        first 12 hex digits of the body hash, which differs for every SINtegre delivery because
+        each one carries a fresh token.
+        """
+        product = _RUN_ID_UNSAFE.sub("_", self.dataset)[:80] or "produto"
+        return f"sintegre__{product}__{self.periodicidade.isoformat()}__{self.id[:12]}"
+
+    def to_conf(self) -> dict[str, Any]:
+        """The DAG run ``conf``: the notification as sent plus what the receiver derived.
+
+        Built through :class:`sintegre.core.runconf.RunConf`, the one contract the tasks validate.
+        """
+        from sintegre.core.runconf import RunConf
+
+        return RunConf(**self._conf_fields()).to_conf()
+
+    def _conf_fields(self) -> dict[str, Any]:
+        return {
+            "notification_id": self.id,
+            "nome": self.nome,
+            "processo": self.processo,
+            "dataProduto": self.data_produto,
+            "macroProcesso": self.macro_processo,
+            "periodicidade": self.periodicidade_raw,
+            "periodicidadeFinal": self.periodicidade_final_raw,
+            "url": self.url,
+            "product_id": self.product_id,
+            "dataset": self.dataset,
+            "macroprocesso_slug": self.macroprocesso_slug,
+            "periodicidade_date": self.periodicidade,
+            "periodicidade_final_date": self.periodicidade_final,
+            "granularity": self.granularity,
+            "token_exp": self.token_exp,
+            "token_nbf": self.token_nbf,
+            "token_url_claim": self.token_url_claim,
+            "token_is_file": self.token_is_file,
+            "flags": list(self.flags),
+        }
+
+
+def notification_id_of(body: bytes) -> str:
+    """The receiver's id for a body: its sha256, shortened (a byte-identical repeat shares it)."""
+    return hashlib.sha256(body).hexdigest()[:24]

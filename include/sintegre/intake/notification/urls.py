@@ -1,0 +1,131 @@
+"""The download URL (https, allowlisted host, no IP literal) and the ONS token's claims."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import TYPE_CHECKING, Any
+from urllib.parse import SplitResult, parse_qs, urlsplit, urlunsplit
+
+import jwt
+
+from sintegre.intake.notification.body import _lone_surrogate
+from sintegre.intake.notification.errors import NotificationError
+
+if TYPE_CHECKING:
+    pass
+
+
+_PRODUCT_ID = re.compile(r"/Produtos/([0-9]{1,9})(?:/|$)", re.IGNORECASE)
+
+
+def check_fetch_target(
+    url: str, allowed_hosts: tuple[str, ...], *, what: str = "field 'url'"
+) -> SplitResult:
+    """Refuse any address we would not fetch: only https on an allowlisted host, by name, with
+    no credentials. Applied to the notification's URL and to every redirect hop.
+
+    Returns:
+        The split URL.
+
+    Raises:
+        NotificationError: 422 naming ``what`` and what is wrong (never the token itself).
+    """
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise NotificationError(f"{what} is not a valid URL", field="url") from None
+    if parts.scheme.lower() != "https":
+        raise NotificationError(
+            f"{what} must use https, not {parts.scheme or 'no scheme'!r}", field="url"
+        )
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise NotificationError(f"{what} must not carry credentials", field="url")
+    if not host:
+        raise NotificationError(f"{what} has no host", field="url")
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        raise NotificationError(f"{what} must name a host, not an IP address", field="url")
+    if host not in allowed_hosts:
+        raise NotificationError(
+            f"{what} points to host {host!r}, which is not in SINTEGRE_ALLOWED_DOWNLOAD_HOSTS",
+            field="url",
+        )
+    return parts
+
+
+#: How far ahead of today a notification's period may start or end. ONS publishes for the
+#: coming days, weeks and months (NEWAVE looks five years ahead inside its files, never in the
+#: period fields); a period in 2099 is a mistake, or an attempt to silence freshness for good.
+
+
+def canonical_url(url: str) -> str:
+    """The URL with its scheme and host in lower case (``HTTPS://APPS08…`` → ``https://apps08…``)."""
+    parts = urlsplit(url.strip())
+    return urlunsplit(parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()))
+
+
+def check_download_url(url: str, allowed_hosts: tuple[str, ...]) -> str:
+    """Refuse any URL we would not fetch (see :func:`check_fetch_target`); it needs a token.
+
+    Returns:
+        The token query parameter.
+
+    Raises:
+        NotificationError: 422 naming ``url`` and what is wrong (never the token itself).
+    """
+    parts = check_fetch_target(url, allowed_hosts)
+    tokens = parse_qs(parts.query).get("token") or []
+    if len(tokens) != 1 or not tokens[0].strip():
+        raise NotificationError("field 'url' has no token query parameter", field="url")
+    return tokens[0]
+
+
+def read_token_claims(token: str) -> dict[str, Any]:
+    """Decode the ONS JWT without verifying it (only ONS holds the key).
+
+    Raises:
+        NotificationError: 422 when the token is not a readable JWT.
+    """
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except (jwt.PyJWTError, ValueError, RecursionError):
+        # ValueError: an integer claim beyond Python's digit limit, a bad encoding.
+        raise NotificationError(
+            "field 'url' carries a token that is not a readable JWT", field="url"
+        ) from None
+    if not isinstance(claims, dict):
+        raise NotificationError("field 'url' carries a token without claims", field="url")
+    if _lone_surrogate(claims):
+        raise NotificationError(
+            "field 'url' carries a token whose claims hold a lone UTF-16 surrogate", field="url"
+        )
+    return claims
+
+
+def product_id_from_claim(url_claim: str | None) -> int | None:
+    """The stable product id: the number after ``/Produtos/`` in the token's ``URL`` claim."""
+    if not url_claim:
+        return None
+    match = _PRODUCT_ID.search(url_claim)
+    return int(match.group(1)) if match else None
+
+
+#: Epoch seconds a token claim may hold (an unverified JWT can carry anything).
+_MAX_EPOCH = 2**40
+
+
+def _epoch_claim(value: Any, claim: str) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if value != value or not (0 <= value < _MAX_EPOCH):  # NaN, infinities, absurd values
+        what = "expiry (exp)" if claim == "exp" else f"'{claim}' date"
+        raise NotificationError(
+            f"field 'url' carries a token whose {what} is impossible", field="url"
+        )
+    return int(value)
