@@ -513,3 +513,22 @@ def test_an_auth_mode_exported_empty_is_refused_not_opened():
     with pytest.raises(SettingsError, match="SINTEGRE_WEBHOOK_AUTH is set but empty"):
         load_settings({"SINTEGRE_WEBHOOK_AUTH": "  "})
     assert load_settings({}).webhook_auth == "none"  # unset: the documented default
+
+
+def test_a_notification_and_its_run_conf_never_show_the_token_in_a_repr() -> None:
+    """The download token is a bearer credential: not in a repr/str of the notification or of
+    the run conf built from it (the values themselves keep it: the download needs it)."""
+    import time
+
+    from helpers.webhook import ONS_HOST, make_payload, ons_url, to_body
+    from sintegre.core.runconf import RunConf
+    from sintegre.intake.notification import normalize
+
+    body = to_body(make_payload(url=ons_url(nbf=int(time.time()) - 60)))
+    notification = normalize(body, allowed_hosts=(ONS_HOST,))
+    token = notification.url.split("token=")[1]
+    run_conf = RunConf.from_conf(notification.to_conf())
+    for text in (repr(notification), str(notification), repr(run_conf), str(run_conf)):
+        assert token not in text
+        assert "apps08.ons.org.br" in text  # the rest stays readable
+    assert run_conf.url is not None and token in run_conf.url

@@ -63,6 +63,13 @@ class RunConf(BaseModel):
         default=None, description="The notification a reprocess re-reads (sintegre_reprocess)"
     )
 
+    def __repr_args__(self) -> Any:
+        # ``url`` may hold the bearer token (a conf built from the inbox): never in a repr.
+        from sintegre.core.redact import redact
+
+        for name, value in super().__repr_args__():
+            yield name, redact(value) if name == "url" and isinstance(value, str) else value
+
     @classmethod
     def from_conf(cls, conf: dict[str, Any]) -> RunConf:
         """Validate a conf dict (a DAG run's ``params``).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,16 @@ _RUN_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.~:+-]+")
 @dataclass(frozen=True)
 class Notification:
     """A validated, normalised notification. ``url`` holds a bearer token: never log it."""
+
+    def __repr__(self) -> str:
+        # The dataclass repr would print ``url`` with its bearer token: redacted here, so a
+        # repr in a log line, a traceback or a debugger's output never carries it.
+        from sintegre.core.redact import redact
+
+        values = ", ".join(f"{f.name}={redact(repr(getattr(self, f.name)))}" for f in fields(self))
+        return f"Notification({values})"
+
+    __str__ = __repr__
 
     id: str
     body_sha256: str
