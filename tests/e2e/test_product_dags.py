@@ -71,7 +71,7 @@ def _notify(stack, simulator, webhook, fixture: CatalogFixture, folder: Path) ->
             granularity="daily",
             file_pattern=fixture.file_name,
             format="zip",
-            content="",
+            content="An uncatalogued product: the generic DAG reads it",
             arrival=load_catalog().products[0].arrival,
             dag_id="sintegre_generic",
             dataset=f"produto_{fixture.product_id}",
