@@ -40,7 +40,8 @@ import pytest
 import requests
 import trustme
 
-from helpers import basic, catalog_table_rows
+from helpers.lake import catalog_rows
+from helpers.webhook import basic
 from sintegre.core.settings import load_settings
 from sintegre_dev.simulator import SimulatorServer
 from sintegre_dev.simulator.buttons import send_all
@@ -389,7 +390,7 @@ def test_the_shipped_compose_file_lands_notifications_on_the_s3_lake(
         "AWS_DEFAULT_REGION": "us-east-1",
     }
     settings = load_settings(lake_env)
-    catalog = catalog_table_rows(lake_env["LAKE_URI"], settings=settings)
+    catalog = catalog_rows(lake_env["LAKE_URI"], settings=settings)
     assert {row["notification_id"] for row in catalog} == set(ids)
     for row in catalog:
         expected = "raw_only" if row["product_id"] in RAW_ONLY_PRODUCT_IDS else "new"
