@@ -381,6 +381,16 @@ def test_a_forwarder_whose_lock_connection_dies_stops_forwarding(pg_url):
             held.conn.commit()
             with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
                 admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+                # pg_terminate_backend only signals: the session (and its lock) ends a moment
+                # later. Wait for it to be gone, as a standby would find it on its next try.
+                deadline = time.monotonic() + 10
+                while (
+                    time.monotonic() < deadline
+                    and admin.execute(
+                        "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)
+                    ).fetchone()
+                ):
+                    time.sleep(0.05)
             # The lock is free: a standby takes it over...
             with postgres_advisory_lock(standby) as taken:
                 assert bool(taken) is True

@@ -18,7 +18,8 @@ import pyarrow.compute as pc
 
 from sintegre.catalog.spec import FixedWidthField, ParseSpec
 from sintegre.readers.columns import infer_text_column, normalize_text
-from sintegre.readers.delimited import decode_text, select_columns
+from sintegre.readers.delimited import select_columns
+from sintegre.readers.encodings import decode_text
 from sintegre.readers.errors import ParseError
 from sintegre.readers.model import ParsedTable
 

@@ -48,17 +48,15 @@ from sintegre.readers.columns import (
     normalize_text,
 )
 from sintegre.readers.delimited import (
-    LENIENT_CP1252,
     WHITESPACE,
     TextLayout,
-    detect_encoding,
     filled_rows,
     find_layout,
-    resolve_encoding,
     select_columns,
     split_whitespace,
 )
 from sintegre.readers.detect import HEAD_BYTES, looks_binary
+from sintegre.readers.encodings import LENIENT_CP1252, detect_encoding, resolve_encoding
 from sintegre.readers.errors import ParseError, UnsupportedFormatError
 from sintegre.readers.fixedwidth import fixed_width_headers, naming_spec, slice_fields
 from sintegre.readers.model import ParsedTable
