@@ -55,38 +55,9 @@ import pyarrow.parquet as pq
 from pyarrow import fs as pafs
 
 # --------------------------------------------------------------------------- synthetic catalog
+# The lake's own catalog schema: the spike measures the formats on exactly these columns.
+from sintegre.lake.layout import CATALOG_SCHEMA
 
-CATALOG_SCHEMA = pa.schema(
-    [
-        ("ingestion_id", pa.string()),
-        ("notification_id", pa.string()),
-        ("dataset", pa.string()),
-        ("table_name", pa.string()),
-        ("product", pa.string()),
-        ("product_id", pa.int64()),
-        ("processo", pa.string()),
-        ("macroprocesso_label", pa.string()),
-        ("data_produto", pa.string()),
-        ("granularity", pa.string()),
-        ("periodicidade_final", pa.date32()),
-        ("source_file", pa.string()),
-        ("source_member", pa.string()),
-        ("sha256", pa.string()),
-        ("version", pa.string()),
-        ("rows", pa.int64()),
-        ("original_columns", pa.string()),
-        ("schema_drift", pa.string()),
-        ("implausible", pa.string()),
-        ("outcome", pa.string()),
-        ("changed", pa.bool_()),
-        ("raw_path", pa.string()),
-        ("curated_path", pa.string()),
-        ("history_path", pa.string()),
-        ("dag_run_id", pa.string()),
-        ("delivered_at", pa.timestamp("us", tz="UTC")),
-        ("ingested_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
 #: Partition columns, explicit in the table formats (hive folders in today's design).
 PART_FIELDS = [("macroprocesso", pa.string()), ("periodicidade", pa.date32())]
 #: Delta has no hidden partitioning: the month is a real column.
