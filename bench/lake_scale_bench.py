@@ -353,7 +353,9 @@ def _connect_old(store: Any, only: list[str] | None = None) -> duckdb.DuckDBPyCo
     from sintegre.lake import views as lakeviews
 
     glob = f"{store.uri_for('catalog/ingestions')}/**/*.parquet"
-    with mock.patch.object(lakeviews, "_catalog_sql", lambda con, store: _old_catalog_sql(glob)):
+    with mock.patch.object(
+        lakeviews, "_catalog_sql", lambda store, snapshot: _old_catalog_sql(glob)
+    ):
         return lakeviews.connect(store, only=only)
 
 

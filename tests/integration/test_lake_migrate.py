@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -57,7 +56,7 @@ def _old_partition_versions(
     return found
 
 
-def _old_catalog_sql(con: duckdb.DuckDBPyConnection, store: LakeStore) -> str:
+def _old_catalog_sql(store: LakeStore, snapshot: object) -> str:
     glob = f"{store.uri_for('catalog/ingestions')}/**/*.parquet"
     hive = "{'macroprocesso': 'VARCHAR', 'periodicidade': 'DATE'}"
     scan = (

@@ -33,16 +33,17 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
+
+from sintegre.lake.storage import LakeStore
 
 if TYPE_CHECKING:
     import pyarrow.dataset as pads
     from deltalake import DeltaTable
 
     from sintegre.core.settings import Settings
-    from sintegre.lake.storage import LakeStore
 
 #: The table's key under the lake root.
 TABLE_KEY = "catalog/delta"
@@ -147,6 +148,17 @@ def open_table(store: LakeStore, version: int | None = None) -> DeltaTable:
     return DeltaTable(table_uri(store), version=version, storage_options=_options(store))
 
 
+def _open_or_none(store: LakeStore, version: int | None = None) -> DeltaTable | None:
+    """The table, or None when it does not exist yet: one log load, where ``exists`` and then
+    ``open_table`` load the log twice (each load replays the checkpoint and its JSONs)."""
+    from deltalake.exceptions import TableNotFoundError
+
+    try:
+        return open_table(store, version)
+    except TableNotFoundError:
+        return None
+
+
 def to_arrow(rows: list[dict[str, Any]], macro: str, period: str) -> pa.Table:
     """Catalog rows of one landing (``CATALOG_SCHEMA`` dicts) as the table's Arrow rows."""
     from datetime import date
@@ -180,26 +192,30 @@ def append(store: LakeStore, table: pa.Table, *, migrating: bool = False) -> int
     table = table.cast(delta_schema())
     if _forked():
         return int(_in_spawned("append", store, table, migrating))
-    if not migrating and not exists(store):
-        check_not_legacy(store)
     for attempt in range(_CREATE_RETRIES):
+        # One log load per commit: the open table is what the write appends to (a URI would
+        # make delta-rs load the log again) and it knows its new version afterwards.
+        target = _open_or_none(store)
+        if target is None and not migrating:
+            check_not_legacy(store)
         try:
             write_deltalake(
-                table_uri(store),
+                target if target is not None else table_uri(store),
                 table,
                 mode="append",
                 partition_by=list(PARTITION_BY),
                 configuration=TABLE_CONFIGURATION,
-                storage_options=_options(store),
+                storage_options=_options(store) if target is None else None,
             )
-            break
         except (CommitFailedError, DeltaError):
             # Two first landings racing to create the table: one made version 0, the other
             # appends on top of it. Other commit conflicts are retried inside delta-rs.
             if attempt == _CREATE_RETRIES - 1 or not exists(store):
                 raise
             time.sleep(0.05 * (attempt + 1))
-    return open_table(store).version()
+            continue
+        return (target if target is not None else open_table(store)).version()
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _literal(value: str) -> str:
@@ -225,7 +241,8 @@ def partition_rows(
             "partition_rows", store, macro, period, columns, datasets
         )
         return rows
-    if not exists(store):
+    target = _open_or_none(store)
+    if target is None:
         return None
     select = ", ".join(f'"{name}"' for name in columns)
     sql = (
@@ -234,7 +251,7 @@ def partition_rows(
     )
     if datasets:
         sql += f" AND dataset IN ({', '.join(_literal(name) for name in sorted(set(datasets)))})"
-    reader = QueryBuilder().register("catalog", open_table(store)).execute(sql)
+    reader = QueryBuilder().register("catalog", target).execute(sql)
     return pa.table(reader.read_all()).to_pylist()
 
 
@@ -255,41 +272,102 @@ def check_not_legacy(store: LakeStore) -> None:
         )
 
 
+#: Columns whose per-file min/max (from the Delta log's statistics) become each fragment's
+#: guarantee in :func:`dataset`, so a filter on them skips files without opening them: the
+#: day's (un-compacted) landings are one small file each, and a query of the last 30 days of
+#: one product would otherwise open every one of them.
+#: Timestamps are left out: the Delta log keeps their statistics to the millisecond, so a
+#: maximum there can be below the real one (a guarantee that would drop rows).
+GUARANTEE_COLUMNS = ("periodicidade", "dataset")
+
+
 def dataset(store: LakeStore, version: int | None = None) -> pads.Dataset | None:
-    """The table as a ``pyarrow.dataset`` (for DuckDB and the reprocess plan); None if absent."""
+    """The table as a ``pyarrow.dataset`` (for DuckDB and the reprocess plan); None if absent.
+
+    Built from the snapshot's add actions rather than delta-rs's ``to_pyarrow_dataset``: that
+    one builds each file's fragment in Python and took 1.6 s for 1,216 files (1M deliveries
+    with a day of landings since maintenance); this takes ~60 ms for the same snapshot, with
+    each fragment guaranteed its partition values and its statistics' ranges.
+    """
     if _forked():
-        # delta-rs' own filesystem cannot run here: list the files in a helper process and
-        # read them with the lake's pyarrow filesystem.
-        files = _in_spawned("_data_files", store, version)
-        return None if files is None else _dataset_of_files(store, files)
-    if not exists(store):
+        # delta-rs' own filesystem cannot run here: read the snapshot in a helper process and
+        # the files with the lake's pyarrow filesystem.
+        files = _in_spawned("_file_entries", store, version)
+    else:
+        files = _file_entries(store, version)
+    return None if files is None else _dataset_of_entries(store, files)
+
+
+def _file_entries(store: LakeStore, version: int | None) -> list[dict[str, Any]] | None:
+    """The snapshot's data files: key in the lake, partition values, statistics (None: no
+    table). Plain values, so a spawned helper can return them."""
+    target = _open_or_none(store, version)
+    if target is None:
         return None
-    return open_table(store, version).to_pyarrow_dataset()
+    actions = pa.table(target.get_add_actions(flatten=True))
+    root = TABLE_KEY
+    entries: list[dict[str, Any]] = []
+    names = set(actions.column_names)
+    stats = [
+        name
+        for name in GUARANTEE_COLUMNS
+        if {f"min.{name}", f"max.{name}", f"null_count.{name}"} <= names
+    ]
+    columns = ["path", "size_bytes", *(f"partition.{name}" for name in PARTITION_BY)]
+    columns += [f"{kind}.{name}" for name in stats for kind in ("min", "max", "null_count")]
+    for row in actions.select(columns).to_pylist():
+        entry: dict[str, Any] = {
+            # Add-action paths are relative to the table and URL-encoded (Delta protocol).
+            "key": LakeStore.join(root, unquote(row["path"])),
+            "size": row["size_bytes"],
+            "partition": {name: row[f"partition.{name}"] for name in PARTITION_BY},
+            "ranges": {},
+        }
+        for name in stats:
+            low, high, nulls = row[f"min.{name}"], row[f"max.{name}"], row[f"null_count.{name}"]
+            # A range is a guarantee only when it covers every row: no nulls, both ends known
+            # (long string statistics may be truncated: a short one is the exact value).
+            if nulls == 0 and low is not None and high is not None:
+                if isinstance(low, str) and (len(low) >= 32 or len(high) >= 32):
+                    continue
+                entry["ranges"][name] = (low, high)
+        entries.append(entry)
+    return entries
 
 
-def _data_files(store: LakeStore, version: int | None) -> list[str] | None:
-    """The table's data files, as keys of the lake (None: no table)."""
-    if not exists(store):
-        return None
-    uris = open_table(store, version).file_uris()
-    keys = [store.key_of(uri) for uri in uris]
-    return [key for key in keys if key is not None]
-
-
-def _dataset_of_files(store: LakeStore, keys: list[str]) -> pads.Dataset:
+def _dataset_of_entries(store: LakeStore, entries: list[dict[str, Any]]) -> pads.Dataset:
+    import pyarrow.compute as pc
     import pyarrow.dataset as pads
 
-    partitioning = pads.partitioning(
-        pa.schema([(name, pa.string()) for name in PARTITION_BY]), flavor="hive"
-    )
-    return pads.dataset(
-        [store.path_for_pyarrow(key) for key in keys],
-        schema=delta_schema(),
-        format="parquet",
-        filesystem=store.filesystem,
-        partitioning=partitioning,
-        partition_base_dir=store.path_for_pyarrow(TABLE_KEY),
-    )
+    schema = delta_schema()
+    parquet = pads.ParquetFileFormat()
+    fragments = []
+    for entry in entries:
+        guarantee = pc.scalar(True)
+        for name, value in entry["partition"].items():
+            if value is None:
+                guarantee = guarantee & pc.field(name).is_null()
+            else:
+                guarantee = guarantee & (
+                    pc.field(name) == pa.scalar(value, schema.field(name).type)
+                )
+        for name, (low, high) in entry["ranges"].items():
+            type_ = schema.field(name).type
+            guarantee = (
+                guarantee
+                & (pc.field(name) >= pa.scalar(low, type_))
+                & (pc.field(name) <= pa.scalar(high, type_))
+            )
+        fragments.append(
+            parquet.make_fragment(
+                store.path_for_pyarrow(entry["key"]),
+                filesystem=store.filesystem,
+                partition_expression=guarantee,
+                # Known from the log: saves a HEAD request per file on S3.
+                file_size=entry["size"],
+            )
+        )
+    return pads.FileSystemDataset(fragments, schema, parquet, store.filesystem)
 
 
 __all__ = [

@@ -327,21 +327,32 @@ class LakeStore:
     # --- other engines -------------------------------------------------------------------
 
     def fsspec(self) -> Any:
-        """This store's filesystem for fsspec users (DuckDB, Polars): pyarrow's, wrapped."""
-        from fsspec.implementations.arrow import ArrowFSWrapper
+        """This store's filesystem for fsspec users (DuckDB, Polars): pyarrow's, wrapped.
+
+        A glob is one recursive listing; ``history/`` files' sizes come from it
+        (``sintegre.lake.fsspec_listing``).
+        """
+        from sintegre.lake.fsspec_listing import ListingArrowFS
 
         # ArrowFSWrapper names its protocol after the pyarrow filesystem: "s3" here, which
         # is what DuckDB matches the s3:// URLs against.
-        return ArrowFSWrapper(self.filesystem)
+        history = self.path_for_pyarrow("history").rstrip("/") + "/"
+        return ListingArrowFS(self.filesystem, immutable=(history,))
 
-    def register_with_duckdb(self, con: duckdb.DuckDBPyConnection) -> None:
+    def register_with_duckdb(self, con: duckdb.DuckDBPyConnection) -> Any:
         """Let ``con`` read ``s3://`` URLs of this lake (no-op for a local lake).
 
         DuckDB's own httpfs extension would have to be downloaded, which a locked-down worker
         cannot do: it reads through the registered fsspec filesystem instead (globs included).
+
+        Returns:
+            The registered filesystem (a ``ListingArrowFS``), None for a local lake.
         """
-        if not self.is_local:
-            con.register_filesystem(self.fsspec())
+        if self.is_local:
+            return None
+        filesystem = self.fsspec()
+        con.register_filesystem(filesystem)
+        return filesystem
 
 
 def _fsync_dir(folder: Path) -> None:

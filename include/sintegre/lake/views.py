@@ -41,8 +41,10 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,11 +57,15 @@ from sintegre.lake.layout import CATALOG_SCHEMA
 from sintegre.lake.storage import LakeStore, open_store
 
 if TYPE_CHECKING:
+    import pyarrow.dataset as pads
+
     from sintegre.core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 CATALOG_VIEW = "catalog"
+#: Threads binding dataset views in :func:`connect` (S3 round trips overlap).
+_BIND_THREADS = 8
 #: The catalog Delta table's snapshot, registered with the connection (``catalog`` reads it).
 CATALOG_RAW = "catalog_raw"
 DATASETS_VIEW = "datasets"
@@ -124,16 +130,14 @@ def _empty_catalog_select() -> str:
     return f"SELECT {', '.join(columns)} WHERE false"
 
 
-def _catalog_sql(con: duckdb.DuckDBPyConnection, store: LakeStore) -> str:
+def _catalog_sql(store: LakeStore, snapshot: pads.Dataset | None) -> str:
     """The ``catalog`` view: every ingestion row plus ``is_current``.
 
-    The Delta table's current snapshot is registered as ``catalog_raw`` (a pyarrow dataset:
-    no DuckDB extension needed); the view keeps today's columns (``periodo_mes`` is the
-    table's partition column, not shown).
+    ``snapshot``, the Delta table's current snapshot, is registered as ``catalog_raw`` (a
+    pyarrow dataset: no DuckDB extension needed); the view keeps today's columns
+    (``periodo_mes`` is the table's partition column, not shown). None: no table yet.
     """
-    table = catalog_delta.dataset(store)
-    if table is not None:
-        con.register(CATALOG_RAW, table)
+    if snapshot is not None:
         names = [quote_identifier(n) for n in (*CATALOG_SCHEMA.names, "macroprocesso")]
         source = (
             f"SELECT {', '.join(names)}, CAST(periodicidade AS DATE) AS periodicidade "
@@ -291,37 +295,82 @@ def connect(
     store = open_store(lake_root, settings)
     con = duckdb.connect(database)
     try:
-        store.register_with_duckdb(con)
-        con.execute(
-            f"CREATE OR REPLACE VIEW {quote_identifier(CATALOG_VIEW)} AS {_catalog_sql(con, store)}"
-        )
-        names: list[str] = []
-        taken = {CATALOG_VIEW, DATASETS_VIEW}
-        for name in dataset_names(store):
-            views = {name, name + HISTORY_SUFFIX}
-            if views & taken:
-                logger.warning("dataset %r skipped: its view names are already taken", name)
-                continue
-            taken |= views
-            names.append(name)
-            if only is not None and name not in only:
-                continue
-            con.execute(
-                f"CREATE OR REPLACE VIEW {quote_identifier(name + HISTORY_SUFFIX)} AS "
-                f"SELECT * FROM {_read_parquet(_glob(store, 'history', name))}"
-            )
-            con.execute(f"CREATE OR REPLACE VIEW {quote_identifier(name)} AS {_current_sql(name)}")
-            con.execute(
-                f"CREATE OR REPLACE MACRO {quote_identifier(name + AS_OF_SUFFIX)}(instant) AS "
-                f"TABLE {_as_of_sql(name)}"
-            )
-        con.execute(
-            f"CREATE OR REPLACE VIEW {quote_identifier(DATASETS_VIEW)} AS {_datasets_sql(names)}"
-        )
+        filesystem = store.register_with_duckdb(con)
+        # Binding a dataset's two views and macro globs its history three times: on S3 one
+        # listing serves the three (queries list afresh).
+        with filesystem.same_listings() if filesystem is not None else contextlib.nullcontext():
+            _create_views(con, store, only)
     except BaseException:
         con.close()
         raise
     return con
+
+
+def _create_views(
+    con: duckdb.DuckDBPyConnection, store: LakeStore, only: Sequence[str] | None
+) -> None:
+    """The views and macros of :func:`connect`."""
+    snapshot = catalog_delta.dataset(store)
+    if snapshot is not None:
+        con.register(CATALOG_RAW, snapshot)
+    con.execute(
+        f"CREATE OR REPLACE VIEW {quote_identifier(CATALOG_VIEW)} AS "
+        f"{_catalog_sql(store, snapshot)}"
+    )
+    names: list[str] = []
+    taken = {CATALOG_VIEW, DATASETS_VIEW}
+    for name in dataset_names(store):
+        views = {name, name + HISTORY_SUFFIX}
+        if views & taken:
+            logger.warning("dataset %r skipped: its view names are already taken", name)
+            continue
+        taken |= views
+        names.append(name)
+    wanted = [name for name in names if only is None or name in only]
+    # Binding a dataset's views lists its history/ folder and reads a footer: on S3 each is a
+    # round trip, so the datasets are bound side by side, each thread on its own cursor (the
+    # same database). Locally it changes little.
+    workers = max(1, min(_BIND_THREADS, len(wanted)))
+    shares = [wanted[start::workers] for start in range(workers)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        jobs = [pool.submit(_create_dataset_views, con, store, share, snapshot) for share in shares]
+        for job in jobs:
+            job.result()
+    con.execute(
+        f"CREATE OR REPLACE VIEW {quote_identifier(DATASETS_VIEW)} AS {_datasets_sql(names)}"
+    )
+
+
+def _create_dataset_views(
+    con: duckdb.DuckDBPyConnection,
+    store: LakeStore,
+    names: Sequence[str],
+    snapshot: pads.Dataset | None,
+) -> None:
+    """``<dataset>_history``, ``<dataset>`` and ``<dataset>_as_of`` of each of ``names``.
+
+    On a cursor of ``con``: the same database, but registered objects are per connection, so
+    the catalog snapshot is registered on it too (the views bind against it here; queries on
+    ``con`` bind against ``con``'s).
+    """
+    cursor = con.cursor()
+    try:
+        if snapshot is not None:
+            cursor.register(CATALOG_RAW, snapshot)
+        for name in names:
+            cursor.execute(
+                f"CREATE OR REPLACE VIEW {quote_identifier(name + HISTORY_SUFFIX)} AS "
+                f"SELECT * FROM {_read_parquet(_glob(store, 'history', name))}"
+            )
+            cursor.execute(
+                f"CREATE OR REPLACE VIEW {quote_identifier(name)} AS {_current_sql(name)}"
+            )
+            cursor.execute(
+                f"CREATE OR REPLACE MACRO {quote_identifier(name + AS_OF_SUFFIX)}(instant) AS "
+                f"TABLE {_as_of_sql(name)}"
+            )
+    finally:
+        cursor.close()
 
 
 def view_names(con: duckdb.DuckDBPyConnection) -> list[str]:
