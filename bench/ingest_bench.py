@@ -1,6 +1,6 @@
 """Ingest throughput of a big ONS CSV, against pyarrow's own CSV→Parquet, same file, same run.
 
-(a) OUR path: :func:`sintegre.readers.streaming.stream_delimited_to_parquet` with the
+(a) OUR path: :func:`sintegre.readers.text.streaming.stream_delimited_to_parquet` with the
     catalog's spec (cp1252, ``;``, decimal comma with ``.`` thousands, a code column kept as
     text), then :func:`sintegre.lake.landing.land` of the staged Parquet (history, catalog,
     curated).
@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 from sintegre.catalog.spec import ParseSpec
 from sintegre.lake.landing import land
 from sintegre.lake.layout import StagedTable
-from sintegre.readers.streaming import stream_delimited_to_parquet
+from sintegre.readers.text.streaming import stream_delimited_to_parquet
 from sintegre_dev.ons_files.text_products import make_big_ons_csv
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -40,10 +40,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -58,6 +55,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench.spike_lake_format import DAYS, END, probe_for, synth
+from sintegre_dev.moto_s3 import moto_server
 
 #: What issue #15 asks: the newest 10,000 deliveries committed one by one.
 ISSUE_COMMITS = 10_000
@@ -102,41 +100,6 @@ def _spread(fn: Callable[[], Any], repeat: int) -> tuple[dict[str, float], Any]:
         "max": round(max(times), 4),
         "runs": len(times),
     }, out
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    """moto's S3 server in its own process (as tests/integration/test_lake_s3.py runs it)."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("moto server did not start") from None
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @contextlib.contextmanager

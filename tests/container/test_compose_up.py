@@ -41,6 +41,7 @@ import requests
 import trustme
 
 from helpers.lake import catalog_rows
+from helpers.notifications import wait_final
 from helpers.webhook import basic
 from sintegre.core.settings import load_settings
 from sintegre_dev.simulator import SimulatorServer
@@ -304,21 +305,6 @@ def _notification(compose: Compose, notification_id: str) -> dict[str, Any]:
     return response.json()
 
 
-def _wait_final(compose: Compose, ids: list[str], timeout: float) -> list[dict[str, Any]]:
-    final = {"succeeded", "unchanged", "failed", "expired"}
-    deadline = time.monotonic() + timeout
-    views: dict[str, dict[str, Any]] = {}
-    while time.monotonic() < deadline:
-        for notification_id in ids:
-            if views.get(notification_id, {}).get("status") not in final:
-                views[notification_id] = _notification(compose, notification_id)
-        if all(view["status"] in final for view in views.values()):
-            return [views[i] for i in ids]
-        time.sleep(2)
-    stuck = {i: v["status"] for i, v in views.items() if v["status"] not in final}
-    raise AssertionError(f"not finished after {timeout:.0f}s: {stuck}", compose.logs(20))
-
-
 @pytest.mark.timeout(2700)
 def test_the_shipped_compose_file_lands_notifications_on_the_s3_lake(
     stack: tuple[Compose, SimulatorServer], tmp_path: Path
@@ -372,7 +358,13 @@ def test_the_shipped_compose_file_lands_notifications_on_the_s3_lake(
     ]
     ids = [d.receiver_id for d in deliveries]
     assert len(set(ids)) == len(ids) > 0
-    views = _wait_final(compose, ids, timeout=900)
+    views = wait_final(
+        lambda notification_id: _notification(compose, notification_id),
+        ids,
+        timeout=900,
+        interval=2,
+        context=lambda: compose.logs(20),
+    )
     TIMINGS["first_post_to_all_final_seconds"] = time.monotonic() - started
     assert {v["status"] for v in views} == {"succeeded"}, [
         (v["product"], v["status"], v.get("last_error")) for v in views

@@ -45,6 +45,7 @@ from production_stack import (
 from stack import MEASUREMENTS
 
 from helpers.lake import catalog_rows
+from helpers.notifications import wait_final
 from helpers.webhook import basic
 from sintegre.core.settings import load_settings
 from sintegre_dev.simulator import SimulatorServer
@@ -155,22 +156,6 @@ def _settled_task_instances(stack, timeout: float) -> list[dict]:
         time.sleep(2)
 
 
-def _wait_all(stack: ProductionStack, ids: list[str], timeout: float) -> list[dict[str, Any]]:
-    """Poll the receiver until every notification reached a final state."""
-    final = {"succeeded", "unchanged", "failed", "expired"}
-    deadline = time.monotonic() + timeout
-    views: dict[str, dict[str, Any]] = {}
-    while time.monotonic() < deadline:
-        for notification_id in ids:
-            if views.get(notification_id, {}).get("status") not in final:
-                views[notification_id] = _notification(stack, notification_id)
-        if all(view["status"] in final for view in views.values()):
-            return [views[i] for i in ids]
-        time.sleep(1)
-    stuck = {i: v["status"] for i, v in views.items() if v["status"] not in final}
-    raise AssertionError(f"not finished after {timeout:.0f}s: {stuck}")
-
-
 def _lake_filesystem(stack: ProductionStack, s3: S3Endpoint | None) -> tuple[Any, str]:
     """A pyarrow filesystem and the lake root inside it (S3 through pyarrow's own client)."""
     lake_uri = stack.env["LAKE_URI"]
@@ -218,7 +203,9 @@ def test_two_celery_workers_land_every_notification_once_on_the_lake(
     ids = [d.receiver_id for d in deliveries]
     assert len(set(ids)) == 14
 
-    views = _wait_all(stack, ids, timeout=900)
+    views = wait_final(
+        lambda notification_id: _notification(stack, notification_id), ids, timeout=900
+    )
     elapsed = time.monotonic() - started
     assert {v["status"] for v in views} == {"succeeded"}, (
         [(v["product"], v["status"], v.get("last_error")) for v in views],

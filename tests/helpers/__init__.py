@@ -8,6 +8,7 @@
   :class:`helpers.lake.Lake`, the handle of the ``lake`` fixture over local disk and S3 (moto);
 - :mod:`helpers.parsed`: read a product file with its catalogued layout, pick rows and types;
 - :mod:`helpers.processes`: free ports, waiting until a server is ready;
+- :mod:`helpers.notifications`: waiting until notifications reach a final status;
 - :mod:`helpers.postgres`: the PostgreSQL server at 127.0.0.1:5432, and whether it answers;
 - :mod:`helpers.browser`: headless Chromium and a server on a real port, for the pages.
 """

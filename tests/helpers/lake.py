@@ -9,11 +9,7 @@ test checks what is really there, not what the project's storage layer believes.
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -25,7 +21,6 @@ import pyarrow.parquet as pq
 
 from helpers.pipeline import DAY, MACRO_SLUG
 from helpers.postgres import PG_URL
-from helpers.processes import free_port, port_open, wait_until
 from sintegre.core.settings import Settings, load_settings
 from sintegre.lake.storage import LakeStore, open_store
 
@@ -91,38 +86,7 @@ def listing(
     return found
 
 
-# --- S3: moto in server mode -----------------------------------------------------------------
-
-
-@contextmanager
-def moto_server(log_dir: Path, timeout: float = 60) -> Iterator[str]:
-    """moto's S3 server in its own process on a free loopback port: yields its URL.
-
-    The pipeline reaches it over HTTP, the way it would reach MinIO or S3.
-    """
-    port = free_port()
-    log = (log_dir / "moto.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_until(
-            lambda: port_open(port),
-            timeout=timeout,
-            what=f"moto server (see {log_dir}/moto.log)",
-            alive=lambda: process.poll() is None,
-        )
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+# --- S3: moto in server mode (sintegre_dev.moto_s3.moto_server starts it) ------------------
 
 
 def s3_client(endpoint: str) -> Any:

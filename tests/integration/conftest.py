@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers.lake import Lake, moto_server, new_bucket, s3_env
+from helpers.lake import Lake, new_bucket, s3_env
 from helpers.postgres import pg_reachable
+from sintegre_dev.moto_s3 import moto_server
 from sintegre_dev.simulator import SimulatorServer
 
 
@@ -36,7 +37,7 @@ def pg() -> bool:
 @pytest.fixture(scope="session")
 def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's S3 server in its own process, on a free loopback port, for the session."""
-    with moto_server(tmp_path_factory.mktemp("moto")) as url:
+    with moto_server(tmp_path_factory.mktemp("moto") / "moto.log") as url:
         yield url
 
 

@@ -31,7 +31,7 @@ import pytest
 from helpers.lake import Lake, partition
 from helpers.pipeline import DAY, MACRO, MACRO_SLUG, conf_for, outcomes, publish, run_pipeline
 from sintegre.core.settings import PROJECT_ROOT, Settings, load_settings
-from sintegre.ingest.manual import ingest_file
+from sintegre.ingest.manual import ProductLabels, ingest_file
 from sintegre.ingest.pipeline import download_step, fetch_into_raw, land_step, parse_step
 from sintegre.ingest.reprocess import plan, reprocess_item
 from sintegre.lake import layout as lake_layout
@@ -215,9 +215,8 @@ def test_manual_ingest_and_reprocess(lake: Lake, tmp_path: Path) -> None:
     source = tmp_path / "Carga_DESSEM.csv"
     make_csv(source, rows=8)
     day = date(2025, 4, 28)
-    result = ingest_file(
-        source, nome="Carga DESSEM", macro_processo=MACRO, periodicidade=day, settings=lake.settings
-    )
+    labels = ProductLabels(nome="Carga DESSEM", macro_processo=MACRO, periodicidade=day)
+    result = ingest_file(source, labels, settings=lake.settings)
     assert [d["outcome"] for d in result["landed"]["datasets"]] == ["new"]
     assert result["download"]["raw_path"] in lake.files()
 

@@ -143,7 +143,7 @@ class _FakeAirflow(FakeAirflowBase):
 def served(env, tmp_path):
     """The receiver on a real port: a month of deliveries, a small real-layout lake and one
     notification whose run a fake Airflow describes."""
-    from sintegre.ingest.manual import ingest_file
+    from sintegre.ingest.manual import ProductLabels, ingest_file
     from sintegre_dev.ons_files.hydro import make_acomph
 
     airflow = serve(_FakeAirflow, wsgi=False)
@@ -175,10 +175,12 @@ def served(env, tmp_path):
         source = make_acomph(files / f"ACOMPH_{day}.04.2025.xls", date(2025, 4, day))
         ingest_file(
             source,
-            nome="Acomph",
-            macro_processo="Programação da Operação",
-            periodicidade=date(2025, 4, day),
-            product_id=230,
+            ProductLabels(
+                nome="Acomph",
+                macro_processo="Programação da Operação",
+                periodicidade=date(2025, 4, day),
+                product_id=230,
+            ),
             settings=settings,
         )
     for index, name in enumerate(("Carga verificada", "Geração eólica", "Intercâmbio SE-NE")):
@@ -190,9 +192,11 @@ def served(env, tmp_path):
             )
             ingest_file(
                 source,
-                nome=name,
-                macro_processo="Programação da Operação",
-                periodicidade=date(2025, 4, 28),
+                ProductLabels(
+                    nome=name,
+                    macro_processo="Programação da Operação",
+                    periodicidade=date(2025, 4, 28),
+                ),
                 settings=settings,
             )
     server = serve(app)
@@ -254,7 +258,7 @@ def test_run_timeline_in_a_real_browser(served, tmp_path):
 @pytest.fixture(scope="module")
 def big(tmp_path_factory):
     """10,000 notifications in the inbox and a lake of 100 small datasets."""
-    from sintegre.ingest.manual import ingest_file
+    from sintegre.ingest.manual import ProductLabels, ingest_file
 
     root = tmp_path_factory.mktemp("big")
     env = {
@@ -286,9 +290,11 @@ def big(tmp_path_factory):
         )
         ingest_file(
             source,
-            nome=f"Série {index:03d}",
-            macro_processo="Programação da Operação",
-            periodicidade=date(2025, 4, 29),
+            ProductLabels(
+                nome=f"Série {index:03d}",
+                macro_processo="Programação da Operação",
+                periodicidade=date(2025, 4, 29),
+            ),
             settings=settings,
         )
     return app, inbox.count()

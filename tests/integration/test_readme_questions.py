@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sintegre.core.settings import load_settings
-from sintegre.ingest.manual import ingest_file
+from sintegre.ingest.manual import ProductLabels, ingest_file
 from sintegre.lake.views import connect
 from sintegre_dev.ons_files.dessem import make_prevcarga_dessem
 from sintegre_dev.ons_files.hydro import make_acomph
@@ -57,7 +57,8 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ),
     ]
     for path, nome, day in deliveries:
-        ingest_file(path, nome=nome, macro_processo=MACRO, periodicidade=day, settings=settings)
+        labels = ProductLabels(nome=nome, macro_processo=MACRO, periodicidade=day)
+        ingest_file(path, labels, settings=settings)
     return root / "lake"
 
 

@@ -20,7 +20,7 @@ import pytest
 from helpers.lake import catalog_rows, curated_file
 from helpers.pipeline import MACRO, MACRO_SLUG
 from sintegre.core.settings import Settings, load_settings
-from sintegre.ingest.manual import ingest_file
+from sintegre.ingest.manual import ProductLabels, ingest_file
 from sintegre.ingest.reprocess import (
     ReprocessError,
     conf_from_item,
@@ -55,8 +55,7 @@ def ingest(
     final: date | None = None,
     product_id: int | None = 9230,
 ) -> dict[str, Any]:
-    return ingest_file(
-        path,
+    labels = ProductLabels(
         nome=nome,
         macro_processo=MACRO,
         periodicidade=day,
@@ -65,8 +64,8 @@ def ingest(
         data_produto=day.strftime("%d/%m/%Y"),
         # An id the catalog does not know: generic reading, dataset produto_9230.
         product_id=product_id,
-        settings=settings,
     )
+    return ingest_file(path, labels, settings=settings)
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from sintegre.readers import columns
-from sintegre.readers.columns import (
+from sintegre.readers.text import dates, matching, numbers
+from sintegre.readers.text.inference import (
     TextTypeMismatch,
     TextTypeTracker,
     convert_text_column,
@@ -93,17 +93,17 @@ TRICKY = [
 ]
 
 PATTERNS = [
-    columns._COMMA.integer,
-    columns._COMMA.number,
-    columns._POINT.integer,
-    columns._POINT.number,
-    columns._PLAIN.integer,
-    columns._PLAIN.number,
-    columns._BR_DATE,
-    columns._BR_DATETIME,
-    columns._ISO_DATE,
-    columns._ISO_DATETIME,
-    columns._ISO_DATETIME_TZ,
+    numbers.COMMA.integer,
+    numbers.COMMA.number,
+    numbers.POINT.integer,
+    numbers.POINT.number,
+    numbers.PLAIN.integer,
+    numbers.PLAIN.number,
+    dates.BR_DATE,
+    dates.BR_DATETIME,
+    dates.ISO_DATE,
+    dates.ISO_DATETIME,
+    dates.ISO_DATETIME_TZ,
 ]
 
 
@@ -127,13 +127,13 @@ def _columns() -> list[list[str | None]]:
 
 @pytest.mark.parametrize("pattern", PATTERNS)
 def test_joined_match_equals_value_by_value(pattern: str) -> None:
-    assert columns._joined_pattern(pattern) is not None  # the fast path is really taken
+    assert matching.joined_pattern(pattern) is not None  # the fast path is really taken
     for values in _columns():
         for present in (
             normalize_text(pa.array(values, pa.string())).drop_null(),
             pa.array([v for v in values if v is not None], pa.string()),  # untrimmed too
         ):
-            assert columns._every_match(present, pattern) == _per_value(present, pattern), (
+            assert matching.every_match(present, pattern) == _per_value(present, pattern), (
                 pattern,
                 values[:5],
             )
@@ -141,13 +141,13 @@ def test_joined_match_equals_value_by_value(pattern: str) -> None:
 
 def test_patterns_that_could_match_a_newline_stay_value_by_value() -> None:
     for pattern in (r"^a.b$", r"^\s*\d+$", r"^[^x]+$", r"^\D+$", r"^(?s)x$", r"^\d{2}(?:$|:)"):
-        assert columns._joined_pattern(pattern) is None
+        assert matching.joined_pattern(pattern) is None
     present = pa.array(["a\nb"])
-    assert columns._every_match(present, r"^a.b$") == _per_value(present, r"^a.b$")
+    assert matching.every_match(present, r"^a.b$") == _per_value(present, r"^a.b$")
 
 
 def _old(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(columns, "_every_match", _per_value)
+    monkeypatch.setattr(matching, "every_match", _per_value)
 
 
 @pytest.mark.parametrize("decimal", ["comma", "point", "auto"])
@@ -196,8 +196,8 @@ def test_ons_thousands_and_decimal_comma() -> None:
 @pytest.mark.parametrize("encoding", ["sintegre-cp1252", "cp850", "latin-1"])
 @pytest.mark.parametrize("repeated", [True, False])
 def test_single_byte_columns_decode_like_python(encoding: str, repeated: bool) -> None:
-    from sintegre.readers import delimited  # noqa: F401  (registers sintegre-cp1252)
-    from sintegre.readers.streaming import _decoder
+    from sintegre.readers.text import encodings  # noqa: F401  (registers sintegre-cp1252)
+    from sintegre.readers.text.transcode import column_decoder
 
     rng = random.Random(f"{encoding}{repeated}")
     words = [b"Tr\xeas Marias", b"S\xe3o Sim\xe3o", b"\x80 \x93x\x94", b"\x81\x8d\x90", b"a"]
@@ -209,7 +209,7 @@ def test_single_byte_columns_decode_like_python(encoding: str, repeated: bool) -
         return bytes(rng.randrange(256) for _ in range(rng.randint(0, 12)))
 
     values = [cell() for _ in range(20_000)]
-    decode = _decoder(encoding)
+    decode = column_decoder(encoding)
     assert decode is not None
     column = pa.array(values, pa.binary()).slice(7)  # an offset, as batches may have
     expected = [value.decode(encoding) for value in values[7:]]
@@ -218,12 +218,12 @@ def test_single_byte_columns_decode_like_python(encoding: str, repeated: bool) -
 
 @pytest.mark.parametrize("encoding", ["sintegre-cp1252", "cp850"])
 def test_columns_whose_high_bytes_agree_with_latin1(encoding: str) -> None:
-    from sintegre.readers import delimited  # noqa: F401  (registers sintegre-cp1252)
-    from sintegre.readers.streaming import _decoder
+    from sintegre.readers.text import encodings  # noqa: F401  (registers sintegre-cp1252)
+    from sintegre.readers.text.transcode import column_decoder
 
     rng = random.Random(encoding)
     alphabet = [*range(0x20, 0x7F), *range(0xA0, 0x100)]
     values = [bytes(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(9000)]
-    decode = _decoder(encoding)
+    decode = column_decoder(encoding)
     assert decode is not None
     assert decode(pa.array(values, pa.binary())).to_pylist() == [v.decode(encoding) for v in values]

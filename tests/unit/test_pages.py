@@ -269,7 +269,7 @@ def test_pages_need_admin_credentials_and_posts_are_refused(client):
 @pytest.fixture
 def lake_settings(settings, tmp_path):
     """Two Acomph deliveries (real layout) and one revision, landed in the test's lake."""
-    from sintegre.ingest.manual import ingest_file
+    from sintegre.ingest.manual import ProductLabels, ingest_file
     from sintegre_dev.ons_files.hydro import make_acomph
 
     files = tmp_path / "files"
@@ -278,10 +278,12 @@ def lake_settings(settings, tmp_path):
         source = make_acomph(files / f"ACOMPH_{day}.04.2025.xls", date(2025, 4, day))
         ingest_file(
             source,
-            nome="Acomph",
-            macro_processo="Programação da Operação",
-            periodicidade=date(2025, 4, day),
-            product_id=230,
+            ProductLabels(
+                nome="Acomph",
+                macro_processo="Programação da Operação",
+                periodicidade=date(2025, 4, day),
+                product_id=230,
+            ),
             settings=settings,
         )
     return settings

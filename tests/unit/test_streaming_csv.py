@@ -18,9 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from sintegre.catalog.spec import FixedWidthField, ParseSpec
-from sintegre.readers.delimited import read_delimited
 from sintegre.readers.errors import ParseError, UnsupportedFormatError
-from sintegre.readers.streaming import SAMPLE_BYTES, stream_delimited_to_parquet
+from sintegre.readers.text.delimited import read_delimited
+from sintegre.readers.text.streaming import SAMPLE_BYTES, stream_delimited_to_parquet
 from sintegre_dev.fixtures import make_csv, make_pipe_txt
 from sintegre_dev.ons_files.dessem import make_prevcarga_dessem
 from sintegre_dev.ons_files.precipitation import make_ecmwf, make_pdp_models, make_psat

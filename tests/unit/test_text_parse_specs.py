@@ -19,10 +19,10 @@ import pytest
 
 from helpers.parsed import column_types
 from sintegre.catalog.spec import FixedWidthField, ParseSpec
-from sintegre.readers.columns import infer_text_column
-from sintegre.readers.delimited import read_delimited
 from sintegre.readers.errors import ParseError, UnsupportedFormatError
-from sintegre.readers.fixedwidth import read_fixed_width
+from sintegre.readers.text.delimited import read_delimited
+from sintegre.readers.text.fixedwidth import read_fixed_width
+from sintegre.readers.text.inference import infer_text_column
 
 SEMICOLON_CP1252 = ParseSpec(
     delimiter=";", decimal="comma", encoding="cp1252", text_columns=("codigo",)

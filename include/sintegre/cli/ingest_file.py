@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sintegre.core.settings import Settings
-from sintegre.ingest.manual import IngestError, ingest_file
+from sintegre.ingest.manual import IngestError, ProductLabels, ingest_file
 from sintegre.readers import ReaderError
 
 
@@ -62,8 +62,7 @@ def main(argv: list[str] | None = None, *, settings: Settings | None = None) -> 
     """
     args = _parser().parse_args(argv)
     try:
-        result = ingest_file(
-            args.path,
+        labels = ProductLabels(
             nome=args.nome,
             macro_processo=args.macro_processo,
             periodicidade=args.periodicidade,
@@ -71,8 +70,8 @@ def main(argv: list[str] | None = None, *, settings: Settings | None = None) -> 
             processo=args.processo,
             data_produto=args.data_produto,
             product_id=args.product_id,
-            settings=settings,
         )
+        result = ingest_file(args.path, labels, settings=settings)
     except IngestError as exc:
         print(f"ingest-file: {exc}", file=sys.stderr)
         return 2

@@ -13,6 +13,7 @@ Exit status: 0 landed, 1 the file cannot be read (the lake is left as it was), 2
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -44,21 +45,14 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def manual_conf(
-    *,
-    sha256: str,
-    nome: str,
-    macro_processo: str,
-    periodicidade: date,
-    periodicidade_final: date | None = None,
-    processo: str | None = None,
-    data_produto: str | None = None,
-    product_id: int | None = None,
-) -> dict[str, Any]:
-    """A run conf with the keys of ``Notification.to_conf()`` for a file with no notification.
+@dataclass(frozen=True)
+class ProductLabels:
+    """What the portal says about a file downloaded by hand (a notification's labels).
 
-    Args:
-        sha256: The file's sha256 (the id is derived from it, so a repeat gets the same id).
+    A webhook delivery carries these in its notification; a file someone downloaded has
+    none, so the operator gives them (``make ingest-file``'s options).
+
+    Attributes:
         nome: The product name as the portal shows it.
         macro_processo: The macro-process label as the portal shows it.
         periodicidade: First day of the period (Brasília date).
@@ -66,6 +60,23 @@ def manual_conf(
         processo: The process label, when known.
         data_produto: The product date label (``29/04/2025``), when known.
         product_id: The portal's product id, when known.
+    """
+
+    nome: str
+    macro_processo: str
+    periodicidade: date
+    periodicidade_final: date | None = None
+    processo: str | None = None
+    data_produto: str | None = None
+    product_id: int | None = None
+
+
+def manual_conf(labels: ProductLabels, *, sha256: str) -> dict[str, Any]:
+    """A run conf with the keys of ``Notification.to_conf()`` for a file with no notification.
+
+    Args:
+        labels: The portal's labels of the file.
+        sha256: The file's sha256 (the id is derived from it, so a repeat gets the same id).
 
     Returns:
         The conf dict the pipeline steps take.
@@ -73,13 +84,15 @@ def manual_conf(
     Raises:
         IngestError: An empty name or a period that ends before it starts.
     """
-    nome, macro_processo = nome.strip(), macro_processo.strip()
+    nome, macro_processo = labels.nome.strip(), labels.macro_processo.strip()
     if not nome or not macro_processo:
         raise IngestError("--nome and --macro-processo must not be empty")
-    final = periodicidade_final or periodicidade
+    periodicidade = labels.periodicidade
+    final = labels.periodicidade_final or periodicidade
     if final < periodicidade:
         raise IngestError("--periodicidade-final is before --periodicidade")
     notification_id = f"manual-{sha256[:20]}-{periodicidade.isoformat()}"
+    product_id = labels.product_id
     # Routed by the catalog like a webhook delivery: product id first, then the name.
     product = load_catalog().lookup(product_id, nome)
     if product is not None:
@@ -89,8 +102,8 @@ def manual_conf(
     return RunConf(
         notification_id=notification_id,
         nome=nome,
-        processo=processo,
-        dataProduto=data_produto,
+        processo=labels.processo,
+        dataProduto=labels.data_produto,
         macroProcesso=macro_processo,
         # Naive Brasília time, the way ONS writes the period fields.
         periodicidade=f"{periodicidade.isoformat()}T00:00:00",
@@ -185,28 +198,13 @@ def _remove(store: LakeStore, created: list[Path | str]) -> None:
 
 
 def ingest_file(
-    source: Path,
-    *,
-    nome: str,
-    macro_processo: str,
-    periodicidade: date,
-    periodicidade_final: date | None = None,
-    processo: str | None = None,
-    data_produto: str | None = None,
-    product_id: int | None = None,
-    settings: Settings | None = None,
+    source: Path, labels: ProductLabels, *, settings: Settings | None = None
 ) -> dict[str, Any]:
     """Copy a local file into the raw zone, parse it and land it like a delivery.
 
     Args:
         source: The file as downloaded from the portal.
-        nome: The product name (``dataset`` is its slug).
-        macro_processo: The macro-process label.
-        periodicidade: First day of the period.
-        periodicidade_final: Last day of the period; defaults to ``periodicidade``.
-        processo: The process label, when known.
-        data_produto: The product date label, when known.
-        product_id: The portal's product id, when known.
+        labels: The portal's labels of the file (name, macro-process, period...).
         settings: Where the lake is; read from the environment when omitted.
 
     Returns:
@@ -221,16 +219,7 @@ def ingest_file(
     if not source.is_file():
         raise IngestError(f"{source} is not a file")
     sha256 = file_sha256(source)
-    conf = manual_conf(
-        sha256=sha256,
-        nome=nome,
-        macro_processo=macro_processo,
-        periodicidade=periodicidade,
-        periodicidade_final=periodicidade_final,
-        processo=processo,
-        data_produto=data_produto,
-        product_id=product_id,
-    )
+    conf = manual_conf(labels, sha256=sha256)
     store = open_store(settings.lake_uri, settings)
     download, created = copy_to_raw(
         source,

@@ -22,7 +22,6 @@ from pathlib import Path, PurePosixPath
 from sintegre.catalog.spec import ParseSpec, TableSpec
 from sintegre.readers.archive import read_zip
 from sintegre.readers.assemble import assemble
-from sintegre.readers.delimited import read_delimited
 from sintegre.readers.detect import (
     HEAD_BYTES,
     FileKind,
@@ -33,6 +32,7 @@ from sintegre.readers.detect import (
 from sintegre.readers.errors import LayoutMismatch, ParseError, UnsupportedFormatError
 from sintegre.readers.excel import read_workbook
 from sintegre.readers.model import ParsedTable
+from sintegre.readers.text.delimited import read_delimited
 
 __all__ = ["STREAM_THRESHOLD_BYTES", "read_product_file"]
 
@@ -176,7 +176,7 @@ def _read_text(
         return ParsedTable(name="", table=table, original_columns=list(table.column_names))
     big = path.stat().st_size > STREAM_THRESHOLD_BYTES
     if big and context.work_dir is not None:
-        from sintegre.readers.streaming import stream_delimited_to_parquet
+        from sintegre.readers.text.streaming import stream_delimited_to_parquet
 
         context.work_dir.mkdir(parents=True, exist_ok=True)
         out = context.work_dir / f"stream-{len(list(context.work_dir.iterdir())):04d}.parquet"

@@ -27,15 +27,10 @@ from python_calamine import CalamineSheet, CalamineWorkbook, SheetTypeEnum
 from sintegre.catalog.spec import ParseSpec, WideLayout, glob_matches
 from sintegre.core.slugs import slugify
 from sintegre.readers.archive import check_archive
-from sintegre.readers.columns import (
-    build_table,
-    cell_to_text,
-    column_names,
-    infer_python_column,
-    looks_like_data,
-)
 from sintegre.readers.errors import ParseError
 from sintegre.readers.model import ParsedTable, dedupe_names
+from sintegre.readers.text.cells import cell_to_text, infer_python_column
+from sintegre.readers.text.headers import build_table, column_names, looks_like_data
 
 __all__ = ["SpecFor", "read_workbook"]
 

@@ -20,9 +20,11 @@ import pdfplumber
 import pyarrow as pa
 from pdfminer.pdfdocument import PDFPasswordIncorrect
 
-from sintegre.readers.columns import DecimalStyle, build_table, infer_text_column, looks_like_data
 from sintegre.readers.errors import ParseError
 from sintegre.readers.model import ParsedTable
+from sintegre.readers.text.headers import build_table, looks_like_data
+from sintegre.readers.text.inference import infer_text_column
+from sintegre.readers.text.numbers import DecimalStyle
 
 __all__ = ["read_pdf"]
 

@@ -44,7 +44,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from sintegre.readers.columns import column_names
 from sintegre.readers.layouts import (
     Cell,
     LayoutSource,
@@ -56,6 +55,7 @@ from sintegre.readers.layouts import (
     sheet_layout,
     text_layout,
 )
+from sintegre.readers.text.headers import column_names
 
 __all__ = ["read_decomp_carga_resumo", "read_decomp_dp", "read_newave_carga_mensal"]
 

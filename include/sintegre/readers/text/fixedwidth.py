@@ -17,11 +17,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sintegre.catalog.spec import FixedWidthField, ParseSpec
-from sintegre.readers.columns import infer_text_column, normalize_text
-from sintegre.readers.delimited import select_columns
-from sintegre.readers.encodings import decode_text
 from sintegre.readers.errors import ParseError
 from sintegre.readers.model import ParsedTable
+from sintegre.readers.text.encodings import decode_text
+from sintegre.readers.text.headers import select_columns
+from sintegre.readers.text.inference import infer_text_column, normalize_text
 
 __all__ = ["fixed_width_headers", "naming_spec", "read_fixed_width", "slice_fields"]
 
@@ -76,7 +76,7 @@ def read_fixed_width(path: Path, label: str, spec: ParseSpec) -> ParsedTable:
 
 
 def naming_spec(spec: ParseSpec) -> ParseSpec:
-    """The spec :func:`~sintegre.readers.delimited.select_columns` names fields with.
+    """The spec :func:`~sintegre.readers.text.headers.select_columns` names fields with.
 
     Args:
         spec: A fixed-width spec.
