@@ -10,20 +10,22 @@ Each store, each size N, two designs measured in the same run:
 
 * **delta** (the built design, through ``sintegre``'s own code): the oldest deliveries are
   committed in bulk (``catalog_delta.append`` of Arrow slices of ≤ ``BULK_ROWS`` rows, a few
-  commits), maintained (``sintegre.lake.maintenance.maintain_catalog``, what the nightly
+  commits), maintained (``sintegre.lake.maintenance.maintain_catalog``, what the hourly
   ``sintegre_maintenance`` runs), then the newest ``commits`` deliveries (at most N / 100) are
   committed **one delivery per commit**, with ``maintain_catalog`` after every
-  ``MAINTAIN_EVERY`` of them (a "night": ~one day of the 1M-delivery lake's traffic). The
-  measurements are taken after the last commit, i.e. up to ``MAINTAIN_EVERY`` commits since the
-  last maintenance: the end of a day, the slowest point. One small history file per dataset
-  is written so ``connect`` builds every view (history/ growth is not this bench's subject).
+  ``MAINTAIN_EVERY`` of them (an hour of the 1M-delivery lake's traffic: 1M deliveries in three
+  years is ~38 an hour). The measurements are taken after the last commit, i.e. up to
+  ``MAINTAIN_EVERY`` commits since the last maintenance: the end of an hour, the slowest point
+  (``--maintain-every 1000`` measures a lake maintained once a day instead). One small history
+  file per dataset is written so ``connect`` builds every view (history/ growth is not this
+  bench's subject).
 * **files** (today's design before issue #15: one Parquet catalog file per delivery under
   ``catalog/ingestions/macroprocesso=/periodicidade=``): its **decision** (list the partition's
   folder, read every file, the way ``lake._partition_versions`` did) is measured at every size
   on the real probe folder (only that folder is written). Its **views** (a ``read_parquet``
   glob over every file, ``is_current`` on top, as the old ``views.connect`` did) need the whole
   lake of files: measured whole where N ≤ the store's ``files_whole`` limit, else
-  **extrapolated** (a straight line through the points measured in the same run, labelled
+  **extrapolated** (proportionally to N from the largest point measured in the same run, labelled
   ``extrapolated`` with the points kept in the result).
 
 Figures: ``views_ready_s`` (``lakeviews.connect`` with every view + the first
@@ -64,8 +66,9 @@ DEFAULT_COMMITS = 300
 QUICK_COMMITS = 50
 #: Single commits are at most this share of the deliveries (10,000 of 1M).
 SINGLES_SHARE = 0.01
-#: Maintenance (compaction + checkpoint + log trim) after this many single commits.
-MAINTAIN_EVERY = 1_000
+#: Maintenance (compaction + checkpoint + log trim) after this many single commits: what the
+#: default hourly ``SINTEGRE_MAINTENANCE_SCHEDULE`` leaves in the 1M lake (~38 an hour).
+MAINTAIN_EVERY = 40
 #: Rows per bulk commit when building the old part of the lake.
 BULK_ROWS = 1_000_000
 SIZES = (10_000, 100_000, 1_000_000)
@@ -73,8 +76,11 @@ STORES = ("local", "s3")
 REPEAT = 3
 #: The whole file-per-delivery lake is built up to this many deliveries; beyond, extrapolated
 #: from the points below (S3 through moto's HTTP server costs ~0.1 s per catalog file).
-FILES_WHOLE = {"local": 10_000, "s3": 0}
-FILES_POINTS = {"local": (2_500, 10_000), "s3": (100, 250)}
+FILES_WHOLE = {"local": 2_500, "s3": 0}
+FILES_POINTS = {"local": (2_500,), "s3": (100,)}
+#: The old design's whole-lake views take minutes each (every dataset view bound a glob over
+#: every catalog file): measured this many times.
+FILES_VIEWS_REPEAT = 1
 Q_SINCE = END - timedelta(days=30)
 QUERY = (
     "SELECT dataset, periodicidade, sha256 FROM catalog "
@@ -413,16 +419,14 @@ def _files_decision(store: Any, n: int, repeat: int) -> dict[str, Any]:
 
 
 def _line(points: list[dict[str, Any]], figure: str, n: int) -> float:
-    """The figure at ``n`` on the straight line through the measured points (least squares)."""
-    xs = [p["deliveries"] for p in points]
-    ys = [p[figure]["median"] for p in points]
-    if len(points) == 1:
-        return round(ys[0] * n / xs[0], 2)
-    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum(
-        (x - mean_x) ** 2 for x in xs
-    )
-    return round(max(0.0, mean_y + slope * (n - mean_x)), 2)
+    """The figure at ``n``, proportional to N from the largest measured point.
+
+    The old design reads one catalog file per delivery, so its cost is proportional to the
+    deliveries; a least-squares line through two noisy points measured on a loaded machine
+    could even slope down (it once gave 0 s at 200 deliveries).
+    """
+    largest = max(points, key=lambda point: point["deliveries"])
+    return round(largest[figure]["median"] * n / largest["deliveries"], 2)
 
 
 def _files(
@@ -434,7 +438,7 @@ def _files(
     measured: dict[int, dict[str, Any]] = {}
     for n in sorted({*points, *(s for s in sizes if s <= whole)}):
         with lake_store(kind, endpoint, f"files{n}") as store:
-            measured[n] = _files_views(store, n, repeat)
+            measured[n] = _files_views(store, n, min(repeat, FILES_VIEWS_REPEAT))
         print(f"[lake_scale] {kind} files views {n}: {measured[n]}", flush=True)
     fit = [measured[n] for n in points]
     out["views_points"] = fit

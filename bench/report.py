@@ -50,7 +50,7 @@ METHOD_NOTES = (
     "maintenance every 1,000 (counts in latest.json: `single_commits`, `commits_requested`); "
     "measured after the last commit. File per delivery: the decision reads the real probe "
     "folder at every size; the views are measured on whole lakes of files at the sizes shown "
-    "in `views_points` and extrapolated on a straight line beyond them (labelled).",
+    "in `views_points` and extrapolated proportionally to N from the largest of them (labelled).",
     "**e2e**: POST → rows returned by DuckDB (`sintegre.lake.views`), one notification at a "
     "time; baseline: the one-task no-op DAG bench/dags/bench_noop.py, trigger → success, on "
     "the same Airflow. Runs Airflow itself fails (task processes starved on a loaded machine) "

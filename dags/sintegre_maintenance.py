@@ -1,4 +1,4 @@
-"""Maintenance: retention of the inbox and a sweep of stale files, every night.
+"""Maintenance: the catalog table's compaction, inbox retention and a sweep of stale files, hourly.
 
 Two independent tasks, each logging what it removed (and returning the counts as XCom):
 
@@ -12,8 +12,9 @@ Two independent tasks, each logging what it removed (and returning the counts as
   ``SINTEGRE_LAKE_VACUUM_RETENTION_HOURS`` is set (default: never).
 
 Nothing an analyst can query is deleted here (``history/``, ``curated/``, ``raw/``, the
-catalog's rows). Schedule: ``SINTEGRE_MAINTENANCE_SCHEDULE`` (03:30 Brasília; ``none`` turns it
-off). See docs/OPERATIONS.md.
+catalog's rows). Schedule: ``SINTEGRE_MAINTENANCE_SCHEDULE`` (hourly: every landing adds one
+small file to the catalog table, and reads slow down with the files since the last compaction;
+``none`` turns it off). See docs/OPERATIONS.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The nightly housekeeping: inbox retention and the sweep of stale files, on a real lake."""
+"""The hourly housekeeping: inbox retention and the sweep of stale files, on a real lake."""
 
 from __future__ import annotations
 

@@ -175,7 +175,7 @@ class Settings(BaseSettings):
             "SINTEGRE_INBOX_RETENTION_DAYS": "365",
             "SINTEGRE_REFUSALS_RETENTION_DAYS": "30",
             "SINTEGRE_STALE_FILE_HOURS": "24",
-            "SINTEGRE_MAINTENANCE_SCHEDULE": "30 6 * * *",
+            "SINTEGRE_MAINTENANCE_SCHEDULE": "0 * * * *",
             "SINTEGRE_LAKE_LOG_RETENTION_DAYS": "30",
         }
         env = defaults | env

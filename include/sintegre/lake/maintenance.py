@@ -1,4 +1,4 @@
-"""Housekeeping the ``sintegre_maintenance`` DAG runs every night: nothing grows for ever.
+"""Housekeeping the ``sintegre_maintenance`` DAG runs every hour: nothing grows for ever.
 
 - **Inbox retention.** Finished notifications (``succeeded``, ``unchanged``, ``failed``,
   ``layout_mismatch``, ``expired``) older than ``SINTEGRE_INBOX_RETENTION_DAYS`` and refusal
