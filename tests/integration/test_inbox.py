@@ -623,3 +623,48 @@ def test_triggered_runs_are_recorded_in_batches_and_none_is_lost_on_a_failure(sq
     statuses = [sqlite_inbox.get(i)["status"] for i in ids]
     assert statuses == ["triggered"] * 11 + ["received"] * 19
     assert sqlite_inbox.counter_values().get("triggered") == 11
+
+
+def test_run_outcomes_are_asked_less_often_as_runs_age_and_written_in_one_batch(sqlite_inbox):
+    """A run triggered 1 s ago is asked again after ``poll_seconds``; one triggered 100 s ago
+    after 10 s (a quarter of its age, capped); a finished one is final, counted once."""
+    from sintegre.intake.forwarder import OUTCOME_POLL_MAX_SECONDS, Forwarder
+
+    now = 1_000_000.0
+    ids = [store(sqlite_inbox, *notification_for(_NOW + 300 + i)).id for i in range(3)]
+    for notification_id, age in zip(ids, (1.0, 100.0, 20.0), strict=True):
+        sqlite_inbox.update(
+            notification_id,
+            status="triggered",
+            triggered_at=now - age,
+            next_attempt_at=now - 0.5,
+        )
+    states = {ids[0]: "running", ids[1]: "queued", ids[2]: "success"}
+    asked: list[str] = []
+
+    class Client:
+        base_url = "http://airflow.invalid"
+
+        def dag_run_state(self, dag_id, dag_run_id):
+            row = next(
+                r for r in (sqlite_inbox.get(i) for i in ids) if r["dag_run_id"] == dag_run_id
+            )
+            asked.append(row["id"])
+            return states[row["id"]]
+
+        def xcom(self, dag_id, dag_run_id, task_id):  # the ingest task's summary
+            return {"land": {"changed": True}}
+
+    forwarder = Forwarder(sqlite_inbox, Client(), poll_seconds=1.0)  # type: ignore[arg-type]
+    assert forwarder.poll_outcomes(now=now) == 1
+    assert sorted(asked) == sorted(ids)
+    young, old, done = (sqlite_inbox.get(i) for i in ids)
+    assert young["next_attempt_at"] == pytest.approx(now + 1.0)
+    assert old["next_attempt_at"] == pytest.approx(now + OUTCOME_POLL_MAX_SECONDS)
+    assert (young["dag_run_state"], old["dag_run_state"]) == ("running", "queued")
+    assert done["status"] == "succeeded"
+    assert sqlite_inbox.counter_values().get("succeeded") == 1
+    # Nothing is due again before its time: no second question to Airflow.
+    asked.clear()
+    assert forwarder.poll_outcomes(now=now + 0.5) == 0
+    assert asked == []

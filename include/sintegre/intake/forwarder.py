@@ -45,6 +45,10 @@ def run_note(conf: dict[str, Any]) -> str:
 #: Triggered runs recorded per inbox transaction, at most this long after the first of them.
 TRIGGER_BATCH = 25
 TRIGGER_BATCH_SECONDS = 0.5
+#: Rows one cycle takes from the inbox (``Inbox.due``'s limit).
+DUE_BATCH = 50
+#: A running DAG run's state is asked at most this far apart (see ``poll_outcomes``).
+OUTCOME_POLL_MAX_SECONDS = 10.0
 
 
 class Forwarder:
@@ -78,6 +82,7 @@ class Forwarder:
         self.rescue_window_seconds = rescue_window_seconds
         self.rescue = rescue
         self._next_rescue: dict[str, float] = {}
+        self._last_poll = float("-inf")
 
     def _backoff(self, attempts: int) -> float:
         return min(self.max_backoff_seconds, self.poll_seconds * (2.0 ** min(attempts, 16)))
@@ -113,7 +118,7 @@ class Forwarder:
     ) -> int:
         done = 0
         first_pending = time.monotonic()
-        for row in self.inbox.due("received", now=now):
+        for row in self.inbox.due("received", now=now, limit=DUE_BATCH):
             current = time.time() if now is None else now
             conf = json.loads(row["conf"])
             # Airflow keeps the conf and shows it in its UI: the bearer token stays in the
@@ -234,34 +239,51 @@ class Forwarder:
         return {"raw_path": raw_path}
 
     def poll_outcomes(self, now: float | None = None) -> int:
-        """Ask Airflow how triggered runs ended; returns how many reached a final state."""
+        """Ask Airflow how triggered runs ended; returns how many reached a final state.
+
+        A run is asked about again after a quarter of its age (at least ``poll_seconds``, at
+        most ``OUTCOME_POLL_MAX_SECONDS``): a run that just started is watched closely, one
+        queued behind a burst of 500 is not asked about 500 times a minute, and Airflow's API
+        keeps its time for triggers. What is learnt is written in one inbox transaction.
+        """
         finished = 0
-        for row in self.inbox.due("triggered", now=now):
-            current = time.time() if now is None else now
-            try:
-                state = self.client.dag_run_state(row["dag_id"], row["dag_run_id"])
-            except (AirflowUnavailable, AirflowRejected) as exc:
-                log.warning("cannot read run %s yet: %s", row["dag_run_id"], exc)
-                return finished
-            values: dict[str, Any] = {
-                "dag_run_state": state,
-                "next_attempt_at": current + self.poll_seconds,
-            }
-            if state in FINAL_RUN_STATES:
-                values.update(self._final_status(row, state))
-                values["finished_at"] = current
-                values["event"] = values["status"]
-                values.update(self._raw_copy(row))
-                finished += 1
-                log.info("notification %s: run %s ended %s", row["id"], row["dag_run_id"], state)
-            elif state is None:
-                # The run vanished (deleted in the UI, or a new Airflow database). Triggering it
-                # again behind the operator's back would surprise; record it, replay by hand.
-                values["status"] = "failed"
-                values["event"] = "failed"
-                values["last_error"] = "the DAG run is no longer in Airflow (deleted?)"
-                finished += 1
-            self.inbox.update(row["id"], **values)
+        changes: dict[str | None, list[tuple[str, dict[str, Any]]]] = {}
+        try:
+            for row in self.inbox.due("triggered", now=now, limit=DUE_BATCH):
+                current = time.time() if now is None else now
+                try:
+                    state = self.client.dag_run_state(row["dag_id"], row["dag_run_id"])
+                except (AirflowUnavailable, AirflowRejected) as exc:
+                    log.warning("cannot read run %s yet: %s", row["dag_run_id"], exc)
+                    return finished
+                age = current - (row.get("triggered_at") or current)
+                values: dict[str, Any] = {
+                    "dag_run_state": state,
+                    "next_attempt_at": current
+                    + min(OUTCOME_POLL_MAX_SECONDS, max(self.poll_seconds, age / 4)),
+                }
+                event: str | None = None
+                if state in FINAL_RUN_STATES:
+                    values.update(self._final_status(row, state))
+                    values["finished_at"] = current
+                    event = values["status"]
+                    values.update(self._raw_copy(row))
+                    finished += 1
+                    log.info(
+                        "notification %s: run %s ended %s", row["id"], row["dag_run_id"], state
+                    )
+                elif state is None:
+                    # The run vanished (deleted in the UI, or a new Airflow database).
+                    # Triggering it again behind the operator's back would surprise; record
+                    # it, replay by hand.
+                    values["status"] = "failed"
+                    values["last_error"] = "the DAG run is no longer in Airflow (deleted?)"
+                    event = "failed"
+                    finished += 1
+                changes.setdefault(event, []).append((row["id"], values))
+        finally:
+            for event, batch in changes.items():
+                self.inbox.update_many(batch, event=event)
         return finished
 
     def _raw_copy(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -322,10 +344,18 @@ class Forwarder:
         return {"status": "failed"}
 
     def run_once(self, now: float | None = None) -> int:
-        """One cycle: rescue expiring files, trigger what is due, learn outcomes."""
+        """One cycle: rescue expiring files, trigger what is due, learn outcomes.
+
+        While a backlog is being triggered (a whole batch was due), outcomes are learnt at most
+        every ``OUTCOME_POLL_MAX_SECONDS``: the triggers go first, the outcomes can wait.
+        """
         work = self.rescue_expiring(now)
-        work += self.trigger_due(now)
-        work += self.poll_outcomes(now)
+        triggered = self.trigger_due(now)
+        work += triggered
+        current = time.monotonic()
+        if triggered < DUE_BATCH or current - self._last_poll >= OUTCOME_POLL_MAX_SECONDS:
+            self._last_poll = current
+            work += self.poll_outcomes(now)
         return work
 
     def run_forever(
