@@ -273,3 +273,63 @@ def test_s3_storage_options_come_from_the_settings() -> None:
         load_settings({"SINTEGRE_S3_ENDPOINT_URL": "minio.example:9000", "AWS_REGION": "sa"})
     )
     assert "AWS_ALLOW_HTTP" not in https and https["AWS_REGION"] == "sa"
+
+
+def test_the_views_snapshot_skips_files_by_their_statistics_and_loses_no_row(
+    tmp_path: Path,
+) -> None:
+    """``catalog_delta.dataset`` gives each file its partition values and its date / dataset
+    ranges as guarantees: a filter skips files without opening them, and every filter returns
+    exactly the rows a full scan filtered afterwards returns (a wrong guarantee drops rows)."""
+    import pyarrow.compute as pc
+    import pyarrow.dataset as pads
+
+    lake = tmp_path / "lake"
+    store = open_store(lake)
+    days = ["2025-03-30", "2025-03-31", "2025-04-01", "2025-04-29", "2025-04-30", "2025-05-01"]
+    rows = []
+    for index, day in enumerate(days):
+        for table in ("a", "b"):
+            rows.append(
+                {
+                    **{name: None for name in catalog_delta.delta_schema().names},
+                    "ingestion_id": f"i{index}{table}",
+                    "dataset": f"ds_{table}",
+                    "outcome": "new",
+                    "macroprocesso": "operacao" if index % 2 else "hidrologia",
+                    "periodicidade": datetime.fromisoformat(day).date(),
+                    "periodo_mes": day[:7],
+                    "delivered_at": T0,
+                    "ingested_at": T0 + timedelta(minutes=index),
+                }
+            )
+        # One commit per day: one small file per landing, as between two maintenances.
+        catalog_delta.append(store, pa.Table.from_pylist(rows[-2:], catalog_delta.delta_schema()))
+    snapshot = catalog_delta.dataset(store)
+    assert snapshot is not None
+    whole = snapshot.to_table()
+    assert whole.num_rows == len(rows)
+
+    day = pc.field("periodicidade")
+    filters = [
+        day >= pa.scalar(datetime(2025, 4, 30).date()),
+        day == pa.scalar(datetime(2025, 3, 31).date()),
+        (pc.field("dataset") == "ds_b") & (day < pa.scalar(datetime(2025, 4, 1).date())),
+        pc.field("macroprocesso") == "operacao",
+        pc.field("ingested_at") > pa.scalar(T0 + timedelta(minutes=2), pa.timestamp("us", "UTC")),
+    ]
+    for condition in filters:
+        expected = whole.filter(condition).sort_by("ingestion_id")
+        assert snapshot.to_table(filter=condition).sort_by("ingestion_id") == expected
+    # The skipping is real: a one-day filter keeps only that day's file.
+    one_day = list(snapshot.get_fragments(filter=filters[1]))
+    assert len(one_day) == 1 < len(list(snapshot.get_fragments()))
+    assert isinstance(snapshot, pads.FileSystemDataset)
+
+    # After maintenance (one file per partition) the answers are the same.
+    maintain_catalog(store)
+    compacted = catalog_delta.dataset(store)
+    assert compacted is not None
+    for condition in filters:
+        expected = whole.filter(condition).sort_by("ingestion_id")
+        assert compacted.to_table(filter=condition).sort_by("ingestion_id") == expected

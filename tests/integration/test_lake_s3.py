@@ -194,3 +194,43 @@ def test_concurrent_landings_on_one_s3_partition_are_serialised(
 
 
 # --- the catalog Delta table on S3 -----------------------------------------------------------
+
+
+def test_duckdb_globs_on_s3_are_one_listing_and_curated_sizes_are_never_remembered(
+    settings: Settings,
+) -> None:
+    """The fsspec filesystem DuckDB reads S3 through: a glob finds what fsspec's own walk
+    finds, history/ sizes come from the listing, a curated/ file replaced under its name is
+    read whole (its size is asked again), and ``same_listings`` is only a bracket."""
+    from fsspec.implementations.arrow import ArrowFSWrapper
+
+    store = open_store(settings.lake_uri, settings)
+    history = "history/ds/macroprocesso=m/periodicidade=2025-04-29"
+    for name, size in (("v1", 1), ("v2", 3)):
+        store.write_bytes_atomic(f"{history}/{name}.parquet", b"x" * size)
+    store.write_bytes_atomic(
+        "curated/ds/macroprocesso=m/periodicidade=2025-04-29/data.parquet", b"ab"
+    )
+    filesystem = store.fsspec()
+    plain = ArrowFSWrapper(store.filesystem)
+    root = store.path_for_pyarrow("")
+    for pattern in (f"{root}/history/**/*.parquet", f"{root}/**/*.parquet", f"{root}/cur*/*/*"):
+        assert filesystem.glob(pattern) == plain.glob(pattern)
+    assert filesystem.glob(f"{root}/nothing/**/*.parquet") == []
+
+    v2 = f"{root}/{history}/v2.parquet"
+    assert filesystem.info(v2)["size"] == 3
+    curated = f"{root}/curated/ds/macroprocesso=m/periodicidade=2025-04-29/data.parquet"
+    assert filesystem.info(curated)["size"] == 2
+    store.write_bytes_atomic(
+        "curated/ds/macroprocesso=m/periodicidade=2025-04-29/data.parquet", b"abcd"
+    )
+    assert filesystem.info(curated)["size"] == 4
+    with filesystem.open(curated, "rb") as handle:
+        assert handle.read() == b"abcd"
+
+    with filesystem.same_listings():
+        before = filesystem.glob(f"{root}/history/**/*.parquet")
+        store.write_bytes_atomic(f"{history}/v3.parquet", b"y")
+        assert filesystem.glob(f"{root}/history/**/*.parquet") == before  # one listing
+    assert len(filesystem.glob(f"{root}/history/**/*.parquet")) == 3  # fresh afterwards

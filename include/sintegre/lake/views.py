@@ -332,45 +332,48 @@ def _create_views(
     # same database). Locally it changes little.
     workers = max(1, min(_BIND_THREADS, len(wanted)))
     shares = [wanted[start::workers] for start in range(workers)]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        jobs = [pool.submit(_create_dataset_views, con, store, share, snapshot) for share in shares]
-        for job in jobs:
-            job.result()
+    # Cursors are made here: a connection is not thread-safe, its cursors each are.
+    cursors = [con.cursor() for _ in shares]
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            jobs = [
+                pool.submit(_create_dataset_views, cursor, store, share, snapshot)
+                for cursor, share in zip(cursors, shares, strict=True)
+            ]
+            for job in jobs:
+                job.result()
+    finally:
+        for cursor in cursors:
+            cursor.close()
     con.execute(
         f"CREATE OR REPLACE VIEW {quote_identifier(DATASETS_VIEW)} AS {_datasets_sql(names)}"
     )
 
 
 def _create_dataset_views(
-    con: duckdb.DuckDBPyConnection,
+    cursor: duckdb.DuckDBPyConnection,
     store: LakeStore,
     names: Sequence[str],
     snapshot: pads.Dataset | None,
 ) -> None:
     """``<dataset>_history``, ``<dataset>`` and ``<dataset>_as_of`` of each of ``names``.
 
-    On a cursor of ``con``: the same database, but registered objects are per connection, so
-    the catalog snapshot is registered on it too (the views bind against it here; queries on
-    ``con`` bind against ``con``'s).
+    On a cursor of the connection: the same database, but registered objects are per cursor,
+    so the catalog snapshot is registered on it too (the views bind against it here; queries
+    on the connection bind against the connection's).
     """
-    cursor = con.cursor()
-    try:
-        if snapshot is not None:
-            cursor.register(CATALOG_RAW, snapshot)
-        for name in names:
-            cursor.execute(
-                f"CREATE OR REPLACE VIEW {quote_identifier(name + HISTORY_SUFFIX)} AS "
-                f"SELECT * FROM {_read_parquet(_glob(store, 'history', name))}"
-            )
-            cursor.execute(
-                f"CREATE OR REPLACE VIEW {quote_identifier(name)} AS {_current_sql(name)}"
-            )
-            cursor.execute(
-                f"CREATE OR REPLACE MACRO {quote_identifier(name + AS_OF_SUFFIX)}(instant) AS "
-                f"TABLE {_as_of_sql(name)}"
-            )
-    finally:
-        cursor.close()
+    if snapshot is not None:
+        cursor.register(CATALOG_RAW, snapshot)
+    for name in names:
+        cursor.execute(
+            f"CREATE OR REPLACE VIEW {quote_identifier(name + HISTORY_SUFFIX)} AS "
+            f"SELECT * FROM {_read_parquet(_glob(store, 'history', name))}"
+        )
+        cursor.execute(f"CREATE OR REPLACE VIEW {quote_identifier(name)} AS {_current_sql(name)}")
+        cursor.execute(
+            f"CREATE OR REPLACE MACRO {quote_identifier(name + AS_OF_SUFFIX)}(instant) AS "
+            f"TABLE {_as_of_sql(name)}"
+        )
 
 
 def view_names(con: duckdb.DuckDBPyConnection) -> list[str]:
