@@ -507,6 +507,9 @@ def run(
     for kind in kinds:
         with moto_server() if kind == "s3" else contextlib.nullcontext() as endpoint:
             section: dict[str, Any] = {}
+            if kind == "s3":
+                with lake_store(kind, endpoint, "latency") as store:
+                    section["request_ms"] = _request_ms(store)
             for n in chosen:
                 started = time.perf_counter()
                 with lake_store(kind, endpoint, f"delta{n}") as store:
@@ -521,6 +524,20 @@ def run(
             section["files_section_s"] = round(time.perf_counter() - started, 1)
             out[kind] = section
     return out
+
+
+def _request_ms(store: Any, count: int = 50) -> dict[str, float]:
+    """One small object's metadata asked ``count`` times: the store's floor per request (on
+    moto, a Python server sharing the machine's two cores, every S3 figure is a multiple)."""
+    key = "latency/probe.bin"
+    store.write_bytes_atomic(key, b"x")
+    path = store.path_for_pyarrow(key)
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        store.filesystem.get_file_info(path)
+        times.append((time.perf_counter() - started) * 1000)
+    return {"median": round(statistics.median(times), 2), "p90": round(_percentile(times, 0.9), 2)}
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:

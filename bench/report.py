@@ -47,8 +47,11 @@ METHOD_NOTES = (
     "delivery (the design before issue #15), at 10k/100k/1M synthetic deliveries, on local disk "
     "and on S3 (moto's server in its own process), bench/lake_scale_bench.py. Delta: bulk-built, "
     "maintained (`maintain_catalog`), then the newest deliveries committed one per commit with "
-    "maintenance every 1,000 (counts in latest.json: `single_commits`, `commits_requested`); "
-    "measured after the last commit. File per delivery: the decision reads the real probe "
+    "maintenance every `maintain_every` of them (40 by default: an hour of the 1M lake's "
+    "traffic, what the hourly `sintegre_maintenance` leaves; counts in latest.json: "
+    "`single_commits`, `commits_requested`); measured after the last commit. On S3, "
+    "`request_ms` is moto's own time for one metadata request, the floor of every S3 figure. "
+    "File per delivery: the decision reads the real probe "
     "folder at every size; the views are measured on whole lakes of files at the sizes shown "
     "in `views_points` and extrapolated proportionally to N from the largest of them (labelled).",
     "**e2e**: POST → rows returned by DuckDB (`sintegre.lake.views`), one notification at a "
