@@ -27,9 +27,16 @@ def redact(text: str) -> str:
     Returns:
         The same text with secrets replaced by ``<redacted>``.
     """
-    text = _TOKEN_PARAM.sub(rf"\g<1>{REDACTED}", text)
-    text = _JWT.sub(REDACTED, text)
-    return _EMAIL.sub(REDACTED, text)
+    # Each pattern needs a character or literal that a plain substring test finds far faster
+    # than the pattern's scan (the e-mail one tries every position): a line without it cannot
+    # match, so skipping the scan changes nothing. Every log line passes here, twice.
+    if "=" in text:
+        text = _TOKEN_PARAM.sub(rf"\g<1>{REDACTED}", text)
+    if "eyJ" in text:
+        text = _JWT.sub(REDACTED, text)
+    if "@" in text:
+        text = _EMAIL.sub(REDACTED, text)
+    return text
 
 
 class RedactingFilter(logging.Filter):

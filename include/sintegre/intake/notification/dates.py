@@ -61,24 +61,43 @@ def granularity_of(start: date, end: date) -> Granularity:
     return "other"
 
 
+#: ``dd/mm/yyyy`` in ASCII digits (the only ones ``strptime``'s two-digit fields take).
+_ASCII_DAY = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})")
+
+
+def _is_date(part: str, fmt: str) -> bool:
+    """Whether ``part`` is a calendar date in ``fmt`` (``%d/%m/%Y`` or ``%m/%Y``).
+
+    ``strptime`` costs ~10 µs a call and every notification has one or two: plain ASCII
+    ``dd/mm/yyyy`` is checked through :class:`date` instead (the same verdict: a real day of
+    a real month of years 1–9999); anything else keeps ``strptime``'s own reading.
+    """
+    if fmt == "%d/%m/%Y":
+        match = _ASCII_DAY.fullmatch(part)
+        if match is not None:
+            day, month, year = (int(group) for group in match.groups())
+            try:
+                date(year, month, day)
+            except ValueError:
+                return False
+            return True
+    try:
+        datetime.strptime(part, fmt)
+    except ValueError:
+        return False
+    return True
+
+
 def data_produto_shape(label: str) -> str | None:
     """Which of ONS's three ``dataProduto`` shapes a label has, or ``None``."""
     text = label.strip()
-
-    def valid(fmt: str, part: str) -> bool:
-        try:
-            datetime.strptime(part.strip(), fmt)
-        except ValueError:
-            return False
-        return True
-
-    if _DAILY.match(text) and valid("%d/%m/%Y", text):
+    if _DAILY.match(text) and _is_date(text, "%d/%m/%Y"):
         return "daily"
     if _WEEKLY.match(text):
         first, second = text.split("-", 1)
-        if valid("%d/%m/%Y", first) and valid("%d/%m/%Y", second):
+        if _is_date(first.strip(), "%d/%m/%Y") and _is_date(second.strip(), "%d/%m/%Y"):
             return "weekly"
-    if _MONTHLY.match(text) and valid("%m/%Y", text):
+    if _MONTHLY.match(text) and _is_date(text, "%m/%Y"):
         return "monthly"
     return None
 

@@ -97,6 +97,11 @@ class Notification:
         }
 
 
-def notification_id_of(body: bytes) -> str:
-    """The receiver's id for a body: its sha256, shortened (a byte-identical repeat shares it)."""
-    return hashlib.sha256(body).hexdigest()[:24]
+def notification_id_of(body: bytes, sha256_hex: str | None = None) -> str:
+    """The receiver's id for a body: its sha256, shortened (a byte-identical repeat shares it).
+
+    Args:
+        body: The raw body.
+        sha256_hex: The body's sha256 when the caller already has it (not hashed twice).
+    """
+    return (sha256_hex or hashlib.sha256(body).hexdigest())[:24]

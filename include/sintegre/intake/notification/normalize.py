@@ -136,7 +136,7 @@ def normalize(
     digest = hashlib.sha256(body).hexdigest()
     start_date, end_date = start.date(), end.date()
     return Notification(
-        id=notification_id_of(body),
+        id=notification_id_of(body, digest),
         body_sha256=digest,
         nome=nome,
         processo=processo,
