@@ -114,7 +114,9 @@ def parse_body(body: bytes) -> dict[str, Any]:
     except (json.JSONDecodeError, RecursionError) as exc:
         message = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
         raise NotificationError(f"the body is not valid JSON: {message}", status=400) from None
-    bad = _lone_surrogate(data)
+    # The text was decoded strictly, so a lone surrogate can only come from a ``\\u`` escape
+    # (JSON spells it lower case only): without one, the walk over every string is skipped.
+    bad = _lone_surrogate(data) if "\\u" in text else None
     if bad is not None:
         raise NotificationError(
             f"the body is not valid JSON: {bad} holds a lone UTF-16 surrogate (\\ud800-\\udfff "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field, fields
@@ -61,6 +62,12 @@ class Notification:
         first 12 hex digits of the body hash, which differs for every SINtegre delivery because
         each one carries a fresh token.
         """
+        return self._dag_run_id
+
+    @functools.cached_property
+    def _dag_run_id(self) -> str:
+        # Cached: an accepted notification needs it three times (row, log line, answer). The
+        # instance is frozen, so the value never goes stale (``replace`` makes a new one).
         product = _RUN_ID_UNSAFE.sub("_", self.dataset)[:80] or "produto"
         return f"sintegre__{product}__{self.periodicidade.isoformat()}__{self.id[:12]}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,13 @@ from sintegre.intake.notification.urls import (
 
 if TYPE_CHECKING:
     pass
+
+
+@functools.lru_cache(maxsize=1024)
+def _slug(text: str, fallback: str) -> str:
+    """:func:`slugify`, cached: ONS sends a few hundred product names and a dozen
+    macroprocessos over and over, and each slug costs a Unicode decomposition."""
+    return slugify(text, fallback=fallback)
 
 
 def _check_storable(value: str, name: str) -> None:
@@ -150,8 +158,8 @@ def normalize(
         granularity=granularity_of(start_date, end_date),
         url=url,
         product_id=product_id,
-        dataset=slugify(nome, fallback="produto"),
-        macroprocesso_slug=slugify(macro, fallback="sem_macroprocesso"),
+        dataset=_slug(nome, "produto"),
+        macroprocesso_slug=_slug(macro, "sem_macroprocesso"),
         token_nbf=nbf,
         token_exp=exp,
         token_url_claim=url_claim,
