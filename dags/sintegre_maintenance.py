@@ -81,6 +81,7 @@ def sintegre_maintenance() -> None:
             store,
             log_retention_days=settings.lake_log_retention_days,
             vacuum_retention_hours=settings.lake_vacuum_retention_hours,
+            tombstone_retention_hours=settings.lake_tombstone_retention_hours,
         )
 
     prune_inbox()

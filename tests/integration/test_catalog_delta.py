@@ -223,6 +223,9 @@ def test_maintenance_compacts_checkpoints_and_only_vacuums_when_allowed(tmp_path
     assert report["vacuumed"] == 0
     table = catalog_delta.open_table(store)
     assert table.metadata().configuration["delta.logRetentionDuration"] == "interval 30 days"
+    assert (
+        table.metadata().configuration["delta.deletedFileRetentionDuration"] == "interval 24 hours"
+    )
     assert table.get_add_actions().num_rows == 1  # one file per (macroprocesso, month)
     assert len(data_files()) == 13  # the replaced files stay (no vacuum setting)
     checkpoints = list((lake / "catalog" / "delta" / "_delta_log").glob("*.checkpoint.parquet"))
@@ -333,3 +336,37 @@ def test_the_views_snapshot_skips_files_by_their_statistics_and_loses_no_row(
     for condition in filters:
         expected = whole.filter(condition).sort_by("ingestion_id")
         assert compacted.to_table(filter=condition).sort_by("ingestion_id") == expected
+
+
+def test_expired_tombstones_leave_the_checkpoint_and_the_files_stay(tmp_path: Path) -> None:
+    """Replaced files are remembered in the log for ``tombstone_retention_hours`` only: past
+    it, the next checkpoint no longer carries them (every log load reads it), while the files
+    themselves stay on disk (no vacuum setting) and every row stays readable."""
+    lake, staging = tmp_path / "lake", tmp_path / "staging"
+    store = open_store(lake)
+    for i in range(6):
+        _land(lake, staging, f"t{i}", "2025-04-29", i, NBF + i)
+    kept = maintain_catalog(store)  # default retention: the 6 replaced files are remembered
+    assert kept["files_removed"] == 6
+    checkpoint = lake / "catalog" / "delta" / "_delta_log" / "_last_checkpoint"
+    assert json.loads(checkpoint.read_text())["size"] >= 6 + 1
+    rows = len(catalog_rows(lake))
+    for i in range(6, 9):
+        _land(lake, staging, f"t{i}", "2025-04-29", i, NBF + i)
+    time.sleep(1.2)
+    maintain_catalog(store, tombstone_retention_hours=1 / 3600)  # one second
+    summary = json.loads(checkpoint.read_text())
+    assert summary["numOfAddFiles"] == 1
+    import pyarrow.parquet as pq
+
+    log_dir = lake / "catalog" / "delta" / "_delta_log"
+    actions = pq.read_table(log_dir / f"{summary['version']:020d}.checkpoint.parquet")
+    removed = [r for r in actions.column("remove").to_pylist() if r is not None]
+    # The first compaction's 6 "removed" entries expired; only this one's 4 (the compacted
+    # file and the 3 new landings', replaced a moment ago) are still remembered.
+    assert len(removed) == 4
+    data_files = [
+        p for p in (lake / "catalog" / "delta").rglob("*.parquet") if "_delta_log" not in str(p)
+    ]
+    assert len(data_files) == 6 + 1 + 3 + 1  # nothing deleted
+    assert len(catalog_rows(lake)) == rows + 3

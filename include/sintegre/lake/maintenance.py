@@ -134,11 +134,19 @@ def _remove_if_free(store: LakeStore, key: str) -> bool:
         os.close(fd)
 
 
+def _interval(hours: float) -> str:
+    """A Delta interval: whole hours as such, anything finer in whole seconds (at least 1)."""
+    if float(hours).is_integer():
+        return f"interval {int(hours)} hours"
+    return f"interval {max(1, round(hours * 3600))} seconds"
+
+
 def maintain_catalog(
     store: LakeStore,
     *,
     log_retention_days: float = 30.0,
     vacuum_retention_hours: float | None = None,
+    tombstone_retention_hours: float = 24.0,
 ) -> dict[str, int]:
     """Compact, checkpoint and trim the log of the catalog Delta table; vacuum if allowed.
 
@@ -151,6 +159,11 @@ def maintain_catalog(
         vacuum_retention_hours: Delete files no table version newer than this many hours
             references (those compaction replaced, and a crashed landing's uncommitted file);
             None (the default) never deletes any.
+        tombstone_retention_hours: ``delta.deletedFileRetentionDuration``: how long the log
+            keeps the "removed" entries of replaced files (raised to the vacuum retention:
+            vacuum only deletes files the log still lists as removed). Every log load reads
+            them: the bench's 1M lake had ~8,700 in its checkpoint next to 253 live files,
+            and its commits went from ~45 ms to ~200 ms.
 
     Returns:
         Counts for the task's XCom: files compacted away and written, log files removed,
@@ -160,9 +173,15 @@ def maintain_catalog(
         log.info("no catalog table yet: nothing to maintain")
         return {"version": -1}
     table = catalog_delta.open_table(store)
-    retention = f"interval {log_retention_days:g} days"
-    if table.metadata().configuration.get("delta.logRetentionDuration") != retention:
-        table.alter.set_table_properties({"delta.logRetentionDuration": retention})
+    tombstones = max(tombstone_retention_hours, vacuum_retention_hours or 0.0)
+    wanted = {
+        "delta.logRetentionDuration": f"interval {log_retention_days:g} days",
+        "delta.deletedFileRetentionDuration": _interval(tombstones),
+    }
+    configuration = table.metadata().configuration
+    changed = {key: value for key, value in wanted.items() if configuration.get(key) != value}
+    if changed:
+        table.alter.set_table_properties(changed)
     metrics = table.optimize.compact()
     table = catalog_delta.open_table(store)
     table.create_checkpoint()
