@@ -716,3 +716,25 @@ def test_time_travel_shows_what_the_lake_said_at_an_instant(lake: Path, staging:
         assert as_of(t1 + timedelta(hours=1)) == [("v1", 1.0)]
         assert as_of(t2 + timedelta(hours=1)) == [("v2", 2.0), ("v2", 3.0)]
         assert as_of(t2 + timedelta(hours=1)) == sorted(rows(con, "SELECT tag, mw FROM carga"))
+
+
+def test_dataset_names_list_one_level_and_skip_folders_with_only_hidden_files(
+    tmp_path: Path,
+) -> None:
+    """``dataset_names`` reads history/'s first level (not every version's file), and a
+    folder an interrupted write left with only a hidden temporary file is not a dataset."""
+    from sintegre.lake.storage import open_store
+    from sintegre.lake.views import dataset_names
+
+    lake = tmp_path / "lake"
+    deep = lake / "history" / "real" / "macroprocesso=m" / "periodicidade=2025-04-29"
+    deep.mkdir(parents=True)
+    pq.write_table(pa.table({"x": [1]}), deep / "v1.parquet")
+    ghost = lake / "history" / "ghost" / "macroprocesso=m" / "periodicidade=2025-04-29"
+    ghost.mkdir(parents=True)
+    (ghost / ".v1.parquet.tmp").write_bytes(b"half")
+    (lake / "history" / ".staging").mkdir()
+    store = open_store(lake)
+    assert store.folders("history") == ["ghost", "real"]
+    assert dataset_names(lake) == ["real"]
+    assert dataset_names(tmp_path / "missing") == []

@@ -170,6 +170,38 @@ class LakeStore:
             keys.append(key)
         return sorted(keys)
 
+    def folders(self, prefix: str | PurePosixPath = "") -> builtins.list[str]:
+        """The names of the folders right under ``prefix`` (hidden ones left out), sorted.
+
+        One listing of one level (on S3 a delimited LIST: the common prefixes), whatever
+        the number of files below them.
+        """
+        selector = pafs.FileSelector(
+            self.path_for_pyarrow(_clean_key(prefix)), recursive=False, allow_not_found=True
+        )
+        try:
+            infos = self.filesystem.get_file_info(selector)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        names = {
+            info.path.rstrip("/").rsplit("/", 1)[-1]
+            for info in infos
+            if info.type == pafs.FileType.Directory
+        }
+        return sorted(name for name in names if not name.startswith("."))
+
+    def holds_file(self, prefix: str | PurePosixPath, suffix: str = "") -> bool:
+        """Whether any non-hidden file under ``prefix`` ends with ``suffix`` (on disk the walk
+        stops at the first match; on S3 it is a full listing of the prefix)."""
+        if not self.is_local:
+            return bool(self.list(prefix, suffix))
+        base = self.local_path(prefix)
+        for _folder, subfolders, files in os.walk(base):
+            subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+            if any(not n.startswith(".") and n.endswith(suffix) for n in files):
+                return True
+        return False
+
     def list_modified(self, prefix: str | PurePosixPath = "") -> builtins.list[tuple[str, float]]:
         """Every file key under ``prefix`` (recursively, hidden ones included) with its
         modification time (epoch seconds): what the maintenance sweep needs."""

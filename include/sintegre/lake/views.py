@@ -257,10 +257,15 @@ def dataset_names(
         The folder names, sorted.
     """
     store = open_store(lake_root, settings)
-    # One listing of history/ (on S3 a folder is only a key prefix: listing it is the check).
-    return sorted(
-        {key.split("/")[1] for key in store.list("history", ".parquet") if key.count("/") >= 2}
-    )
+    # One listing of history/'s first level: listing every history file (one per version of
+    # every partition, millions in an old lake) made ``connect`` grow with the lake's age.
+    names = store.folders("history")
+    if not store.is_local:
+        # On S3 a folder is a key prefix: it exists only while a key is under it, and history
+        # files are written with one PUT each under their final names.
+        return names
+    # On disk an interrupted write can leave a folder holding only a hidden temporary file.
+    return [n for n in names if store.holds_file(LakeStore.join("history", n), ".parquet")]
 
 
 def connect(
