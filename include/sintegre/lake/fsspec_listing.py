@@ -64,8 +64,8 @@ class ListingArrowFS(ArrowFSWrapper):  # type: ignore[misc]  # fsspec has no typ
         root = self._strip_protocol(path).rstrip("/")
         memo = (root, maxdepth, withdirs)
         if self._finds is not None and memo in self._finds:
-            found = self._finds[memo]
-            return dict(found) if detail else list(found)
+            known = self._finds[memo]
+            return dict(known) if detail else list(known)
         selector = FileSelector(root, recursive=True, allow_not_found=True)
         try:
             infos = self.fs.get_file_info(selector)

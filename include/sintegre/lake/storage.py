@@ -151,14 +151,7 @@ class LakeStore:
 
         Hidden names (a part starting with ``.``: temporary files) are left out.
         """
-        base = _clean_key(prefix)
-        selector = pafs.FileSelector(
-            self.path_for_pyarrow(base), recursive=True, allow_not_found=True
-        )
-        try:
-            infos = self.filesystem.get_file_info(selector)
-        except (FileNotFoundError, NotADirectoryError):
-            return []
+        infos = self._listing(prefix, recursive=True)
         keys = []
         root = self.root + "/"
         for info in infos:
@@ -170,19 +163,23 @@ class LakeStore:
             keys.append(key)
         return sorted(keys)
 
+    def _listing(self, prefix: str | PurePosixPath, *, recursive: bool) -> builtins.list[Any]:
+        """What is under ``prefix`` (``pyarrow.fs.FileInfo``s); nothing when it is absent."""
+        selector = pafs.FileSelector(
+            self.path_for_pyarrow(_clean_key(prefix)), recursive=recursive, allow_not_found=True
+        )
+        try:
+            return list(self.filesystem.get_file_info(selector))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
     def folders(self, prefix: str | PurePosixPath = "") -> builtins.list[str]:
         """The names of the folders right under ``prefix`` (hidden ones left out), sorted.
 
         One listing of one level (on S3 a delimited LIST: the common prefixes), whatever
         the number of files below them.
         """
-        selector = pafs.FileSelector(
-            self.path_for_pyarrow(_clean_key(prefix)), recursive=False, allow_not_found=True
-        )
-        try:
-            infos = self.filesystem.get_file_info(selector)
-        except (FileNotFoundError, NotADirectoryError):
-            return []
+        infos = self._listing(prefix, recursive=False)
         names = {
             info.path.rstrip("/").rsplit("/", 1)[-1]
             for info in infos
@@ -205,13 +202,7 @@ class LakeStore:
     def list_modified(self, prefix: str | PurePosixPath = "") -> builtins.list[tuple[str, float]]:
         """Every file key under ``prefix`` (recursively, hidden ones included) with its
         modification time (epoch seconds): what the maintenance sweep needs."""
-        selector = pafs.FileSelector(
-            self.path_for_pyarrow(_clean_key(prefix)), recursive=True, allow_not_found=True
-        )
-        try:
-            infos = self.filesystem.get_file_info(selector)
-        except (FileNotFoundError, NotADirectoryError):
-            return []
+        infos = self._listing(prefix, recursive=True)
         root = self.root + "/"
         found = []
         for info in infos:
@@ -221,18 +212,6 @@ class LakeStore:
             mtime = info.mtime.timestamp() if info.mtime is not None else 0.0
             found.append((key, mtime))
         return sorted(found)
-
-    def list_dirs(self, prefix: str | PurePosixPath = "") -> builtins.list[str]:
-        """The names of the folders directly under ``prefix`` (hidden ones left out), sorted."""
-        selector = pafs.FileSelector(self.path_for_pyarrow(prefix), allow_not_found=True)
-        try:
-            infos = self.filesystem.get_file_info(selector)
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        names = {
-            PurePosixPath(info.path).name for info in infos if info.type == pafs.FileType.Directory
-        }
-        return sorted(name for name in names if not name.startswith("."))
 
     def open_input(self, key: str | PurePosixPath) -> pa.NativeFile:
         """A seekable reader of the file (pass it to ``pq.ParquetFile``); close it after."""
