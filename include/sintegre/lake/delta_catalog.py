@@ -148,7 +148,7 @@ def open_table(store: LakeStore, version: int | None = None) -> DeltaTable:
     return DeltaTable(table_uri(store), version=version, storage_options=_options(store))
 
 
-def _open_or_none(store: LakeStore, version: int | None = None) -> DeltaTable | None:
+def open_or_none(store: LakeStore, version: int | None = None) -> DeltaTable | None:
     """The table, or None when it does not exist yet: one log load, where ``exists`` and then
     ``open_table`` load the log twice (each load replays the checkpoint and its JSONs)."""
     from deltalake.exceptions import TableNotFoundError
@@ -195,7 +195,7 @@ def append(store: LakeStore, table: pa.Table, *, migrating: bool = False) -> int
     for attempt in range(_CREATE_RETRIES):
         # One log load per commit: the open table is what the write appends to (a URI would
         # make delta-rs load the log again) and it knows its new version afterwards.
-        target = _open_or_none(store)
+        target = open_or_none(store)
         if target is None and not migrating:
             check_not_legacy(store)
         try:
@@ -241,7 +241,7 @@ def partition_rows(
             "partition_rows", store, macro, period, columns, datasets
         )
         return rows
-    target = _open_or_none(store)
+    target = open_or_none(store)
     if target is None:
         return None
     select = ", ".join(f'"{name}"' for name in columns)
@@ -301,7 +301,7 @@ def dataset(store: LakeStore, version: int | None = None) -> pads.Dataset | None
 def _file_entries(store: LakeStore, version: int | None) -> list[dict[str, Any]] | None:
     """The snapshot's data files: key in the lake, partition values, statistics (None: no
     table). Plain values, so a spawned helper can return them."""
-    target = _open_or_none(store, version)
+    target = open_or_none(store, version)
     if target is None:
         return None
     actions = pa.table(target.get_add_actions(flatten=True))
@@ -381,6 +381,7 @@ __all__ = [
     "dataset",
     "delta_schema",
     "exists",
+    "open_or_none",
     "open_table",
     "partition_rows",
     "storage_options",

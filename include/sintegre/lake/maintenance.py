@@ -169,10 +169,10 @@ def maintain_catalog(
         Counts for the task's XCom: files compacted away and written, log files removed,
         files vacuumed, the table version after maintenance (``-1``: no table yet).
     """
-    if not catalog_delta.exists(store):
+    table = catalog_delta.open_or_none(store)
+    if table is None:
         log.info("no catalog table yet: nothing to maintain")
         return {"version": -1}
-    table = catalog_delta.open_table(store)
     tombstones = max(tombstone_retention_hours, vacuum_retention_hours or 0.0)
     wanted = {
         "delta.logRetentionDuration": f"interval {log_retention_days:g} days",

@@ -129,8 +129,8 @@ def migrate(
     keys = legacy_files(store)
     if not keys:
         log.info("no old catalog files under %s: nothing to migrate", store.uri_for(LEGACY_PREFIX))
-        version = catalog_delta.open_table(store).version() if catalog_delta.exists(store) else None
-        return MigrationReport(0, 0, 0, 0, 0, version)
+        existing = catalog_delta.open_or_none(store)
+        return MigrationReport(0, 0, 0, 0, 0, None if existing is None else existing.version())
     legacy = _read_legacy(store, keys)
     ids = legacy.column("ingestion_id").to_pylist()
     if len(set(ids)) != len(ids):

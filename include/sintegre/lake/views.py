@@ -288,8 +288,8 @@ def connect(
         settings: S3 endpoint and credentials of an ``s3://`` lake; from the environment when
             omitted.
         only: Build the per-dataset views and macro of these datasets only (``datasets``
-            still lists every one): binding two views per dataset reads each one's file
-            schemas, ~5 s for 100 datasets, too slow for a web page that shows one.
+            still lists every one): binding a dataset's views lists its history and reads a
+            footer, a round trip each on S3, wasted on a web page that shows one dataset.
 
     Returns:
         The open connection (with the lake's S3 filesystem registered); the caller closes it.
