@@ -234,3 +234,43 @@ def test_duckdb_globs_on_s3_are_one_listing_and_curated_sizes_are_never_remember
         store.write_bytes_atomic(f"{history}/v3.parquet", b"y")
         assert filesystem.glob(f"{root}/history/**/*.parquet") == before  # one listing
     assert len(filesystem.glob(f"{root}/history/**/*.parquet")) == 3  # fresh afterwards
+
+
+def test_a_listed_history_file_opens_on_its_first_read(settings: Settings) -> None:
+    """DuckDB opens a file at every bind of a view over it: a listed history/ file's handle
+    knows its size without a request and asks S3 only when read; an unlisted file (and a
+    curated/ one) opens as usual."""
+    store = open_store(settings.lake_uri, settings)
+    history = "history/ds/macroprocesso=m/periodicidade=2025-04-29"
+    store.write_bytes_atomic(f"{history}/v1.parquet", b"0123456789")
+    filesystem = store.fsspec()
+    root = store.path_for_pyarrow("")
+    opened: list[str] = []
+    real_open = store.filesystem.open_input_file
+
+    class Counting:
+        def __getattr__(self, name: str) -> object:
+            return getattr(store.filesystem, name)
+
+        def open_input_file(self, path: str) -> object:
+            opened.append(path)
+            return real_open(path)
+
+    filesystem.fs = Counting()
+    [path] = filesystem.glob(f"{root}/history/**/*.parquet")
+    handle = filesystem.open(path, "rb")
+    assert handle.size == 10 and not handle.closed and opened == []
+    handle.seek(4)
+    assert handle.read(3) == b"456" and opened == [path]
+    handle.close()
+    assert handle.closed
+    with filesystem.open(path, "rb") as again:  # closed unread: never opened
+        pass
+    assert again.closed and opened == [path]
+    with pytest.raises(ValueError, match="closed"):
+        again.read()
+    # Written after the listing: not known, opened (and sized) by S3 as usual.
+    store.write_bytes_atomic(f"{history}/v2.parquet", b"abc")
+    with filesystem.open(f"{root}/{history}/v2.parquet", "rb") as late:
+        assert late.read() == b"abc"
+    assert opened[-1].endswith("v2.parquet")

@@ -335,12 +335,31 @@ def _file_entries(store: LakeStore, version: int | None) -> list[dict[str, Any]]
     return entries
 
 
+#: Gaps between the column ranges a scan needs that are read through rather than asked for
+#: separately. The catalog's files are small (a month of one macroprocesso: ~0.5 MB at 1M
+#: deliveries) and a view reads 7 of their ~20 columns: with pyarrow's default (8 KB) each
+#: column chunk was its own GET, ~8 requests a file; read through, it is the footer and one.
+#: Measured on moto (256 files, 100k deliveries): 5.0 s -> 1.7 s for those 7 columns.
+_READ_THROUGH_BYTES = 8 << 20
+
+
+def _scan_options() -> pads.ParquetFragmentScanOptions:
+    import pyarrow.dataset as pads
+
+    return pads.ParquetFragmentScanOptions(
+        pre_buffer=True,
+        cache_options=pa.CacheOptions(
+            hole_size_limit=_READ_THROUGH_BYTES, range_size_limit=8 * _READ_THROUGH_BYTES
+        ),
+    )
+
+
 def _dataset_of_entries(store: LakeStore, entries: list[dict[str, Any]]) -> pads.Dataset:
     import pyarrow.compute as pc
     import pyarrow.dataset as pads
 
     schema = delta_schema()
-    parquet = pads.ParquetFileFormat()
+    parquet = pads.ParquetFileFormat(default_fragment_scan_options=_scan_options())
     fragments = []
     for entry in entries:
         guarantee = pc.scalar(True)

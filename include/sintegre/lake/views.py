@@ -300,6 +300,10 @@ def connect(
     store = open_store(lake_root, settings)
     con = duckdb.connect(database)
     try:
+        # A dataset's views and macro each bind its history glob: with the footers cached
+        # (validated by the file's time, which on S3 comes from the listing) only the first
+        # bind reads one.
+        con.execute("SET parquet_metadata_cache = true")
         filesystem = store.register_with_duckdb(con)
         # Binding a dataset's two views and macro globs its history three times: on S3 one
         # listing serves the three (queries list afresh).
