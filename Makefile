@@ -72,9 +72,11 @@ inspect-file: install
 	@test -n "$$F" || { echo "usage: make inspect-file F=path [PRODUCT=id]" >&2; exit 2; }
 	$(BIN)/python -m sintegre.cli.inspect_file "$$F" $(if $(PRODUCT),--product $(PRODUCT))
 
-# Regenerate the README's product table from the catalog (a test checks it is current).
+# Regenerate the README's product table and the catalog's index (the dataset list the DAG
+# files' parse reads instead of the catalog) from the catalog; tests check both are current.
 catalog-doc: install
 	$(BIN)/python -m sintegre_dev.catalog_doc README.md
+	$(BIN)/python -m sintegre.catalog.index
 
 clean-state:
 	rm -rf .state data/lake

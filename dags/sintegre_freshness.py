@@ -14,10 +14,12 @@ from typing import Any
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from sintegre.core.settings import load_settings
+from sintegre.core.dag_settings import load_dag_settings
 from sintegre_airflow.assets import catalog_assets
 
-SETTINGS = load_settings()  # environment only: parsing this file does no I/O
+# The schedule and the alert targets only (environment, no I/O): the task loads the full
+# settings when it runs.
+SETTINGS = load_dag_settings()
 
 
 class LateProducts(AirflowFailException):
@@ -69,12 +71,14 @@ def sintegre_freshness() -> None:
     def check() -> dict[str, Any]:
         """Fail, naming each late product, when any watched product is late."""
         from sintegre.catalog.freshness import check_inbox, parse_now
+        from sintegre.core.settings import load_settings
         from sintegre.intake.inbox import Inbox
         from sintegre.intake.receiver.integrations import load_integrations
 
+        settings = load_settings()
         now = parse_now(get_current_context()["params"].get("now"))
-        inbox = Inbox(SETTINGS.inbox_url, synchronous=SETTINGS.inbox_synchronous)
-        expected = {i for c in load_integrations(SETTINGS).values() for i in c.expected_product_ids}
+        inbox = Inbox(settings.inbox_url, synchronous=settings.inbox_synchronous)
+        expected = {i for c in load_integrations(settings).values() for i in c.expected_product_ids}
         late = check_inbox(inbox, expected_ids=expected, now=now)
         if late:
             lines = "\n".join(f"- {item.describe()}" for item in late)

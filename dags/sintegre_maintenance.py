@@ -23,9 +23,10 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
 
-from sintegre.core.settings import load_settings
+from sintegre.core.dag_settings import load_dag_settings
 
-SETTINGS = load_settings()  # environment only: parsing this file does no I/O
+# The schedule only (environment, no I/O): the tasks load the full settings when they run.
+SETTINGS = load_dag_settings()
 
 
 @dag(
@@ -43,6 +44,7 @@ def sintegre_maintenance() -> None:
     @task(retries=1, execution_timeout=timedelta(minutes=10))
     def prune_inbox() -> dict[str, int]:
         """Delete finished notifications and refusal traces past their retention."""
+        from sintegre.core.settings import load_settings
         from sintegre.intake.inbox import Inbox
         from sintegre.lake.maintenance import prune_inbox as prune
 
@@ -60,6 +62,7 @@ def sintegre_maintenance() -> None:
     @task(retries=1, execution_timeout=timedelta(minutes=20))
     def sweep_stale_files() -> dict[str, int]:
         """Remove partial downloads, dead runs' staging and free locks past their age."""
+        from sintegre.core.settings import load_settings
         from sintegre.lake.maintenance import sweep_stale_files as sweep
         from sintegre.lake.storage import open_store
 
@@ -72,6 +75,7 @@ def sintegre_maintenance() -> None:
         """Compact, checkpoint and trim the catalog Delta table (vacuum only if allowed)."""
         # deltalake is imported here, in the task process, never at DAG parse time: its
         # runtime does not survive the fork of a process that already used it.
+        from sintegre.core.settings import load_settings
         from sintegre.lake.maintenance import maintain_catalog as maintain
         from sintegre.lake.storage import open_store
 

@@ -12,8 +12,6 @@ from datetime import timedelta
 
 from airflow.sdk import Asset, dag, task
 
-from sintegre.core.settings import load_settings
-
 # sintegre.lake.derived.LOAD_DATASET, written out: importing that module at parse time pulls
 # duckdb and pyarrow (~0.8 s per parse on this file's one task); the task checks they agree.
 LOAD_DATASET = "dessem_carga"
@@ -31,6 +29,7 @@ LOAD_ASSET = Asset(name=f"sintegre.{LOAD_DATASET}", uri=f"sintegre-lake://curate
 def sintegre_example_carga_summary() -> None:
     @task(retries=1, execution_timeout=timedelta(minutes=10))
     def summarise() -> str:
+        from sintegre.core.settings import load_settings
         from sintegre.lake import derived
 
         if derived.LOAD_DATASET != LOAD_DATASET:

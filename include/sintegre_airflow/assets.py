@@ -14,15 +14,11 @@ def dataset_asset(dataset: str) -> Asset:
 
 
 def catalog_assets() -> list[Asset]:
-    """One Asset per catalogued table (reads the catalog shipped with the package)."""
-    from sintegre.catalog.products import load_catalog
+    """One Asset per catalogued table, in catalog order.
 
-    assets = []
-    for product in load_catalog().products:
-        if not product.tables:  # no tables catalogued: the product's own dataset
-            assets.append(dataset_asset(product.dataset))
-        for table in product.tables:
-            if not table.raw:
-                name = product.dataset_of(table)
-                assets.append(dataset_asset(name))
-    return assets
+    Called at DAG parse time: the dataset names come from the catalog's index (a small JSON
+    file), not from reading and validating the catalog itself.
+    """
+    from sintegre.catalog.index import catalogued_datasets
+
+    return [dataset_asset(name) for name in catalogued_datasets()]

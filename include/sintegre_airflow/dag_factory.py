@@ -16,12 +16,13 @@ from typing import Any
 from airflow.sdk import DAG, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from sintegre.core.dag_settings import load_dag_settings
 from sintegre.core.forwarder_contract import INGEST_TASK_ID, MISMATCH_XCOM_KEY
-from sintegre.core.settings import load_settings
 from sintegre_airflow.assets import LANDINGS, dataset_asset
 
-# Reading the environment is not I/O; tests shorten the delay through it.
-_SETTINGS = load_settings()
+# Only the settings the DAG's shape needs (not the full Settings: most of a one-DAG file's parse
+# time). Reading the environment is not I/O; tests shorten the delay through it.
+_SETTINGS = load_dag_settings()
 RETRY_DELAY = timedelta(seconds=_SETTINGS.task_retry_delay_seconds)
 # Wall-clock limits: a task that outlives them is killed and marked failed (then retried where
 # retries help), never left running for ever. The download's own deadline comes first.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import requests
 from airflow.sdk import BaseNotifier
 
 
@@ -35,6 +34,8 @@ class SintegreWebhookNotifier(BaseNotifier):
             "message": str(exception) if exception else None,
             "late": getattr(exception, "late", None),
         }
+        import requests  # here, not at the top: the DAG file builds this notifier at parse time
+
         response = requests.post(
             self.url,
             data=json.dumps(body, ensure_ascii=False).encode("utf-8"),

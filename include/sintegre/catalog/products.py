@@ -24,13 +24,14 @@ import pydantic
 import yaml
 from pydantic import AfterValidator, BeforeValidator, Field, Strict, StringConstraints
 
+from sintegre.catalog.index import DEFAULT_PATH, ENTRIES_DIR
 from sintegre.catalog.spec import CONFIG, Count, TableSpec, explain
 from sintegre.core.slugs import slugify, strip_format_characters
 
 BRASILIA = ZoneInfo("America/Sao_Paulo")
-DEFAULT_PATH = Path(__file__).with_name("products.yaml")
-#: One file per product beside the main file: ``products.d/<id>.yaml``, each a ``products:`` list.
-ENTRIES_DIR = DEFAULT_PATH.with_name("products.d")
+# DEFAULT_PATH is products.yaml beside this module; ENTRIES_DIR holds one file per product
+# beside it (``products.d/<id>.yaml``, each a ``products:`` list). Defined with the index, which
+# a DAG file's parse reads instead of the catalog.
 
 Granularity = Literal["daily", "weekly", "monthly"]
 Format = Literal["pdf", "xls", "xlsx", "zip", "txt", "csv", "folder-zip"]

@@ -19,10 +19,25 @@ from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, Validation
 from pydantic import model_validator as _model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# The defaults and the error live in an import-light module the DAG files' parse can afford.
+from sintegre.core.environment import DEFAULTS, SettingsError
+
+__all__ = [
+    "DEFAULT_DAG_ID",
+    "PROJECT_ROOT",
+    "REDACTED",
+    "SecretReferenceError",
+    "Settings",
+    "SettingsError",
+    "env_names",
+    "load_settings",
+    "read_secret",
+]
+
 #: The repository root: ``include/sintegre/core/settings.py`` → three levels up.
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
-DEFAULT_DAG_ID = "sintegre_generic"
+DEFAULT_DAG_ID = DEFAULTS["SINTEGRE_DAG_ID"]
 
 
 def _resolve(path_or_uri: str, root: Path) -> str:
@@ -149,41 +164,12 @@ class Settings(BaseSettings):
         env = {key: value for key, value in data.items() if str(value).strip()}
         root = Path(env.get("SINTEGRE_PROJECT_ROOT", str(PROJECT_ROOT))).resolve()
         state_dir = Path(_resolve(str(env.get("SINTEGRE_STATE_DIR", ".state")), root))
-        port = env.setdefault("AIRFLOW_PORT", "8080")
-        defaults = {
-            "RECEIVER_HOST": "127.0.0.1",
-            "RECEIVER_PORT": "8000",
+        port = env.setdefault("AIRFLOW_PORT", DEFAULTS["AIRFLOW_PORT"])
+        derived = {
             "AIRFLOW_URL": f"http://localhost:{port}",
-            "AIRFLOW_USER": "admin",
-            "AIRFLOW_PASSWORD": "",
-            "SINTEGRE_DAG_ID": DEFAULT_DAG_ID,
             "SINTEGRE_INBOX_URL": f"sqlite:///{state_dir / 'inbox.sqlite3'}",
-            "SINTEGRE_INBOX_SYNCHRONOUS": "FULL",
-            "SINTEGRE_INBOX_BUSY_TIMEOUT_MS": "5000",
-            "SINTEGRE_WEBHOOK_AUTH": "none",
-            "SINTEGRE_ADMIN_USER": "admin",
-            "SINTEGRE_ALLOWED_DOWNLOAD_HOSTS": "apps08.ons.org.br",
-            "FORWARDER_POLL_SECONDS": "1.0",
-            "FORWARDER_MAX_BACKOFF_SECONDS": "60",
-            "SINTEGRE_TOKEN_RESCUE_WINDOW_SECONDS": "7200",
-            "SINTEGRE_DOWNLOAD_TIMEOUT_SECONDS": "60",
-            "SINTEGRE_DOWNLOAD_DEADLINE_SECONDS": "1800",
-            "SINTEGRE_DOWNLOAD_RETRIES": "3",
-            "SINTEGRE_TASK_RETRY_DELAY_SECONDS": "120",
-            "SINTEGRE_MAX_BODY_BYTES": str(64 * 1024),
-            "SINTEGRE_LOG_FORMAT": "json",
-            "SINTEGRE_FRESHNESS_SCHEDULE": "*/30 * * * *",
-            "SINTEGRE_DEMO": "false",
-            "SINTEGRE_LAKE_LOCK": "auto",
-            "SINTEGRE_LAKE_LOCK_WAIT_SECONDS": "300",
-            "SINTEGRE_INBOX_RETENTION_DAYS": "365",
-            "SINTEGRE_REFUSALS_RETENTION_DAYS": "30",
-            "SINTEGRE_STALE_FILE_HOURS": "24",
-            "SINTEGRE_MAINTENANCE_SCHEDULE": "0 * * * *",
-            "SINTEGRE_LAKE_LOG_RETENTION_DAYS": "30",
-            "SINTEGRE_LAKE_TOMBSTONE_RETENTION_HOURS": "24",
         }
-        env = defaults | env
+        env = {**DEFAULTS, **derived} | env
         env["SINTEGRE_PROJECT_ROOT"], env["SINTEGRE_STATE_DIR"] = root, state_dir
         env["LAKE_URI"] = _resolve(str(env.get("LAKE_URI", "data/lake")), root)
         env["AIRFLOW_URL"] = str(env["AIRFLOW_URL"]).rstrip("/")
@@ -218,10 +204,6 @@ def env_names() -> frozenset[str]:
         choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
         names.update(choice for choice in choices if isinstance(choice, str))
     return frozenset(names)
-
-
-class SettingsError(ValueError):
-    """An environment variable with an unusable value; the message names it, never the value."""
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
