@@ -137,7 +137,19 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             )
 
+        previous = results.get("lake_scale")
         results["lake_scale"] = _section("lake_scale", lake_scale)
+        for kind in results["lake_scale"].get("stores", ()):
+            if isinstance(results["lake_scale"].get(kind), dict):
+                results["lake_scale"][kind]["measured_at"] = results["when"]
+        if args.lake_stores and isinstance(previous, dict) and "error" not in results["lake_scale"]:
+            # A run on some stores keeps the other stores' last figures (each says its run).
+            for kind in set(previous.get("stores", ())) - set(args.lake_stores.split(",")):
+                if kind in previous:
+                    results["lake_scale"][kind] = previous[kind]
+            results["lake_scale"]["stores"] = sorted(
+                {*previous.get("stores", ()), *results["lake_scale"].get("stores", ())}
+            )
         save()
     if set(LIVE) & set(wanted):
         from bench import burst_bench, day_bench, e2e_bench, overhead_bench
