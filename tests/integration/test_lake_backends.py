@@ -89,7 +89,7 @@ def test_a_csv_lands_and_reads_back_with_pyarrow_and_duckdb(
         "catalog/delta/_delta_log/00000000000000000000.json"
     ]
     [data_file] = [k for k in catalog if "/_delta_log/" not in k]
-    assert data_file.startswith(f"catalog/delta/macroprocesso={MACRO_SLUG}/periodo_mes=2024-03/")
+    assert data_file.startswith(f"catalog/delta/macroprocesso={MACRO_SLUG}/periodo_ano=2024/")
     assert landed["catalog_version"] == 0
     assert sorted(set(listed) - set(catalog)) == sorted(
         [raw, marker, f"{partition('carga_dessem', zone='history')}/{sha}.parquet", CURATED]
@@ -342,7 +342,6 @@ def _appender(env: dict[str, str], worker: int, count: int) -> None:
             "outcome": "new",
             "macroprocesso": MACRO_SLUG,
             "periodicidade": date(2024, 3, 1),
-            "periodo_mes": "2024-03",
             "ingested_at": datetime(2024, 3, 1, tzinfo=UTC),
             "delivered_at": datetime(2024, 3, 1, tzinfo=UTC),
         }
