@@ -5,7 +5,8 @@ One row per landed table (or raw-only report) of a delivery, with the columns of
 (DATE) and ``periodo_ano`` (``YYYY`` of ``periodicidade``: Delta has no hidden partitioning, so
 the year is a real column). Partitioned by ``(macroprocesso, periodo_ano)``: a year of one
 macroprocesso is one file after compaction (on S3 every file a view opens costs a footer
-request). The table property ``delta.checkpointInterval=10`` keeps a commit's log replay short.
+request). The table property ``delta.checkpointInterval=2`` keeps a commit's and a decision's
+log replay short (see :data:`TABLE_CONFIGURATION`).
 
 **Layouts.** Tables created before were partitioned by ``(macroprocesso, periodo_mes)``
 (``YYYY-MM``): every function here reads the partition columns from the table itself and
@@ -17,7 +18,7 @@ maintenance, or the migration command) rewrites the snapshot by year in one over
   writers never both get a version number, on local disk or S3 without any lock service).
 * **Version decision**: :func:`partition_rows` reads the rows of one (macroprocesso, month)
   partition filtered to one ``periodicidade`` through delta-rs's own query engine
-  (``QueryBuilder``): the last checkpoint, at most 10 JSON commits and that partition's files;
+  (``QueryBuilder``): the last checkpoint, at most one JSON commit after it and that partition's files;
   its cost does not grow with the number of past deliveries.
 * **Views**: :func:`dataset` is the table's ``pyarrow.dataset`` (DuckDB, pandas, pyarrow);
   Polars users can ``pl.scan_delta(uri)``.
@@ -62,8 +63,13 @@ DERIVED_COLUMNS = {"periodo_ano": 4, "periodo_mes": 7}
 #: Row groups of the files this module rewrites (conversion, compaction): a decision or a
 #: 30-day query reads the row groups whose ``periodicidade`` statistics match, not the year.
 ROW_GROUP_ROWS = 16_384
-#: Table properties set when the table is created.
-TABLE_CONFIGURATION = {"delta.checkpointInterval": "10"}
+#: Table properties set when the table is created (and by maintenance on an older table).
+#: A checkpoint every other commit: loading the log (each commit and each decision does)
+#: reads the checkpoint and, twice, every JSON commit after it. Requests counted on moto, 10k
+#: deliveries, worst case since the checkpoint: interval 10 -> decision 37, commit 74;
+#: interval 2 -> 21 and 42 (the checkpoint written every other commit costs 3 of them);
+#: interval 1 -> 19 and 38.
+TABLE_CONFIGURATION = {"delta.checkpointInterval": "2"}
 #: Commits that fail on a concurrent table creation are tried again this many times.
 _CREATE_RETRIES = 5
 

@@ -184,6 +184,7 @@ def maintain_catalog(
         return {"version": -1}
     tombstones = max(tombstone_retention_hours, vacuum_retention_hours or 0.0)
     wanted = {
+        **catalog_delta.TABLE_CONFIGURATION,  # a table made by older code gets today's
         "delta.logRetentionDuration": f"interval {log_retention_days:g} days",
         "delta.deletedFileRetentionDuration": _interval(tombstones),
     }
