@@ -16,10 +16,10 @@ maintenance, or the migration command) rewrites the snapshot by year in one over
 * **Commit point of a landing**: :func:`append` is one ``write_deltalake(mode="append")`` with
   the delivery's rows: one JSON in ``_delta_log`` (written with a conditional put, so two
   writers never both get a version number, on local disk or S3 without any lock service).
-* **Version decision**: :func:`partition_rows` reads the rows of one (macroprocesso, month)
+* **Version decision**: :func:`partition_rows` reads the rows of one (macroprocesso, year)
   partition filtered to one ``periodicidade`` through delta-rs's own query engine
-  (``QueryBuilder``): the last checkpoint, at most one JSON commit after it and that partition's files;
-  its cost does not grow with the number of past deliveries.
+  (``QueryBuilder``): the last checkpoint, at most one JSON commit after it and that
+  partition's files; its cost does not grow with the number of past deliveries.
 * **Views**: :func:`dataset` is the table's ``pyarrow.dataset`` (DuckDB, pandas, pyarrow);
   Polars users can ``pl.scan_delta(uri)``.
 
