@@ -283,6 +283,21 @@ def test_a_failed_store_is_answered_by_flask_without_a_second_try(
     assert results[0][0][0] == status
 
 
+def test_a_fault_while_authenticating_is_answered_by_flask(pair, monkeypatch) -> None:
+    """Whatever Flask answers for it (a 503 counted as internal_error), never a bare 500."""
+    from sintegre.intake.receiver.integrations import Integration
+
+    def broken(self: Integration, authorization: str | None) -> bool:
+        raise RuntimeError("a bug nobody foresaw")
+
+    monkeypatch.setattr(Integration, "authenticate", broken)
+    body = to_body(make_payload(url=ons_url(nbf=1_900_000_014)))
+    answers = [_answer(r.post(body)) for r in pair]
+    assert answers[0] == answers[1] and answers[0][0] == 503
+    assert [r.reached_flask for r in pair] == [1, 1]
+    assert [r.inbox.count() for r in pair] == [0, 0]
+
+
 def test_a_fault_after_the_commit_is_answered_by_flask_with_the_stored_outcome(
     pair, monkeypatch
 ) -> None:

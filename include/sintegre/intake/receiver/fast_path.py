@@ -72,10 +72,15 @@ class FastAccept:
             # The debug (indented) JSON answer is Flask's to write.
             or self.app.debug
             or getattr(self.app.json, "compact", None) is False
-            or not config.authenticate(environ.get("HTTP_AUTHORIZATION"))
         ):
             return self.fallback(environ, start_response)
-        body = environ["wsgi.input"].read(length)
+        try:
+            accepted = config.authenticate(environ.get("HTTP_AUTHORIZATION"))
+            body = environ["wsgi.input"].read(length) if accepted else b""
+        except Exception:  # Flask meets the same fault on its own and answers as it always did
+            return self.fallback(environ, start_response)
+        if not accepted:  # the 401 and its trace are Flask's (nothing was read)
+            return self.fallback(environ, start_response)
         try:
             if len(body) != length:  # the client went away mid-body: Flask says what it says
                 return self._hand_over(environ, start_response, body)
