@@ -452,7 +452,8 @@ def test_a_row_that_cannot_be_stored_never_fails_its_group_commit_neighbours(sql
     finally:
         group.submit = real_submit
     good, bad = captured
-    bad.row["product"] = "Acomph \ud800"  # a lone surrogate: sqlite3 cannot encode it
+    # A lone surrogate: sqlite3 cannot encode it (a new job: its values are built from the row).
+    bad = _Job(dict(bad.row, product="Acomph \ud800"))
     group._queue.append(bad)  # queued by a concurrent caller: the same group commit
     group.submit(good)
     assert good.done and good.error is None

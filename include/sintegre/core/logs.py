@@ -12,6 +12,9 @@ from sintegre.core.redact import install_redaction, redact
 
 #: Attributes every LogRecord has; anything else was passed through ``extra=``.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+#: ``json.dumps(entry, ensure_ascii=False, default=str)`` builds this encoder on every call;
+#: one line per request is the receiver's hot path, so it is built once (it keeps no state).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 class JsonFormatter(logging.Formatter):
@@ -32,7 +35,7 @@ class JsonFormatter(logging.Formatter):
         elif record.exc_text:
             entry["exc"] = record.exc_text
         # The filter already redacted msg; extras and tracebacks pass through once more here.
-        return redact(json.dumps(entry, ensure_ascii=False, default=str))
+        return redact(_ENCODER.encode(entry))
 
 
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:

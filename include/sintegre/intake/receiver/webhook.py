@@ -17,16 +17,30 @@ from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from sintegre.core.redact import redact
-from sintegre.intake.inbox import InboxRefused, InboxUnavailable
-from sintegre.intake.notification import NotificationError, normalize
+from sintegre.core.settings import Settings
+from sintegre.intake.inbox import Inbox, InboxRefused, InboxUnavailable, StoreResult
+from sintegre.intake.notification import Notification, NotificationError, normalize
+from sintegre.intake.receiver.integrations import Integration
 from sintegre.intake.receiver.refusals import PendingRefusal
 from sintegre.intake.receiver.state import error, state
 from sintegre.intake.routing import route
 
-__all__ = ["blueprint", "refuse"]
+__all__ = [
+    "STORE_OUTCOME",
+    "Prepared",
+    "answer",
+    "blueprint",
+    "log_accepted",
+    "prepare",
+    "refuse",
+    "store",
+]
 
 log = logging.getLogger("sintegre.intake.receiver")
 blueprint = Blueprint("webhook", __name__)
+#: WSGI environ key: the outcome of a store the fast path already tried (a ``StoreResult`` or
+#: the exception it raised), for ``_accept`` to answer instead of storing again.
+STORE_OUTCOME = "sintegre.fast_path.store_outcome"
 
 
 def refuse(
@@ -104,26 +118,23 @@ def _accept(integration: str) -> tuple[Response, int]:
         return response, status
     body = request.get_data(cache=True)
     try:
-        notification = normalize(body, allowed_hosts=settings.allowed_download_hosts)
+        prepared = prepare(body, config, settings)
     except NotificationError as exc:
         log.warning("refused a notification for %s: %s", integration, exc)
         extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
         reason = f"invalid_{exc.field}" if exc.field else "unreadable_body"
         return refuse(integration, exc.status, reason, str(exc), **extra)
-    routed = route(notification, settings.dag_id)
-    notification = routed.notification
-    expected = config.expects(notification.product_id, notification.nome)
-    if not expected:
-        notification = dataclasses.replace(
-            notification, flags=(*notification.flags, "unexpected_product")
-        )
+    notification = prepared.notification
+    # The fast path (fast_path.py) hands over a request whose store it already tried: its
+    # outcome is answered here, the notification is never stored (nor counted) twice.
+    outcome = request.environ.pop(STORE_OUTCOME, None)
     try:
-        stored = inbox.store(
-            notification,
-            integration=integration,
-            body=body,
-            dag_id=routed.dag_id,
-            expected=expected,
+        if isinstance(outcome, BaseException):
+            raise outcome
+        stored = (
+            outcome
+            if isinstance(outcome, StoreResult)
+            else store(inbox, integration, body, prepared)
         )
     except InboxRefused as exc:
         log.warning("refused notification %s at storage: %s", notification.id, exc)
@@ -133,15 +144,84 @@ def _accept(integration: str) -> tuple[Response, int]:
     except InboxUnavailable as exc:
         log.error("could not store notification %s: %s", notification.id, exc)
         return error(503, "the inbox cannot store right now; send again later")
-    g.log_fields = {
+    # The one log line of an accepted notification (it carries the request's fields too, so
+    # the after-request hook does not write a second one on the hot path).
+    g.log_fields = log_accepted(
+        stored,
+        prepared,
+        integration,
+        path=request.path,
+        remote=request.remote_addr,
+        started=g.get("started", 0),
+    )
+    g.request_logged = True
+    return jsonify(answer(stored, prepared)), 200
+
+
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """A valid notification, routed, ready to store (what both accept paths derive).
+
+    Attributes:
+        notification: Normalised, with its lake dataset and flags set.
+        dag_id: The DAG the forwarder will trigger.
+        expected: Whether the integration lists the product (no list: always).
+    """
+
+    notification: Notification
+    dag_id: str
+    expected: bool
+
+
+def prepare(body: bytes, config: Integration, settings: Settings) -> Prepared:
+    """Validate, normalise and route a body for ``config`` (shared with the fast path).
+
+    Raises:
+        NotificationError: The body is not a notification we accept (the 4xx to answer).
+    """
+    notification = normalize(body, allowed_hosts=settings.allowed_download_hosts)
+    routed = route(notification, settings.dag_id)
+    notification = routed.notification
+    expected = config.expects(notification.product_id, notification.nome)
+    if not expected:
+        notification = dataclasses.replace(
+            notification, flags=(*notification.flags, "unexpected_product")
+        )
+    return Prepared(notification, routed.dag_id, expected)
+
+
+def store(inbox: Inbox, integration: str, body: bytes, prepared: Prepared) -> StoreResult:
+    """Store durably: returns only after the commit (raises ``InboxRefused``/``Unavailable``)."""
+    return inbox.store(
+        prepared.notification,
+        integration=integration,
+        body=body,
+        dag_id=prepared.dag_id,
+        expected=prepared.expected,
+    )
+
+
+def log_accepted(
+    stored: StoreResult,
+    prepared: Prepared,
+    integration: str,
+    *,
+    path: str,
+    remote: str | None,
+    started: float,
+) -> dict[str, Any]:
+    """Write the one log line of an accepted notification (it carries the request's fields).
+
+    Returns:
+        The notification's own log fields (the Flask path keeps them in ``g.log_fields``).
+    """
+    notification = prepared.notification
+    fields = {
         "notification_id": stored.id,
         "dag_run_id": notification.dag_run_id(),
         "integration": integration,
         "outcome": stored.status,
     }
-    # The one log line of an accepted notification (it carries the request's fields too, so
-    # the after-request hook does not write a second one on the hot path).
-    g.request_logged = True
     log.info(
         "notification %s (%s, %s, %s) for %s: %s",
         stored.id,
@@ -153,19 +233,23 @@ def _accept(integration: str) -> tuple[Response, int]:
         extra={
             "event": "notification",
             "method": "POST",
-            "path": request.path,
+            "path": path,
             "status": 200,
-            "duration_ms": round((time.perf_counter() - g.get("started", 0)) * 1000, 2),
-            "remote": request.remote_addr,
-            **g.log_fields,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "remote": remote,
+            **fields,
         },
     )
-    return jsonify(
-        {
-            "id": stored.id,
-            "status": stored.status,
-            "dag_id": routed.dag_id,
-            "dag_run_id": notification.dag_run_id(),
-            "flags": list(notification.flags),
-        }
-    ), 200
+    return fields
+
+
+def answer(stored: StoreResult, prepared: Prepared) -> dict[str, Any]:
+    """The 200 answer's JSON object."""
+    notification = prepared.notification
+    return {
+        "id": stored.id,
+        "status": stored.status,
+        "dag_id": prepared.dag_id,
+        "dag_run_id": notification.dag_run_id(),
+        "flags": list(notification.flags),
+    }
