@@ -406,6 +406,20 @@ def _month_table(lake: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _one_row(ingestion_id: str) -> pa.Table:
+    """One catalog row of a landing on 2025-04-29 (the month table's first day)."""
+    row = {
+        "ingestion_id": ingestion_id,
+        "dataset": "carga",
+        "outcome": "new",
+        "macroprocesso": MACRO_SLUG,
+        "periodicidade": datetime(2025, 4, 29).date(),
+        "delivered_at": T0,
+        "ingested_at": T0,
+    }
+    return pa.Table.from_pylist([row], schema=catalog_delta.row_schema())
+
+
 def _data_files(lake: Path) -> list[str]:
     table = catalog_delta.open_table(open_store(lake))
     return sorted(
@@ -497,18 +511,7 @@ def test_a_landing_that_opened_the_month_table_retries_after_the_conversion(
         return table
 
     monkeypatch.setattr(catalog_delta, "open_or_none", open_then_convert)
-    row = {
-        "ingestion_id": "late",
-        "dataset": "carga",
-        "outcome": "new",
-        "macroprocesso": MACRO_SLUG,
-        "periodicidade": datetime(2025, 4, 29).date(),
-        "delivered_at": T0,
-        "ingested_at": T0,
-    }
-    version = catalog_delta.append(
-        store, pa.Table.from_pylist([row], schema=catalog_delta.row_schema())
-    )
+    version = catalog_delta.append(store, _one_row("late"))
     assert calls == [1]
     table = catalog_delta.open_table(store)
     assert version == table.version() == 3  # 0: month table, 1: fence, 2: overwrite, 3: this
@@ -536,20 +539,7 @@ def test_a_landing_during_the_conversion_waits_for_the_year_layout(
     versions: list[int] = []
 
     def land_one() -> None:
-        row = {
-            "ingestion_id": "racing",
-            "dataset": "carga",
-            "outcome": "new",
-            "macroprocesso": MACRO_SLUG,
-            "periodicidade": datetime(2025, 4, 29).date(),
-            "delivered_at": T0,
-            "ingested_at": T0,
-        }
-        versions.append(
-            catalog_delta.append(
-                store, pa.Table.from_pylist([row], schema=catalog_delta.row_schema())
-            )
-        )
+        versions.append(catalog_delta.append(store, _one_row("racing")))
 
     def read_while_landing(*args: Any) -> Any:
         if not landings:
