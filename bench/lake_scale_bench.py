@@ -16,9 +16,7 @@ Each store, each size N, two designs measured in the same run:
   ``MAINTAIN_EVERY`` of them (an hour of the 1M-delivery lake's traffic: 1M deliveries in three
   years is ~38 an hour). The measurements are taken after the last commit, i.e. up to
   ``MAINTAIN_EVERY`` commits since the last maintenance: the end of an hour, the slowest point
-  (``--maintain-every 1000`` measures a lake maintained once a day instead). Replaced files'
-  log entries expire after a bench "day" (24 such intervals, timed on the first), as they do
-  after 24 real hours in a lake (``tombstone_retention_s``). One small history
+  (``--maintain-every 1000`` measures a lake maintained once a day instead). One small history
   file per dataset is written so ``connect`` builds every view (history/ growth is not this
   bench's subject).
 * **files** (today's design before issue #15: one Parquet catalog file per delivery under
@@ -223,13 +221,6 @@ def _delta(
     history = _history_files(store, table)
     commit_s: list[float] = []
     started_all = time.perf_counter()
-    # The hourly maintenance expires replaced files' log entries after a day
-    # (SINTEGRE_LAKE_TOMBSTONE_RETENTION_HOURS=24): here an "hour" is `maintain_every` commits
-    # and lasts seconds, so a day is 24 of them, measured on the first one. With the real
-    # 24 hours nothing would ever expire in the bench, and every commit would read (and
-    # every checkpoint write) more entries than a real lake ever holds.
-    tombstone_hours: float | None = None
-    hour_started = started_all
     for i in range(n - singles, n):
         rows = table.slice(int(firsts[i]), int(firsts[i + 1] - firsts[i]))
         started = time.perf_counter()
@@ -237,10 +228,8 @@ def _delta(
         commit_s.append(time.perf_counter() - started)
         done = len(commit_s)
         if done % maintain_every == 0 and done < singles:
-            if tombstone_hours is None:
-                tombstone_hours = 24 * (time.perf_counter() - hour_started) / 3600
             started = time.perf_counter()
-            maintain_catalog(store, tombstone_retention_hours=tombstone_hours)
+            maintain_catalog(store)
             maintenance.append(time.perf_counter() - started)
     singles_total_s = time.perf_counter() - started_all
     since_maintenance = singles - (singles - 1) // maintain_every * maintain_every
@@ -270,8 +259,6 @@ def _delta(
         "maintenance_runs": len(maintenance),
         "maintenance_s_median": round(statistics.median(maintenance), 2),
         "maintenance_s_max": round(max(maintenance), 2),
-        # A bench "day" (24 maintenance intervals) in seconds: the tombstones' retention.
-        "tombstone_retention_s": round(tombstone_hours * 3600, 1) if tombstone_hours else None,
         "commit_ms": {
             "median": round(statistics.median(commit_s) * 1000, 1),
             "p90": round(_percentile(commit_s, 0.9) * 1000, 1),

@@ -34,16 +34,15 @@ REGION = "us-east-1"
 def catalog_rows(lake: Any, *, settings: Any = None) -> list[dict[str, Any]]:
     """Every row of a lake's catalog Delta table (``catalog/delta``), oldest landing first.
 
-    ``macroprocesso``/``periodicidade`` are columns of the table (the derived partition
-    column, ``periodo_ano`` or a month table's ``periodo_mes``, dropped); an empty list
-    when the lake has no catalog yet. ``lake``: a path, a URI or a store.
+    ``macroprocesso``/``periodicidade`` are columns of the table (``periodo_mes`` dropped);
+    an empty list when the lake has no catalog yet. ``lake``: a path, a URI or a store.
     """
     from sintegre.lake import delta_catalog as catalog_delta
 
     dataset = catalog_delta.dataset(open_store(lake, settings))
     if dataset is None:
         return []
-    rows = dataset.to_table().select(catalog_delta.row_schema().names).to_pylist()
+    rows = dataset.to_table().drop_columns(["periodo_mes"]).to_pylist()
     return sorted(rows, key=lambda row: (row["ingested_at"], row["ingestion_id"]))
 
 

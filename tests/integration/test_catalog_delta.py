@@ -43,7 +43,7 @@ def _land(lake: Path, staging: Path, label: str, day: str, minutes: int, nbf: in
     )
 
 
-def test_each_landing_is_one_delta_commit_partitioned_by_macroprocesso_and_year(
+def test_each_landing_is_one_delta_commit_partitioned_by_macroprocesso_and_month(
     tmp_path: Path,
 ) -> None:
     lake, staging = tmp_path / "lake", tmp_path / "staging"
@@ -52,11 +52,11 @@ def test_each_landing_is_one_delta_commit_partitioned_by_macroprocesso_and_year(
     assert versions == [0, 1, 2]
     table = catalog_delta.open_table(open_store(lake))
     assert table.version() == 2
-    assert table.metadata().partition_columns == ["macroprocesso", "periodo_ano"]
-    assert table.metadata().configuration["delta.checkpointInterval"] == "2"
+    assert table.metadata().partition_columns == ["macroprocesso", "periodo_mes"]
+    assert table.metadata().configuration["delta.checkpointInterval"] == "10"
     assert [h["operation"] for h in table.history()] == ["WRITE"] * 3
-    years = sorted({p["periodo_ano"] for p in table.partitions()})
-    assert years == ["2025"]
+    months = sorted({p["periodo_mes"] for p in table.partitions()})
+    assert months == ["2025-04", "2025-05"]
     rows = catalog_rows(lake)
     assert [(r["macroprocesso"], r["periodicidade"].isoformat()) for r in rows] == [
         (MACRO_SLUG, day) for day in days
@@ -70,10 +70,10 @@ def test_the_decision_reads_only_its_partition(tmp_path: Path) -> None:
     """Many deliveries elsewhere in the lake do not reach the decision's read."""
     lake, staging = tmp_path / "lake", tmp_path / "staging"
     store = open_store(lake)
-    # 60 landings over two other years and another macroprocesso, in bulk (a big lake's shape).
+    # 60 landings over two months and another macroprocesso, in bulk (the shape of a big lake).
     bulk = []
     for i in range(60):
-        day = f"2024-03-{1 + i % 28:02d}" if i % 2 else f"2026-05-{1 + i % 28:02d}"
+        day = f"2025-03-{1 + i % 28:02d}" if i % 2 else f"2025-05-{1 + i % 28:02d}"
         bulk.append(
             {
                 "ingestion_id": f"bulk{i:04d}",
@@ -85,6 +85,7 @@ def test_the_decision_reads_only_its_partition(tmp_path: Path) -> None:
                 "ingested_at": T0,
                 "macroprocesso": MACRO_SLUG if i % 3 else "outro",
                 "periodicidade": datetime.fromisoformat(day).date(),
+                "periodo_mes": day[:7],
             }
         )
     catalog_delta.append(store, pa.Table.from_pylist(bulk, schema=catalog_delta.delta_schema()))
@@ -94,8 +95,8 @@ def test_the_decision_reads_only_its_partition(tmp_path: Path) -> None:
 
     seen = lake_decision.partition_versions(store, MACRO_SLUG, "2025-04-29")
     assert sorted(v["sha256"] for v in seen) == sorted([sha("a-2025-04-29"), sha("b-2025-04-29")])
-    # The query planner pruned to the (macroprocesso, year) partition: delta-rs reads files of
-    # periodo_ano=2025 under macroprocesso=<slug> only (3 landings' files, not the 60).
+    # The query planner pruned to the (macroprocesso, month) partition: delta-rs reads files of
+    # periodo_mes=2025-04 under macroprocesso=<slug> only (3 landings' files, not the 60).
     from deltalake import QueryBuilder
 
     plan = (
@@ -103,13 +104,13 @@ def test_the_decision_reads_only_its_partition(tmp_path: Path) -> None:
         .register("catalog", catalog_delta.open_table(store))
         .execute(
             f"EXPLAIN SELECT dataset FROM catalog WHERE macroprocesso = '{MACRO_SLUG}' "
-            "AND periodo_ano = '2025' AND periodicidade = DATE '2025-04-29'"
+            "AND periodo_mes = '2025-04' AND periodicidade = DATE '2025-04-29'"
         )
         .read_all()
     )
     text = json.dumps(pa.table(plan).to_pylist())
-    assert "periodo_ano=2025" in text
-    assert "periodo_ano=2024" not in text and "periodo_ano=2026" not in text
+    assert "periodo_mes=2025-04" in text
+    assert "periodo_mes=2025-03" not in text and "periodo_mes=2025-05" not in text
     assert "macroprocesso=outro" not in text
     # And it decides as before: a late older delivery goes to history only.
     late = _land(lake, staging, "old", "2025-04-29", 4, NBF - 60)
@@ -125,6 +126,7 @@ def _append_many(lake: str, worker: int, count: int) -> None:
             "outcome": "new",
             "macroprocesso": MACRO_SLUG,
             "periodicidade": datetime(2025, 4, 29).date(),
+            "periodo_mes": "2025-04",
             "ingested_at": T0,
             "delivered_at": T0,
         }
@@ -299,6 +301,7 @@ def test_the_views_snapshot_skips_files_by_their_statistics_and_loses_no_row(
                     "outcome": "new",
                     "macroprocesso": "operacao" if index % 2 else "hidrologia",
                     "periodicidade": datetime.fromisoformat(day).date(),
+                    "periodo_mes": day[:7],
                     "delivered_at": T0,
                     "ingested_at": T0 + timedelta(minutes=index),
                 }
@@ -367,194 +370,3 @@ def test_expired_tombstones_leave_the_checkpoint_and_the_files_stay(tmp_path: Pa
     ]
     assert len(data_files) == 6 + 1 + 3 + 1  # nothing deleted
     assert len(catalog_rows(lake)) == rows + 3
-
-
-# --- a table of the first layout: partitioned by (macroprocesso, periodo_mes) -----------------
-
-
-def _month_table(lake: Path) -> list[dict[str, Any]]:
-    """A catalog table as the code before the year layout made it (partitioned by month)."""
-    from deltalake import write_deltalake
-
-    store = open_store(lake)
-    rows = []
-    for i, day in enumerate(["2025-03-30", "2025-03-31", "2025-04-01", "2024-12-31"]):
-        rows.append(
-            {
-                "ingestion_id": f"old{i}",
-                "dataset": "outro",
-                "sha256": sha(f"old{i}"),
-                "version": sha(f"old{i}"),
-                "outcome": "new",
-                "delivered_at": T0 - timedelta(days=30),
-                "ingested_at": T0 - timedelta(days=30, minutes=-i),
-                "macroprocesso": MACRO_SLUG,
-                "periodicidade": datetime.fromisoformat(day).date(),
-            }
-        )
-    month = catalog_delta.in_layout(
-        pa.Table.from_pylist(rows, schema=catalog_delta.row_schema()),
-        catalog_delta.MONTH_PARTITION_BY,
-    )
-    write_deltalake(
-        catalog_delta.table_uri(store),
-        month,
-        partition_by=list(catalog_delta.MONTH_PARTITION_BY),
-        # What the code of that time made: a checkpoint every 10 commits.
-        configuration={"delta.checkpointInterval": "10"},
-    )
-    return rows
-
-
-def _one_row(ingestion_id: str) -> pa.Table:
-    """One catalog row of a landing on 2025-04-29 (the month table's first day)."""
-    row = {
-        "ingestion_id": ingestion_id,
-        "dataset": "carga",
-        "outcome": "new",
-        "macroprocesso": MACRO_SLUG,
-        "periodicidade": datetime(2025, 4, 29).date(),
-        "delivered_at": T0,
-        "ingested_at": T0,
-    }
-    return pa.Table.from_pylist([row], schema=catalog_delta.row_schema())
-
-
-def _data_files(lake: Path) -> list[str]:
-    table = catalog_delta.open_table(open_store(lake))
-    return sorted(
-        str(path) for path in pa.table(table.get_add_actions()).column("path").to_pylist()
-    )
-
-
-def test_a_month_table_serves_landings_decisions_and_views_until_maintenance_converts_it(
-    tmp_path: Path,
-) -> None:
-    lake, staging = tmp_path / "lake", tmp_path / "staging"
-    store = open_store(lake)
-    _month_table(lake)
-    # Landings append in the table's own (month) layout; the decision reads it.
-    assert _land(lake, staging, "a", "2025-04-29", 1)["datasets"][0]["outcome"] == "new"
-    assert _land(lake, staging, "b", "2025-04-29", 2, NBF + 60)["datasets"][0]["outcome"] == "new"
-    assert _land(lake, staging, "a", "2025-04-29", 3)["datasets"][0]["outcome"] == "unchanged"
-    assert _land(lake, staging, "old", "2025-04-29", 4, NBF - 60)["datasets"][0]["outcome"] == (
-        "older"
-    )
-    table = catalog_delta.open_table(store)
-    assert catalog_delta.partition_columns(table) == catalog_delta.MONTH_PARTITION_BY
-    assert any("periodo_mes=2025-04/" in path for path in _data_files(lake))
-    between = T0 + timedelta(minutes=1, seconds=30)  # after a's landing, before b's
-
-    def answers() -> tuple[Any, ...]:
-        with connect(lake) as con:
-            return (
-                con.execute(
-                    "SELECT count(*), count(*) FILTER (is_current) FROM catalog"
-                ).fetchall(),
-                con.execute("SELECT tag FROM carga WHERE periodicidade = '2025-04-29'").fetchall(),
-                con.execute(
-                    f"SELECT tag FROM carga_as_of(TIMESTAMPTZ '{between.isoformat()}')"
-                ).fetchall(),
-            )
-
-    before = answers()
-    assert before == ([(8, 5)], [("b",)], [("a",)])
-    month_version = table.version()
-    month_rows = catalog_rows(lake)
-    month_sum = catalog_delta.rows_checksum(catalog_delta.dataset(store).to_table())
-
-    report = maintain_catalog(store)
-
-    assert report["converted_rows"] == 8
-    table = catalog_delta.open_table(store)
-    assert catalog_delta.partition_columns(table) == catalog_delta.PARTITION_BY
-    assert "periodo_mes" not in table.schema().to_arrow().names
-    # Today's table properties come with the conversion's maintenance run.
-    assert table.metadata().configuration["delta.checkpointInterval"] == "2"
-    files = _data_files(lake)
-    assert {path.rsplit("/", 1)[0] for path in files} == {
-        f"macroprocesso={MACRO_SLUG}/periodo_ano=2024",
-        f"macroprocesso={MACRO_SLUG}/periodo_ano=2025",
-    }
-    assert catalog_rows(lake) == month_rows
-    assert catalog_delta.rows_checksum(catalog_delta.dataset(store).to_table()) == month_sum
-    assert answers() == before
-    # The month version is still readable (its files stay until a vacuum).
-    old = catalog_delta.dataset(store, month_version)
-    assert old is not None and "periodo_mes" in old.schema.names
-    assert catalog_delta.rows_checksum(old.to_table()) == month_sum
-    # Converted once: the next maintenance only compacts; landings and decisions go on.
-    assert maintain_catalog(store)["converted_rows"] == 0
-    assert _land(lake, staging, "b", "2025-04-29", 5)["datasets"][0]["outcome"] == "unchanged"
-    assert _land(lake, staging, "c", "2025-04-29", 6, NBF + 120)["datasets"][0]["outcome"] == "new"
-    assert any("periodo_ano=2025/" in path for path in _data_files(lake))
-    assert len(catalog_rows(lake)) == 10
-
-
-def test_a_landing_that_opened_the_month_table_retries_after_the_conversion(
-    tmp_path: Path, monkeypatch: Any
-) -> None:
-    """The conversion commits between a landing's log load and its commit: the commit fails
-    ("Metadata changed"), the landing reloads the table and appends in the year layout."""
-    lake = tmp_path / "lake"
-    store = open_store(lake)
-    _month_table(lake)
-    opened = catalog_delta.open_or_none
-    calls: list[int] = []
-
-    def open_then_convert(store_: Any, version: int | None = None) -> Any:
-        table = opened(store_, version)
-        if not calls:
-            calls.append(1)
-            monkeypatch.setattr(catalog_delta, "open_or_none", opened)
-            assert catalog_delta.convert_partitioning(store_) is not None
-        return table
-
-    monkeypatch.setattr(catalog_delta, "open_or_none", open_then_convert)
-    version = catalog_delta.append(store, _one_row("late"))
-    assert calls == [1]
-    table = catalog_delta.open_table(store)
-    assert version == table.version() == 3  # 0: month table, 1: fence, 2: overwrite, 3: this
-    assert [h["operation"] for h in table.history()][:2] == ["WRITE", "WRITE"]
-    assert catalog_delta.partition_columns(table) == catalog_delta.PARTITION_BY
-    assert "late" in {r["ingestion_id"] for r in catalog_rows(lake)}
-    assert len(catalog_rows(lake)) == 5
-    assert all("periodo_ano=" in path for path in _data_files(lake))
-
-
-def test_a_landing_during_the_conversion_waits_for_the_year_layout(
-    tmp_path: Path, monkeypatch: Any
-) -> None:
-    """A landing that starts while the conversion reads the month table sees its fence and
-    waits: its row lands in the year layout after the overwrite (delta-rs would let the
-    overwrite commit over a month-layout append, leaving a table it cannot load)."""
-    import threading
-
-    lake = tmp_path / "lake"
-    store = open_store(lake)
-    _month_table(lake)
-    monkeypatch.setattr(catalog_delta, "_FENCE_POLL_S", 0.05)
-    read = catalog_delta._dataset_of_entries
-    landings: list[threading.Thread] = []
-    versions: list[int] = []
-
-    def land_one() -> None:
-        versions.append(catalog_delta.append(store, _one_row("racing")))
-
-    def read_while_landing(*args: Any) -> Any:
-        if not landings:
-            landings.append(threading.Thread(target=land_one))
-            landings[0].start()
-            time.sleep(0.5)
-            assert landings[0].is_alive() and not versions  # waiting on the fence
-        return read(*args)
-
-    monkeypatch.setattr(catalog_delta, "_dataset_of_entries", read_while_landing)
-    report = catalog_delta.convert_partitioning(store)
-    landings[0].join(timeout=30)
-    # 0: month table, 1: the fence, 2: the overwrite, 3: the landing that waited.
-    assert report is not None and report["rows"] == 4 and report["version"] == 2
-    assert versions == [3]
-    assert "racing" in {r["ingestion_id"] for r in catalog_rows(lake)}
-    assert len(catalog_rows(lake)) == 5
-    assert all("periodo_ano=" in path for path in _data_files(lake))

@@ -89,7 +89,7 @@ def test_a_csv_lands_and_reads_back_with_pyarrow_and_duckdb(
         "catalog/delta/_delta_log/00000000000000000000.json"
     ]
     [data_file] = [k for k in catalog if "/_delta_log/" not in k]
-    assert data_file.startswith(f"catalog/delta/macroprocesso={MACRO_SLUG}/periodo_ano=2024/")
+    assert data_file.startswith(f"catalog/delta/macroprocesso={MACRO_SLUG}/periodo_mes=2024-03/")
     assert landed["catalog_version"] == 0
     assert sorted(set(listed) - set(catalog)) == sorted(
         [raw, marker, f"{partition('carga_dessem', zone='history')}/{sha}.parquet", CURATED]
@@ -144,16 +144,12 @@ def test_the_same_file_again_is_unchanged_and_lands_nothing_twice(
     assert landed["unchanged"] is True
     assert outcomes(landed) == [("carga_dessem", 24, "unchanged", False)]
     assert lake.fingerprint(CURATED) == before
-    # One more delivery marker and one more catalog commit (its JSON and data file), plus the
-    # checkpoint Delta writes every other commit (delta.checkpointInterval=2); nothing else.
+    # One more delivery marker and one more catalog commit (its JSON and data file); nothing else.
     new = sorted(set(lake.files()) - set(data_before))
-    log = [k for k in new if k.startswith("catalog/delta/_delta_log/")]
-    checkpoint = [k for k in log if "checkpoint" in k]
-    assert len([k for k in log if k.endswith(".json")]) == 2
-    assert len(checkpoint) == 2  # 00…01.checkpoint.parquet and _last_checkpoint
-    assert len([k for k in new if k.startswith("catalog/")]) == 4 + len(checkpoint)
+    assert len([k for k in new if k.startswith("catalog/delta/_delta_log/")]) == 2
+    assert len([k for k in new if k.startswith("catalog/")]) == 4
     assert len([k for k in new if k.startswith("raw/_deliveries/")]) == 1
-    assert len(new) == 5 + len(checkpoint)
+    assert len(new) == 5
     with connect(lake.uri, settings=settings) as con:
         assert con.execute("SELECT count(*) FROM carga_dessem").fetchone() == (24,)
         assert con.execute("SELECT count(*) FROM carga_dessem_history").fetchone() == (24,)
@@ -346,6 +342,7 @@ def _appender(env: dict[str, str], worker: int, count: int) -> None:
             "outcome": "new",
             "macroprocesso": MACRO_SLUG,
             "periodicidade": date(2024, 3, 1),
+            "periodo_mes": "2024-03",
             "ingested_at": datetime(2024, 3, 1, tzinfo=UTC),
             "delivered_at": datetime(2024, 3, 1, tzinfo=UTC),
         }

@@ -42,8 +42,7 @@ class ReprocessError(ValueError):
 def _catalog_rows(store: LakeStore, start: date, end: date) -> list[dict[str, Any]]:
     """The catalog table's rows whose ``periodicidade`` is in ``[start, end]``.
 
-    The range is pruned on each file's ``periodicidade`` range (from the Delta log's
-    statistics: whatever the table's partitioning, year or month) and row-group statistics
+    The range is pruned on the table's ``periodo_mes`` partitions (and row-group statistics)
     before any row is read.
     """
     import pyarrow.dataset as pads
@@ -51,9 +50,14 @@ def _catalog_rows(store: LakeStore, start: date, end: date) -> list[dict[str, An
     table = catalog_delta.dataset(store)
     if table is None:
         return []
-    where = (pads.field("periodicidade") >= start) & (pads.field("periodicidade") <= end)
-    rows = table.to_table(filter=where)
-    return rows.select(catalog_delta.row_schema().names).to_pylist()
+    months = [start.isoformat()[:7], end.isoformat()[:7]]
+    where = (
+        (pads.field("periodo_mes") >= months[0])
+        & (pads.field("periodo_mes") <= months[1])
+        & (pads.field("periodicidade") >= start)
+        & (pads.field("periodicidade") <= end)
+    )
+    return table.to_table(filter=where).to_pylist()
 
 
 def _product_datasets(name: str) -> tuple[str, frozenset[str]]:

@@ -39,9 +39,8 @@ def partition_versions(
 ) -> list[dict[str, Any]]:
     """Every committed version in one partition (of ``datasets``, or all), from the catalog.
 
-    Only the (macroprocesso, year) partition of the Delta table (month, on a table not yet
-    converted) is read, filtered to this ``periodicidade``: the cost is bounded by one year's
-    deliveries, not by the lake's age.
+    Only the (macroprocesso, month) partition of the Delta table is read, filtered to this
+    ``periodicidade``: the cost is bounded by one month's deliveries, not by the lake's age.
     """
     rows = catalog_delta.partition_rows(store, macro, period, DECISION_COLUMNS, datasets)
     if rows is None:

@@ -2,24 +2,18 @@
 
 One row per landed table (or raw-only report) of a delivery, with the columns of
 :data:`sintegre.lake.landing.CATALOG_SCHEMA` plus ``macroprocesso`` (slug), ``periodicidade``
-(DATE) and ``periodo_ano`` (``YYYY`` of ``periodicidade``: Delta has no hidden partitioning, so
-the year is a real column). Partitioned by ``(macroprocesso, periodo_ano)``: a year of one
-macroprocesso is one file after compaction (on S3 every file a view opens costs a footer
-request). The table property ``delta.checkpointInterval=2`` keeps a commit's and a decision's
-log replay short (see :data:`TABLE_CONFIGURATION`).
-
-**Layouts.** Tables created before were partitioned by ``(macroprocesso, periodo_mes)``
-(``YYYY-MM``): every function here reads the partition columns from the table itself and
-writes rows in that table's layout, until :func:`convert_partitioning` (the hourly
-maintenance, or the migration command) rewrites the snapshot by year in one overwrite commit.
+(DATE) and
+``periodo_mes`` (``YYYY-MM`` of ``periodicidade``: Delta has no hidden partitioning, so the
+month is a real column). Partitioned by ``(macroprocesso, periodo_mes)``; the table property
+``delta.checkpointInterval=10`` keeps a commit's log replay short.
 
 * **Commit point of a landing**: :func:`append` is one ``write_deltalake(mode="append")`` with
   the delivery's rows: one JSON in ``_delta_log`` (written with a conditional put, so two
   writers never both get a version number, on local disk or S3 without any lock service).
-* **Version decision**: :func:`partition_rows` reads the rows of one (macroprocesso, year)
+* **Version decision**: :func:`partition_rows` reads the rows of one (macroprocesso, month)
   partition filtered to one ``periodicidade`` through delta-rs's own query engine
-  (``QueryBuilder``): the last checkpoint, at most one JSON commit after it and that
-  partition's files; its cost does not grow with the number of past deliveries.
+  (``QueryBuilder``): the last checkpoint, at most 10 JSON commits and that partition's files;
+  its cost does not grow with the number of past deliveries.
 * **Views**: :func:`dataset` is the table's ``pyarrow.dataset`` (DuckDB, pandas, pyarrow);
   Polars users can ``pl.scan_delta(uri)``.
 
@@ -55,28 +49,15 @@ if TYPE_CHECKING:
 TABLE_KEY = "catalog/delta"
 #: Where the migration moves today's per-delivery catalog files (see ``sintegre.lake.migrate``).
 LEGACY_KEY = "catalog/ingestions"
-PARTITION_BY = ("macroprocesso", "periodo_ano")
-#: The partitioning of tables created before the year layout (converted by maintenance).
-MONTH_PARTITION_BY = ("macroprocesso", "periodo_mes")
-#: Partition columns derived from ``periodicidade``: their length in its ISO text.
-DERIVED_COLUMNS = {"periodo_ano": 4, "periodo_mes": 7}
-#: Row groups of the files this module rewrites (conversion, compaction): a decision or a
-#: 30-day query reads the row groups whose ``periodicidade`` statistics match, not the year.
-ROW_GROUP_ROWS = 16_384
-#: Table properties set when the table is created (and by maintenance on an older table).
-#: A checkpoint every other commit: loading the log (each commit and each decision does)
-#: reads the checkpoint and, twice, every JSON commit after it. Requests counted on moto, 10k
-#: deliveries, worst case since the checkpoint: interval 10 -> decision 37, commit 74;
-#: interval 2 -> 21 and 42 (the checkpoint written every other commit costs 3 of them);
-#: interval 1 -> 19 and 38.
-TABLE_CONFIGURATION = {"delta.checkpointInterval": "2"}
+PARTITION_BY = ("macroprocesso", "periodo_mes")
+#: Table properties set when the table is created.
+TABLE_CONFIGURATION = {"delta.checkpointInterval": "10"}
 #: Commits that fail on a concurrent table creation are tried again this many times.
 _CREATE_RETRIES = 5
 
 
-def row_schema() -> pa.Schema:
-    """``CATALOG_SCHEMA`` plus ``macroprocesso`` and ``periodicidade``: a row, whatever the
-    table's partitioning."""
+def delta_schema() -> pa.Schema:
+    """``CATALOG_SCHEMA`` plus the partition columns, as stored in the Delta table."""
     from sintegre.lake.layout import CATALOG_SCHEMA
 
     return pa.schema(
@@ -84,33 +65,9 @@ def row_schema() -> pa.Schema:
             *CATALOG_SCHEMA,
             pa.field("macroprocesso", pa.string()),
             pa.field("periodicidade", pa.date32()),
+            pa.field("periodo_mes", pa.string()),
         ]
     )
-
-
-def delta_schema(partition_by: tuple[str, ...] | list[str] = PARTITION_BY) -> pa.Schema:
-    """The columns stored in a table partitioned by ``partition_by`` (default: the year)."""
-    derived = [pa.field(name, pa.string()) for name in partition_by if name in DERIVED_COLUMNS]
-    return pa.schema([*row_schema(), *derived])
-
-
-def in_layout(table: pa.Table, partition_by: tuple[str, ...] | list[str]) -> pa.Table:
-    """``table``'s rows with exactly the columns of ``delta_schema(partition_by)``: the
-    derived partition columns (month, year) recomputed from ``periodicidade``."""
-    import pyarrow.compute as pc
-
-    base = row_schema()
-    rows = table.select(base.names).cast(base)
-    text = pc.cast(rows["periodicidade"], pa.string())
-    for name in partition_by:
-        if name in DERIVED_COLUMNS:
-            rows = rows.append_column(name, pc.utf8_slice_codeunits(text, 0, DERIVED_COLUMNS[name]))
-    return rows
-
-
-def partition_columns(table: DeltaTable) -> tuple[str, ...]:
-    """The table's own partition columns (a month-partitioned table until converted)."""
-    return tuple(table.metadata().partition_columns)
 
 
 def storage_options(settings: Settings) -> dict[str, str]:
@@ -207,8 +164,11 @@ def to_arrow(rows: list[dict[str, Any]], macro: str, period: str) -> pa.Table:
     from datetime import date
 
     day = date.fromisoformat(period)
-    full = [{**row, "macroprocesso": macro, "periodicidade": day} for row in rows]
-    return pa.Table.from_pylist(full, schema=row_schema())
+    full = [
+        {**row, "macroprocesso": macro, "periodicidade": day, "periodo_mes": period[:7]}
+        for row in rows
+    ]
+    return pa.Table.from_pylist(full, schema=delta_schema())
 
 
 def append(store: LakeStore, table: pa.Table, *, migrating: bool = False) -> int:
@@ -216,8 +176,7 @@ def append(store: LakeStore, table: pa.Table, *, migrating: bool = False) -> int
 
     Args:
         store: The lake.
-        table: The rows (``row_schema()`` columns; derived partition columns are recomputed
-            for the table's own layout).
+        table: The rows (``delta_schema()`` columns).
         migrating: The migration itself: the old catalog files may still be there.
 
     Returns:
@@ -230,7 +189,7 @@ def append(store: LakeStore, table: pa.Table, *, migrating: bool = False) -> int
     from deltalake import write_deltalake
     from deltalake.exceptions import CommitFailedError, DeltaError
 
-    table = in_layout(table, ())
+    table = table.cast(delta_schema())
     if _forked():
         return int(_in_spawned("append", store, table, migrating))
     for attempt in range(_CREATE_RETRIES):
@@ -239,24 +198,18 @@ def append(store: LakeStore, table: pa.Table, *, migrating: bool = False) -> int
         target = open_or_none(store)
         if target is None and not migrating:
             check_not_legacy(store)
-        while target is not None and _converting(target):
-            time.sleep(_FENCE_POLL_S)  # a conversion is rewriting the month table
-            target = open_or_none(store)
-        layout = PARTITION_BY if target is None else partition_columns(target)
         try:
             write_deltalake(
                 target if target is not None else table_uri(store),
-                in_layout(table, layout),
+                table,
                 mode="append",
-                partition_by=list(layout),
+                partition_by=list(PARTITION_BY),
                 configuration=TABLE_CONFIGURATION,
                 storage_options=_options(store) if target is None else None,
             )
         except (CommitFailedError, DeltaError):
             # Two first landings racing to create the table: one made version 0, the other
-            # appends on top of it. Or the table was converted to the year layout since it was
-            # opened ("Metadata changed"): reload it and write the rows in its new layout.
-            # Other commit conflicts are retried inside delta-rs.
+            # appends on top of it. Other commit conflicts are retried inside delta-rs.
             if attempt == _CREATE_RETRIES - 1 or not exists(store):
                 raise
             time.sleep(0.05 * (attempt + 1))
@@ -276,8 +229,8 @@ def partition_rows(
     columns: list[str],
     datasets: list[str] | None = None,
 ) -> list[dict[str, Any]] | None:
-    """The rows of one lake partition: the table's (macroprocesso, year) partition (or month,
-    before conversion) pruned, one periodicidade, only ``datasets`` when given.
+    """The rows of one lake partition: (macroprocesso, periodo_mes) pruned, one periodicidade,
+    only ``datasets`` when given.
 
     None when the table does not exist yet.
     """
@@ -292,133 +245,14 @@ def partition_rows(
     if target is None:
         return None
     select = ", ".join(f'"{name}"' for name in columns)
-    sql = f"SELECT {select} FROM catalog WHERE macroprocesso = {_literal(macro)}"
-    for name in partition_columns(target):
-        if name in DERIVED_COLUMNS:
-            sql += f" AND {name} = {_literal(period[: DERIVED_COLUMNS[name]])}"
-    sql += f" AND periodicidade = DATE {_literal(period)}"
+    sql = (
+        f"SELECT {select} FROM catalog WHERE macroprocesso = {_literal(macro)} "
+        f"AND periodo_mes = {_literal(period[:7])} AND periodicidade = DATE {_literal(period)}"
+    )
     if datasets:
         sql += f" AND dataset IN ({', '.join(_literal(name) for name in sorted(set(datasets)))})"
     reader = QueryBuilder().register("catalog", target).execute(sql)
     return pa.table(reader.read_all()).to_pylist()
-
-
-class ConversionError(RuntimeError):
-    """The converted table did not hold exactly the month table's rows (it was restored)."""
-
-
-#: Table property a conversion sets (epoch seconds) before it reads the month table: while it
-#: is fresh, landings wait for the year layout instead of appending to the month one. delta-rs
-#: (1.6) lets an overwrite that changes the partitioning commit over a concurrent append, and
-#: that append's month-partitioned file then makes the table unloadable (measured): this fence
-#: is what keeps the two apart.
-CONVERTING_PROPERTY = "sintegre.convertingSince"
-#: A fence older than this is a dead conversion: landings stop waiting for it. A conversion
-#: that took more than half of it gives up before its commit.
-CONVERSION_TIMEOUT_S = 600.0
-#: How often a waiting landing looks at the table again.
-_FENCE_POLL_S = 1.0
-
-
-def _converting(table: DeltaTable) -> bool:
-    """A month table a live conversion is rewriting (its fence is fresh)."""
-    if partition_columns(table) == PARTITION_BY:
-        return False
-    try:
-        since = float(table.metadata().configuration.get(CONVERTING_PROPERTY) or "")
-    except ValueError:
-        return False
-    return time.time() - since < CONVERSION_TIMEOUT_S
-
-
-def rows_checksum(table: pa.Table) -> tuple[int, str]:
-    """``(rows, sha256)`` of a catalog snapshot's rows (``row_schema()`` columns, in a
-    canonical order): equal before and after a rewrite that kept every row."""
-    import hashlib
-    import json
-
-    names = row_schema().names
-    lines = sorted(
-        json.dumps([row[name] for name in names], default=str, ensure_ascii=False)
-        for row in table.select(names).to_pylist()
-    )
-    digest = hashlib.sha256()
-    for line in lines:
-        digest.update(line.encode())
-        digest.update(b"\n")
-    return len(lines), digest.hexdigest()
-
-
-def convert_partitioning(store: LakeStore) -> dict[str, Any] | None:
-    """Rewrite a month-partitioned table by ``PARTITION_BY`` (year) in one overwrite commit.
-
-    First a fence: the table property :data:`CONVERTING_PROPERTY` (a metadata commit). A
-    landing that opened the table before it fails its commit ("Metadata changed") and
-    reloads; every landing that sees the fence waits (:func:`append`) until the year layout
-    is there (or the fence is older than :data:`CONVERSION_TIMEOUT_S`). Then the snapshot
-    at the fence's version is read, written again partitioned by (macroprocesso, periodo_ano)
-    (rows ordered by ``periodicidade``, row groups of ``ROW_GROUP_ROWS``) with
-    ``schema_mode="overwrite"`` (``periodo_mes`` goes), and the new version's row count and
-    checksum are compared with the old one's: on a difference the table is restored to the
-    old version and :class:`ConversionError` raised. The old files are only marked removed:
-    older versions (time travel) read them until a vacuum.
-
-    Returns:
-        None when there is no table or it is already partitioned by year; else the counts
-        (``rows``, ``files_before``, ``files_after``, ``version_before``, ``version``).
-
-    Raises:
-        ConversionError: The rewritten snapshot differs (the table was restored), or the
-            rewrite took longer than half the fence's timeout (nothing committed).
-    """
-    from deltalake import WriterProperties, write_deltalake
-
-    target = open_or_none(store)
-    if target is None or partition_columns(target) == PARTITION_BY:
-        return None
-    since = time.time()
-    target.alter.set_table_properties(
-        {CONVERTING_PROPERTY: f"{since:.3f}"}, raise_if_not_exists=False
-    )
-    # Exactly the fence's version: landings that see the fence add nothing after it.
-    target = open_table(store, target.version())
-    before_version = target.version()
-    layout, entries = _entries_of(target)
-    rows = _dataset_of_entries(store, layout, entries).to_table()
-    expected = rows_checksum(rows)
-    converted = in_layout(rows, PARTITION_BY).sort_by(
-        [("macroprocesso", "ascending"), ("periodicidade", "ascending")]
-    )
-    if time.time() - since > CONVERSION_TIMEOUT_S / 2:
-        raise ConversionError(
-            f"reading the month table took {time.time() - since:.0f} s: landings may stop "
-            "waiting for the conversion; not converted (the table is unchanged)"
-        )
-    write_deltalake(
-        target,
-        converted,
-        mode="overwrite",
-        schema_mode="overwrite",
-        partition_by=list(PARTITION_BY),
-        writer_properties=WriterProperties(max_row_group_size=ROW_GROUP_ROWS),
-    )
-    version = target.version()
-    after_layout, after_entries = _entries_of(open_table(store, version))
-    found = rows_checksum(_dataset_of_entries(store, after_layout, after_entries).to_table())
-    if after_layout != PARTITION_BY or found != expected:
-        open_table(store).restore(before_version)
-        raise ConversionError(
-            f"the catalog table rewritten by {PARTITION_BY} (version {version}) holds "
-            f"{found[0]} row(s) (checksum {found[1][:12]}), the month table "
-            f"{expected[0]} ({expected[1][:12]}): restored to version {before_version}"
-        )
-    return {
-        "rows": expected[0],
-        "files_before": len(entries),
-        "files_after": len(after_entries),
-        "version_before": before_version,
-        "version": version,
-    }
 
 
 class LegacyCatalogError(RuntimeError):
@@ -461,22 +295,15 @@ def dataset(store: LakeStore, version: int | None = None) -> pads.Dataset | None
         files = _in_spawned("_file_entries", store, version)
     else:
         files = _file_entries(store, version)
-    return None if files is None else _dataset_of_entries(store, *files)
+    return None if files is None else _dataset_of_entries(store, files)
 
 
-def _file_entries(
-    store: LakeStore, version: int | None
-) -> tuple[tuple[str, ...], list[dict[str, Any]]] | None:
-    """The snapshot's partition columns and data files: key in the lake, partition values,
-    statistics (None: no table). Plain values, so a spawned helper can return them."""
+def _file_entries(store: LakeStore, version: int | None) -> list[dict[str, Any]] | None:
+    """The snapshot's data files: key in the lake, partition values, statistics (None: no
+    table). Plain values, so a spawned helper can return them."""
     target = open_or_none(store, version)
     if target is None:
         return None
-    return _entries_of(target)
-
-
-def _entries_of(target: DeltaTable) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
-    layout = partition_columns(target)
     actions = pa.table(target.get_add_actions(flatten=True))
     root = TABLE_KEY
     entries: list[dict[str, Any]] = []
@@ -486,14 +313,14 @@ def _entries_of(target: DeltaTable) -> tuple[tuple[str, ...], list[dict[str, Any
         for name in GUARANTEE_COLUMNS
         if {f"min.{name}", f"max.{name}", f"null_count.{name}"} <= names
     ]
-    columns = ["path", "size_bytes", *(f"partition.{name}" for name in layout)]
+    columns = ["path", "size_bytes", *(f"partition.{name}" for name in PARTITION_BY)]
     columns += [f"{kind}.{name}" for name in stats for kind in ("min", "max", "null_count")]
     for row in actions.select(columns).to_pylist():
         entry: dict[str, Any] = {
             # Add-action paths are relative to the table and URL-encoded (Delta protocol).
             "key": LakeStore.join(root, unquote(row["path"])),
             "size": row["size_bytes"],
-            "partition": {name: row[f"partition.{name}"] for name in layout},
+            "partition": {name: row[f"partition.{name}"] for name in PARTITION_BY},
             "ranges": {},
         }
         for name in stats:
@@ -505,7 +332,7 @@ def _entries_of(target: DeltaTable) -> tuple[tuple[str, ...], list[dict[str, Any
                     continue
                 entry["ranges"][name] = (low, high)
         entries.append(entry)
-    return layout, entries
+    return entries
 
 
 #: Gaps between the column ranges a scan needs that are read through rather than asked for
@@ -527,13 +354,11 @@ def _scan_options() -> pads.ParquetFragmentScanOptions:
     )
 
 
-def _dataset_of_entries(
-    store: LakeStore, layout: tuple[str, ...], entries: list[dict[str, Any]]
-) -> pads.Dataset:
+def _dataset_of_entries(store: LakeStore, entries: list[dict[str, Any]]) -> pads.Dataset:
     import pyarrow.compute as pc
     import pyarrow.dataset as pads
 
-    schema = delta_schema(layout)
+    schema = delta_schema()
     parquet = pads.ParquetFileFormat(default_fragment_scan_options=_scan_options())
     fragments = []
     for entry in entries:
@@ -565,30 +390,19 @@ def _dataset_of_entries(
 
 
 __all__ = [
-    "CONVERSION_TIMEOUT_S",
-    "CONVERTING_PROPERTY",
-    "DERIVED_COLUMNS",
     "LEGACY_KEY",
-    "MONTH_PARTITION_BY",
     "PARTITION_BY",
-    "ROW_GROUP_ROWS",
     "TABLE_CONFIGURATION",
     "TABLE_KEY",
-    "ConversionError",
     "LegacyCatalogError",
     "append",
     "check_not_legacy",
-    "convert_partitioning",
     "dataset",
     "delta_schema",
     "exists",
-    "in_layout",
     "open_or_none",
     "open_table",
-    "partition_columns",
     "partition_rows",
-    "row_schema",
-    "rows_checksum",
     "storage_options",
     "table_uri",
     "to_arrow",

@@ -22,7 +22,7 @@ Content decides: a sha256 already landed for a dataset and partition rewrites no
 newer than the current one's; an older delivery re-run late goes to ``history/`` only.
 Partition values of history/ and curated/ live in the path only (hive style), never as file
 columns; the catalog table has them as real columns (``macroprocesso``, ``periodicidade``,
-``periodo_ano``), its partitions being (macroprocesso, periodo_ano).
+``periodo_mes``), its partitions being (macroprocesso, periodo_mes).
 
 The lake is a local folder or an S3 prefix (``LAKE_URI``, see ``sintegre.lake.storage``): every
 write

@@ -11,15 +11,12 @@
   progress is younger than that (its task has an ``execution_timeout`` well below it), and a
   lock file is only removed while this process holds it.
 
-- **The catalog table** (``catalog/delta``, :func:`maintain_catalog`): a table still
-  partitioned by month (created before the year layout) is first rewritten by (macroprocesso,
-  year) in one verified overwrite commit (``delta_catalog.convert_partitioning``); then
-  compaction of the day's one-file-per-landing into one file per (macroprocesso, year)
-  partition (``optimize.compact``, row groups of ``ROW_GROUP_ROWS``), a log checkpoint
-  (``create_checkpoint``), and the removal of log entries older than
-  ``SINTEGRE_LAKE_LOG_RETENTION_DAYS`` (``cleanup_metadata``: bounds the table's
-  version time travel only; ``<dataset>_as_of(T)`` reads the catalog's rows, which are all
-  kept). The files compaction replaced stay on disk, still readable as older table
+- **The catalog table** (``catalog/delta``, :func:`maintain_catalog`): compaction of the
+  day's one-file-per-landing into one file per (macroprocesso, month) partition
+  (``optimize.compact``), a log checkpoint (``create_checkpoint``), and the removal of log
+  entries older than ``SINTEGRE_LAKE_LOG_RETENTION_DAYS`` (``cleanup_metadata``: bounds the
+  table's version time travel only; ``<dataset>_as_of(T)`` reads the catalog's rows, which are
+  all kept). The files compaction replaced stay on disk, still readable as older table
   versions, unless ``SINTEGRE_LAKE_VACUUM_RETENTION_HOURS`` is set (default: unset, never
   vacuumed).
 
@@ -169,22 +166,15 @@ def maintain_catalog(
             and its commits went from ~45 ms to ~200 ms.
 
     Returns:
-        Counts for the task's XCom: rows rewritten by a month-to-year conversion (0: none),
-        files compacted away and written, log files removed, files vacuumed, the table
-        version after maintenance (``-1``: no table yet).
+        Counts for the task's XCom: files compacted away and written, log files removed,
+        files vacuumed, the table version after maintenance (``-1``: no table yet).
     """
-    from deltalake import WriterProperties
-
-    converted = catalog_delta.convert_partitioning(store)
-    if converted is not None:
-        log.info("catalog table converted to the year partitioning: %s", converted)
     table = catalog_delta.open_or_none(store)
     if table is None:
         log.info("no catalog table yet: nothing to maintain")
         return {"version": -1}
     tombstones = max(tombstone_retention_hours, vacuum_retention_hours or 0.0)
     wanted = {
-        **catalog_delta.TABLE_CONFIGURATION,  # a table made by older code gets today's
         "delta.logRetentionDuration": f"interval {log_retention_days:g} days",
         "delta.deletedFileRetentionDuration": _interval(tombstones),
     }
@@ -192,9 +182,7 @@ def maintain_catalog(
     changed = {key: value for key, value in wanted.items() if configuration.get(key) != value}
     if changed:
         table.alter.set_table_properties(changed)
-    metrics = table.optimize.compact(
-        writer_properties=WriterProperties(max_row_group_size=catalog_delta.ROW_GROUP_ROWS)
-    )
+    metrics = table.optimize.compact()
     table = catalog_delta.open_table(store)
     table.create_checkpoint()
     log_prefix = LakeStore.join(catalog_delta.TABLE_KEY, "_delta_log")
@@ -209,7 +197,6 @@ def maintain_catalog(
             dry_run=False,
         )
     report = {
-        "converted_rows": 0 if converted is None else int(converted["rows"]),
         "files_removed": int(metrics.get("numFilesRemoved", 0)),
         "files_added": int(metrics.get("numFilesAdded", 0)),
         "log_files_removed": int(removed_logs),

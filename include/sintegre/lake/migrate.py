@@ -13,10 +13,6 @@ table at ``catalog/delta`` (``sintegre.lake.delta_catalog``). This command:
 4. only then moves the old files to ``catalog/_migrated/ingestions/...`` (``--keep`` leaves
    them where they are; nothing reads either place any more). Nothing is deleted.
 
-A catalog table still partitioned by month (the table's first layout) is first rewritten by
-(macroprocesso, year), verified (row count and checksum) in the same way
-(``delta_catalog.convert_partitioning``; the hourly maintenance does it too).
-
 ``history/``, ``curated/`` and ``raw/`` are not touched: their layout did not change.
 
 Run it with the landings stopped (pause the DAGs, or before deploying the new code): a landing
@@ -130,9 +126,6 @@ def migrate(
         MigrationError: The verification failed (the old files stay where they are).
     """
     store = open_store(lake_root, settings)
-    converted = catalog_delta.convert_partitioning(store)
-    if converted is not None:
-        log.info("catalog table converted to the year partitioning (verified): %s", converted)
     keys = legacy_files(store)
     if not keys:
         log.info("no old catalog files under %s: nothing to migrate", store.uri_for(LEGACY_PREFIX))
@@ -154,16 +147,16 @@ def migrate(
         known = pc.is_in(legacy["ingestion_id"], pa.array(sorted(present), pa.string()))
         missing = legacy.filter(pc.invert(known))
     if missing.num_rows:
-        catalog_delta.append(store, missing, migrating=True)
+        months = pc.utf8_slice_codeunits(pc.cast(missing["periodicidade"], pa.string()), 0, 7)
+        catalog_delta.append(store, missing.append_column("periodo_mes", months), migrating=True)
     version = catalog_delta.open_table(store).version()
     # Verify: the table's rows of these ingestion ids, partition by partition.
     dataset = catalog_delta.dataset(store)
     assert dataset is not None
     wanted = pads.field("ingestion_id").isin(pa.array(ids, pa.string()))
-    migrated = dataset.to_table(filter=wanted).select(catalog_delta.row_schema().names)
-    migrated_rows = migrated.to_pylist()
+    migrated = dataset.to_table(filter=wanted).drop_columns(["periodo_mes"]).to_pylist()
     expected = _checksums(legacy.to_pylist())
-    found = _checksums(migrated_rows)
+    found = _checksums(migrated)
     if found != expected:
         bad = sorted(p for p in expected.keys() | found.keys() if expected.get(p) != found.get(p))
         raise MigrationError(

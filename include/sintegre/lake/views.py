@@ -135,8 +135,7 @@ def _catalog_sql(store: LakeStore, snapshot: pads.Dataset | None) -> str:
 
     ``snapshot``, the Delta table's current snapshot, is registered as ``catalog_raw`` (a
     pyarrow dataset: no DuckDB extension needed); the view keeps today's columns
-    (``periodo_ano``, or a month table's ``periodo_mes``, is the table's partition column, not
-    shown). None: no table yet.
+    (``periodo_mes`` is the table's partition column, not shown). None: no table yet.
     """
     if snapshot is not None:
         names = [quote_identifier(n) for n in (*CATALOG_SCHEMA.names, "macroprocesso")]
