@@ -139,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
 
         previous = results.get("lake_scale")
         results["lake_scale"] = _section("lake_scale", lake_scale)
+        if "error" in results["lake_scale"] and isinstance(previous, dict):
+            # A failed run keeps the last figures (and says it failed) rather than losing them.
+            results["lake_scale"] = {**previous, "last_run_error": results["lake_scale"]}
         for kind in results["lake_scale"].get("stores", ()):
             if isinstance(results["lake_scale"].get(kind), dict):
                 results["lake_scale"][kind]["measured_at"] = results["when"]
