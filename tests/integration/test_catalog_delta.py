@@ -117,6 +117,63 @@ def test_the_decision_reads_only_its_partition(tmp_path: Path) -> None:
     assert late["datasets"][0]["outcome"] == "older"
 
 
+def test_a_landing_loads_the_catalog_log_once_for_its_decision_and_its_commit(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """On S3 a log load is ~25 requests: the decision's load is the one the commit uses."""
+    lake, staging = tmp_path / "lake", tmp_path / "staging"
+    _land(lake, staging, "a", "2025-04-29", 1)  # the table exists from here on
+    loads: list[int | None] = []
+    real_open = catalog_delta.open_table
+
+    def counting_open(store: Any, version: int | None = None) -> Any:
+        loads.append(version)
+        return real_open(store, version)
+
+    monkeypatch.setattr(catalog_delta, "open_table", counting_open)
+    result = _land(lake, staging, "b", "2025-04-29", 2, NBF + 60)
+    assert result["datasets"][0]["outcome"] == "new"
+    assert result["catalog_version"] == 1
+    assert loads == [None]
+    # An unchanged delivery decides on the same single load and commits its row.
+    loads.clear()
+    again = _land(lake, staging, "b", "2025-04-29", 3, NBF + 60)
+    assert again["unchanged"] and again["catalog_version"] == 2 and loads == [None]
+
+
+def test_a_commit_on_the_decisions_table_keeps_what_others_committed_meanwhile(
+    tmp_path: Path,
+) -> None:
+    """Landings of other partitions and a compaction commit between a landing's load and its
+    commit: Delta reconciles them (blind appends), every row stays, versions follow on."""
+    lake, staging = tmp_path / "lake", tmp_path / "staging"
+    store = open_store(lake)
+    for minutes in range(3):
+        _land(lake, staging, f"s{minutes}", f"2025-04-2{minutes}", minutes)
+    loaded = catalog_delta.load_for_landing(store)
+    assert loaded is not None and loaded.version() == 2
+    _land(lake, staging, "other", "2025-05-02", 10)  # another partition: version 3
+    maintain_catalog(store)  # compaction: version 4
+    rows = [
+        {
+            "ingestion_id": "late",
+            "dataset": "carga",
+            "sha256": sha("late"),
+            "version": sha("late"),
+            "outcome": "new",
+            "delivered_at": T0,
+            "ingested_at": T0,
+        }
+    ]
+    version = catalog_delta.append(
+        store, catalog_delta.to_arrow(rows, MACRO_SLUG, "2025-04-29"), loaded=loaded
+    )
+    fresh = catalog_delta.open_table(store)
+    assert version == fresh.version() >= 5
+    ids = sorted(r["ingestion_id"] for r in catalog_rows(lake))
+    assert len(ids) == 5 and "late" in ids
+
+
 def _append_many(lake: str, worker: int, count: int) -> None:
     store = open_store(lake)
     for i in range(count):

@@ -43,7 +43,12 @@ def _old_catalog_dir(macro: str, period: str) -> str:
 
 
 def _old_partition_versions(
-    store: LakeStore, macro: str, period: str, datasets: list[str] | None = None
+    store: LakeStore,
+    macro: str,
+    period: str,
+    datasets: list[str] | None = None,
+    *,
+    loaded: object = None,  # the new code's shared table load: the old one had none
 ) -> list[dict[str, Any]]:
     # The old reader read every dataset of the folder (``datasets`` is the new filter).
     columns = ["ingestion_id", "dataset", "sha256", "version", "outcome", "delivered_at"]
@@ -81,7 +86,9 @@ def _old_catalog_sql(store: LakeStore, snapshot: object) -> str:
 def legacy_writer(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """``land`` and ``lakeviews.connect`` as they were: one catalog file per delivery."""
 
-    def old_commit(store: LakeStore, table: pa.Table, *, migrating: bool = False) -> int:
+    def old_commit(
+        store: LakeStore, table: pa.Table, *, migrating: bool = False, loaded: object = None
+    ) -> int:
         macro = table.column("macroprocesso")[0].as_py()
         period = table.column("periodicidade")[0].as_py().isoformat()
         ingested = table.column("ingested_at")[0].as_py()

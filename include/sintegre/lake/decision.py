@@ -8,11 +8,14 @@ newer than the current one's; an older delivery re-run late goes to ``history/``
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sintegre.lake import delta_catalog as catalog_delta
 from sintegre.lake.layout import current_file_version
 from sintegre.lake.storage import LakeStore
+
+if TYPE_CHECKING:
+    from deltalake import DeltaTable
 
 #: Catalog outcomes that put a version in history (candidates for "current").
 #: ``reverted``: content seen before (its history file exists) that a newer delivery sends
@@ -35,14 +38,22 @@ DECISION_COLUMNS = [
 
 
 def partition_versions(
-    store: LakeStore, macro: str, period: str, datasets: list[str] | None = None
+    store: LakeStore,
+    macro: str,
+    period: str,
+    datasets: list[str] | None = None,
+    *,
+    loaded: DeltaTable | None = None,
 ) -> list[dict[str, Any]]:
     """Every committed version in one partition (of ``datasets``, or all), from the catalog.
 
     Only the (macroprocesso, month) partition of the Delta table is read, filtered to this
     ``periodicidade``: the cost is bounded by one month's deliveries, not by the lake's age.
+    ``loaded``: the catalog table as the caller loaded it (the landing commits to it too).
     """
-    rows = catalog_delta.partition_rows(store, macro, period, DECISION_COLUMNS, datasets)
+    rows = catalog_delta.partition_rows(
+        store, macro, period, DECISION_COLUMNS, datasets, loaded=loaded
+    )
     if rows is None:
         # No catalog table yet: a new lake, or one whose old catalog files need migrating.
         catalog_delta.check_not_legacy(store)

@@ -159,6 +159,14 @@ def open_or_none(store: LakeStore, version: int | None = None) -> DeltaTable | N
         return None
 
 
+def load_for_landing(store: LakeStore) -> DeltaTable | None:
+    """The table a landing decides on and then commits to (one log load for both), or None:
+    no table yet, or a forked process (see the module's note: its helpers load their own)."""
+    if _forked():
+        return None
+    return open_or_none(store)
+
+
 def to_arrow(rows: list[dict[str, Any]], macro: str, period: str) -> pa.Table:
     """Catalog rows of one landing (``CATALOG_SCHEMA`` dicts) as the table's Arrow rows."""
     from datetime import date
@@ -171,13 +179,24 @@ def to_arrow(rows: list[dict[str, Any]], macro: str, period: str) -> pa.Table:
     return pa.Table.from_pylist(full, schema=delta_schema())
 
 
-def append(store: LakeStore, table: pa.Table, *, migrating: bool = False) -> int:
+def append(
+    store: LakeStore,
+    table: pa.Table,
+    *,
+    migrating: bool = False,
+    loaded: DeltaTable | None = None,
+) -> int:
     """Commit rows in one Delta transaction (creating the table first if needed).
 
     Args:
         store: The lake.
         table: The rows (``delta_schema()`` columns).
         migrating: The migration itself: the old catalog files may still be there.
+        loaded: The table as the caller already loaded it (the landing's version decision,
+            under the same partition lock): the commit is made on top of it, without loading
+            the log again (on S3 a log load is ~25 requests). Commits made since it was
+            loaded are Delta's to reconcile: blind appends and compactions do not conflict,
+            and on any other conflict the next attempt loads the table afresh.
 
     Returns:
         The table version this commit made.
@@ -193,9 +212,10 @@ def append(store: LakeStore, table: pa.Table, *, migrating: bool = False) -> int
     if _forked():
         return int(_in_spawned("append", store, table, migrating))
     for attempt in range(_CREATE_RETRIES):
-        # One log load per commit: the open table is what the write appends to (a URI would
-        # make delta-rs load the log again) and it knows its new version afterwards.
-        target = open_or_none(store)
+        # One log load per commit (none when the caller's is given): the open table is what
+        # the write appends to (a URI would make delta-rs load the log again) and it knows
+        # its new version afterwards.
+        target = loaded if attempt == 0 and loaded is not None else open_or_none(store)
         if target is None and not migrating:
             check_not_legacy(store)
         try:
@@ -228,9 +248,14 @@ def partition_rows(
     period: str,
     columns: list[str],
     datasets: list[str] | None = None,
+    *,
+    loaded: DeltaTable | None = None,
 ) -> list[dict[str, Any]] | None:
     """The rows of one lake partition: (macroprocesso, periodo_mes) pruned, one periodicidade,
     only ``datasets`` when given.
+
+    Args:
+        loaded: The table, already loaded by the caller (else it is loaded here).
 
     None when the table does not exist yet.
     """
@@ -241,7 +266,7 @@ def partition_rows(
             "partition_rows", store, macro, period, columns, datasets
         )
         return rows
-    target = open_or_none(store)
+    target = loaded if loaded is not None else open_or_none(store)
     if target is None:
         return None
     select = ", ".join(f'"{name}"' for name in columns)
@@ -400,6 +425,7 @@ __all__ = [
     "dataset",
     "delta_schema",
     "exists",
+    "load_for_landing",
     "open_or_none",
     "open_table",
     "partition_rows",

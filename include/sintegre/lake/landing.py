@@ -358,7 +358,10 @@ def _land_locked(
     names = [
         staged.dataset or dataset_name(conf["dataset"], staged.name) for staged in staged_tables
     ]
-    versions = partition_versions(store, macro, period, names) if names else []
+    # One load of the catalog's log serves the decision and the commit below (under this
+    # partition's lock, so no other landing of the partition can commit in between).
+    loaded = catalog_delta.load_for_landing(store)
+    versions = partition_versions(store, macro, period, names, loaded=loaded) if names else []
     for index, staged in enumerate(staged_tables):
         if index:
             _crash_point("between_datasets")
@@ -446,7 +449,7 @@ def _land_locked(
     _crash_point("after_history")
     # The commit point: one Delta commit with the delivery's rows.
     catalog_version = catalog_delta.append(
-        store, catalog_delta.to_arrow(catalog_rows, macro, period)
+        store, catalog_delta.to_arrow(catalog_rows, macro, period), loaded=loaded
     )
     _crash_point("after_catalog")
     # The partition's versions now: what was read before, plus what this landing committed.
