@@ -8,7 +8,7 @@ Two independent tasks, each logging what it removed (and returning the counts as
 - ``sweep_stale_files``: partial downloads, dead runs' staging folders and free partition lock
   files older than ``SINTEGRE_STALE_FILE_HOURS`` (24);
 - ``maintain_catalog``: the catalog Delta table's compaction, checkpoint and log cleanup
-  (entries older than ``SINTEGRE_LAKE_LOG_RETENTION_DAYS``, 30); ``vacuum`` only when
+  (entries older than ``SINTEGRE_LAKE_LOG_RETENTION_DAYS``, 7); ``vacuum`` only when
   ``SINTEGRE_LAKE_VACUUM_RETENTION_HOURS`` is set (default: never).
 
 Nothing an analyst can query is deleted here (``history/``, ``curated/``, ``raw/``, the

@@ -53,7 +53,10 @@ def test_each_landing_is_one_delta_commit_partitioned_by_macroprocesso_and_month
     table = catalog_delta.open_table(open_store(lake))
     assert table.version() == 2
     assert table.metadata().partition_columns == ["macroprocesso", "periodo_mes"]
-    assert table.metadata().configuration["delta.checkpointInterval"] == "10"
+    assert table.metadata().configuration["delta.checkpointInterval"] == "2"
+    assert (
+        table.metadata().configuration["delta.dataSkippingStatsColumns"] == "periodicidade,dataset"
+    )
     assert [h["operation"] for h in table.history()] == ["WRITE"] * 3
     months = sorted({p["periodo_mes"] for p in table.partitions()})
     assert months == ["2025-04", "2025-05"]
@@ -279,9 +282,9 @@ def test_maintenance_compacts_checkpoints_and_only_vacuums_when_allowed(tmp_path
     assert report["files_removed"] == 12 and report["files_added"] == 1
     assert report["vacuumed"] == 0
     table = catalog_delta.open_table(store)
-    assert table.metadata().configuration["delta.logRetentionDuration"] == "interval 30 days"
+    assert table.metadata().configuration["delta.logRetentionDuration"] == "interval 720 hours"
     assert (
-        table.metadata().configuration["delta.deletedFileRetentionDuration"] == "interval 24 hours"
+        table.metadata().configuration["delta.deletedFileRetentionDuration"] == "interval 1 hours"
     )
     assert table.get_add_actions().num_rows == 1  # one file per (macroprocesso, month)
     assert len(data_files()) == 13  # the replaced files stay (no vacuum setting)
@@ -427,3 +430,33 @@ def test_expired_tombstones_leave_the_checkpoint_and_the_files_stay(tmp_path: Pa
     ]
     assert len(data_files) == 6 + 1 + 3 + 1  # nothing deleted
     assert len(catalog_rows(lake)) == rows + 3
+
+
+def test_maintenance_gives_an_older_table_todays_properties(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Tables made before the properties changed (a checkpoint every 10 commits, statistics
+    of every column) get today's at the next maintenance, and keep every row."""
+    lake, staging = tmp_path / "lake", tmp_path / "staging"
+    store = open_store(lake)
+    monkeypatch.setattr(catalog_delta, "TABLE_CONFIGURATION", {"delta.checkpointInterval": "10"})
+    for i in range(3):
+        _land(lake, staging, f"o{i}", "2025-04-29", i, NBF + i)
+    assert catalog_delta.open_table(store).metadata().configuration == {
+        "delta.checkpointInterval": "10"
+    }
+    monkeypatch.undo()
+    maintain_catalog(store)
+    configuration = catalog_delta.open_table(store).metadata().configuration
+    assert configuration["delta.checkpointInterval"] == "2"
+    assert configuration["delta.dataSkippingStatsColumns"] == "periodicidade,dataset"
+    assert configuration["delta.deletedFileRetentionDuration"] == "interval 1 hours"
+    assert configuration["delta.logRetentionDuration"] == "interval 168 hours"
+    before = catalog_delta.open_table(store).version()
+    _land(lake, staging, "o3", "2025-04-29", 3, NBF + 3)
+    _land(lake, staging, "o4", "2025-04-29", 4, NBF + 4)
+    # One of the next two landings wrote a checkpoint itself (every 2 versions now).
+    log_dir = lake / "catalog" / "delta" / "_delta_log"
+    newest = json.loads((log_dir / "_last_checkpoint").read_text())["version"]
+    assert newest in (before + 1, before + 2)
+    assert len(catalog_rows(lake)) == 5

@@ -5,14 +5,14 @@ One row per landed table (or raw-only report) of a delivery, with the columns of
 (DATE) and
 ``periodo_mes`` (``YYYY-MM`` of ``periodicidade``: Delta has no hidden partitioning, so the
 month is a real column). Partitioned by ``(macroprocesso, periodo_mes)``; the table property
-``delta.checkpointInterval=10`` keeps a commit's log replay short.
+``delta.checkpointInterval=2`` keeps a log load short (see :data:`TABLE_CONFIGURATION`).
 
 * **Commit point of a landing**: :func:`append` is one ``write_deltalake(mode="append")`` with
   the delivery's rows: one JSON in ``_delta_log`` (written with a conditional put, so two
   writers never both get a version number, on local disk or S3 without any lock service).
 * **Version decision**: :func:`partition_rows` reads the rows of one (macroprocesso, month)
   partition filtered to one ``periodicidade`` through delta-rs's own query engine
-  (``QueryBuilder``): the last checkpoint, at most 10 JSON commits and that partition's files;
+  (``QueryBuilder``): the last checkpoint, at most 2 JSON commits and that partition's files;
   its cost does not grow with the number of past deliveries.
 * **Views**: :func:`dataset` is the table's ``pyarrow.dataset`` (DuckDB, pandas, pyarrow);
   Polars users can ``pl.scan_delta(uri)``.
@@ -50,8 +50,17 @@ TABLE_KEY = "catalog/delta"
 #: Where the migration moves today's per-delivery catalog files (see ``sintegre.lake.migrate``).
 LEGACY_KEY = "catalog/ingestions"
 PARTITION_BY = ("macroprocesso", "periodo_mes")
-#: Table properties set when the table is created.
-TABLE_CONFIGURATION = {"delta.checkpointInterval": "10"}
+#: Table properties set when the table is created (and by the maintenance on older tables).
+#: A checkpoint every 2 commits: every log load (a landing's, a view's) reads the last
+#: checkpoint and then each JSON commit after it, twice (delta-rs replays them for the
+#: protocol and again for the files): on S3 at 20k deliveries a load took 25 requests with 10,
+#: 13 with 2 (tests/integration/test_catalog_delta.py, docs/ARCHITECTURE.md). Statistics only
+#: for the columns the views and the decision prune by (``GUARANTEE_COLUMNS``): every add
+#: action carries them, in each commit and each checkpoint.
+TABLE_CONFIGURATION = {
+    "delta.checkpointInterval": "2",
+    "delta.dataSkippingStatsColumns": "periodicidade,dataset",
+}
 #: Commits that fail on a concurrent table creation are tried again this many times.
 _CREATE_RETRIES = 5
 
