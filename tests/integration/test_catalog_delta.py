@@ -96,25 +96,23 @@ def test_the_decision_reads_only_its_partition(tmp_path: Path) -> None:
     _land(lake, staging, "b", "2025-04-29", 2, NBF + 60)
     _land(lake, staging, "c", "2025-04-28", 3)
 
-    seen = lake_decision.partition_versions(store, MACRO_SLUG, "2025-04-29")
-    assert sorted(v["sha256"] for v in seen) == sorted([sha("a-2025-04-29"), sha("b-2025-04-29")])
-    # The query planner pruned to the (macroprocesso, month) partition: delta-rs reads files of
-    # periodo_mes=2025-04 under macroprocesso=<slug> only (3 landings' files, not the 60).
-    from deltalake import QueryBuilder
+    read: list[dict[str, Any]] = []
+    real_dataset = catalog_delta._dataset_of_entries
 
-    plan = (
-        QueryBuilder()
-        .register("catalog", catalog_delta.open_table(store))
-        .execute(
-            f"EXPLAIN SELECT dataset FROM catalog WHERE macroprocesso = '{MACRO_SLUG}' "
-            "AND periodo_mes = '2025-04' AND periodicidade = DATE '2025-04-29'"
-        )
-        .read_all()
-    )
-    text = json.dumps(pa.table(plan).to_pylist())
-    assert "periodo_mes=2025-04" in text
-    assert "periodo_mes=2025-03" not in text and "periodo_mes=2025-05" not in text
-    assert "macroprocesso=outro" not in text
+    def recording(store: Any, entries: list[dict[str, Any]]) -> Any:
+        read.extend(entries)
+        return real_dataset(store, entries)
+
+    catalog_delta._dataset_of_entries = recording  # type: ignore[assignment]
+    try:
+        seen = lake_decision.partition_versions(store, MACRO_SLUG, "2025-04-29")
+    finally:
+        catalog_delta._dataset_of_entries = real_dataset  # type: ignore[assignment]
+    assert sorted(v["sha256"] for v in seen) == sorted([sha("a-2025-04-29"), sha("b-2025-04-29")])
+    # Only files of the (macroprocesso, month) partition are read: the 3 landings' files of
+    # periodo_mes=2025-04 under macroprocesso=<slug>, not the 60 elsewhere.
+    assert len(read) == 3
+    assert {tuple(e["partition"].values()) for e in read} == {(MACRO_SLUG, "2025-04")}
     # And it decides as before: a late older delivery goes to history only.
     late = _land(lake, staging, "old", "2025-04-29", 4, NBF - 60)
     assert late["datasets"][0]["outcome"] == "older"

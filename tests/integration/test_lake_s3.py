@@ -274,3 +274,76 @@ def test_a_listed_history_file_opens_on_its_first_read(settings: Settings) -> No
     with filesystem.open(f"{root}/{history}/v2.parquet", "rb") as late:
         assert late.read() == b"abc"
     assert opened[-1].endswith("v2.parquet")
+
+
+def test_catalog_files_on_s3_are_read_in_one_request_each(settings: Settings) -> None:
+    """``catalog`` opens every catalog file: each is one whole-object GET (no footer read
+    first, no HEAD: the size comes from the Delta log), and the rows are the table's."""
+    from datetime import UTC, date, datetime
+
+    from sintegre.lake import delta_catalog
+    from sintegre.lake.whole_reads import _WholeReads, whole_read_filesystem
+
+    store = open_store(settings.lake_uri, settings)
+    for day in ("2025-03-02", "2025-04-29", "2025-04-30"):
+        rows = [
+            {
+                "ingestion_id": f"i-{day}",
+                "dataset": "carga",
+                "sha256": "ab" * 32,
+                "version": "ab" * 32,
+                "outcome": "new",
+                "delivered_at": datetime(2025, 4, 1, tzinfo=UTC),
+                "ingested_at": datetime(2025, 4, 1, tzinfo=UTC),
+            }
+        ]
+        delta_catalog.append(store, delta_catalog.to_arrow(rows, "m", day))
+    reads: list[tuple[str, str]] = []
+
+    class Counting:
+        """The S3 filesystem, counting what the catalog's scan asks of it."""
+
+        type_name = store.filesystem.type_name
+
+        def equals(self, other: object) -> bool:
+            return other is self
+
+        def open_input_stream(self, path: str) -> object:
+            reads.append(("stream", path))
+            return store.filesystem.open_input_stream(path)
+
+        def open_input_file(self, path: str) -> object:
+            reads.append(("file", path))
+            return store.filesystem.open_input_file(path)
+
+        def get_file_info(self, paths: object) -> object:
+            reads.append(("info", str(paths)))
+            return store.filesystem.get_file_info(paths)
+
+    real = whole_read_filesystem
+    import sintegre.lake.whole_reads as whole_reads
+
+    def counting(base: object, sizes: dict[str, int]) -> object:
+        assert base is store.filesystem
+        return real(Counting(), sizes)  # type: ignore[arg-type]
+
+    whole_reads.whole_read_filesystem = counting  # type: ignore[assignment]
+    try:
+        snapshot = delta_catalog.dataset(store)
+    finally:
+        whole_reads.whole_read_filesystem = real
+    assert snapshot is not None
+    table = snapshot.to_table(columns=["ingestion_id", "periodicidade"])
+    assert sorted(table.column("periodicidade").to_pylist()) == [
+        date(2025, 3, 2),
+        date(2025, 4, 29),
+        date(2025, 4, 30),
+    ]
+    files = sorted(f.path for f in snapshot.get_fragments())
+    assert len(files) == 3
+    assert sorted(reads) == [("stream", path) for path in files]
+
+    # A file whose bytes differ from the size the log records is an error, never rows.
+    handler = _WholeReads(store.filesystem, {files[0]: 1})
+    with pytest.raises(OSError, match="the catalog table's log says 1"):
+        handler.open_input_file(files[0])

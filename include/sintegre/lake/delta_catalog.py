@@ -28,6 +28,7 @@ PID is not ours) and does its work in a freshly *spawned* helper process instead
 
 from __future__ import annotations
 
+import datetime
 import multiprocessing
 import os
 import time
@@ -263,12 +264,18 @@ def partition_rows(
     """The rows of one lake partition: (macroprocesso, periodo_mes) pruned, one periodicidade,
     only ``datasets`` when given.
 
+    The snapshot's add actions (already in memory once the log is loaded) name the files of
+    the (macroprocesso, month) partition; their statistics skip those without this
+    ``periodicidade`` or these datasets; pyarrow reads the rest, on S3 one request a file
+    (``whole_reads``). delta-rs's own query engine read each file in two requests and planned
+    every query anew (issue #15: the decision is on every landing's path).
+
     Args:
         loaded: The table, already loaded by the caller (else it is loaded here).
 
     None when the table does not exist yet.
     """
-    from deltalake import QueryBuilder
+    import pyarrow.compute as pc
 
     if _forked():
         rows: list[dict[str, Any]] | None = _in_spawned(
@@ -278,15 +285,21 @@ def partition_rows(
     target = loaded if loaded is not None else open_or_none(store)
     if target is None:
         return None
-    select = ", ".join(f'"{name}"' for name in columns)
-    sql = (
-        f"SELECT {select} FROM catalog WHERE macroprocesso = {_literal(macro)} "
-        f"AND periodo_mes = {_literal(period[:7])} AND periodicidade = DATE {_literal(period)}"
+    entries = [
+        entry
+        for entry in _entries_of(target)
+        if entry["partition"] == {"macroprocesso": macro, "periodo_mes": period[:7]}
+    ]
+    if not entries:
+        return []
+    schema = delta_schema()
+    condition = pc.field("periodicidade") == pa.scalar(
+        datetime.date.fromisoformat(period), schema.field("periodicidade").type
     )
     if datasets:
-        sql += f" AND dataset IN ({', '.join(_literal(name) for name in sorted(set(datasets)))})"
-    reader = QueryBuilder().register("catalog", target).execute(sql)
-    return pa.table(reader.read_all()).to_pylist()
+        condition = condition & pc.field("dataset").isin(sorted(set(datasets)))
+    table = _dataset_of_entries(store, entries).to_table(columns=columns, filter=condition)
+    return table.to_pylist()
 
 
 class LegacyCatalogError(RuntimeError):
@@ -338,6 +351,11 @@ def _file_entries(store: LakeStore, version: int | None) -> list[dict[str, Any]]
     target = open_or_none(store, version)
     if target is None:
         return None
+    return _entries_of(target)
+
+
+def _entries_of(target: DeltaTable) -> list[dict[str, Any]]:
+    """The data files of a loaded snapshot (see :func:`_file_entries`)."""
     actions = pa.table(target.get_add_actions(flatten=True))
     root = TABLE_KEY
     entries: list[dict[str, Any]] = []
@@ -394,6 +412,19 @@ def _dataset_of_entries(store: LakeStore, entries: list[dict[str, Any]]) -> pads
 
     schema = delta_schema()
     parquet = pads.ParquetFileFormat(default_fragment_scan_options=_scan_options())
+    filesystem = store.filesystem
+    if not store.is_local:
+        # One GET a file instead of two (footer, then columns): see ``whole_reads``.
+        from sintegre.lake.whole_reads import whole_read_filesystem
+
+        filesystem = whole_read_filesystem(
+            store.filesystem,
+            {
+                store.path_for_pyarrow(entry["key"]): entry["size"]
+                for entry in entries
+                if entry["size"] is not None
+            },
+        )
     fragments = []
     for entry in entries:
         guarantee = pc.scalar(True)
@@ -414,13 +445,13 @@ def _dataset_of_entries(store: LakeStore, entries: list[dict[str, Any]]) -> pads
         fragments.append(
             parquet.make_fragment(
                 store.path_for_pyarrow(entry["key"]),
-                filesystem=store.filesystem,
+                filesystem=filesystem,
                 partition_expression=guarantee,
                 # Known from the log: saves a HEAD request per file on S3.
                 file_size=entry["size"],
             )
         )
-    return pads.FileSystemDataset(fragments, schema, parquet, store.filesystem)
+    return pads.FileSystemDataset(fragments, schema, parquet, filesystem)
 
 
 __all__ = [

@@ -1,0 +1,117 @@
+"""Read small immutable objects of an S3 lake in one request each (the catalog table's files).
+
+Reading a Parquet file through pyarrow's S3 filesystem costs two requests at least: the footer
+(a ranged GET of the end), then the column chunks the scan needs (one more ranged GET once read
+through, see ``delta_catalog._scan_options``). The catalog's files are small (a month of one
+macroprocesso: ~0.5 MB at 1M deliveries) and a ``count(*)`` of ``catalog`` opens every one of
+them: on moto at 1M deliveries, 2 x ~260 GETs were most of ``make lake``'s time. A whole-object
+GET serves both reads from memory: one request a file, the bytes freed when the scan closes it.
+
+Only files whose size is known (the Delta log says it) and small are read whole; anything else
+goes to the lake's own filesystem unchanged. Nothing is cached beyond one open file: Delta data
+files are never rewritten under the same name, but nothing here needs to rely on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+
+__all__ = ["WHOLE_READ_MAX_BYTES", "whole_read_filesystem"]
+
+#: Larger files are read by ranges as usual (a whole read would fetch columns no scan needs).
+WHOLE_READ_MAX_BYTES = 16 << 20
+
+
+class _WholeReads(pafs.FileSystemHandler):
+    """Delegates to ``base``; ``open_input_file`` of a listed path is one whole-object read."""
+
+    def __init__(self, base: pafs.FileSystem, sizes: Mapping[str, int]) -> None:
+        self.base = base
+        self.sizes = dict(sizes)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _WholeReads)
+            and other.base.equals(self.base)
+            and other.sizes == self.sizes
+        )
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def get_type_name(self) -> str:
+        return f"whole-reads+{self.base.type_name}"
+
+    def normalize_path(self, path: str) -> str:
+        return self.base.normalize_path(path)
+
+    def get_file_info(self, paths: str | list[str]) -> list[pafs.FileInfo]:
+        # Known sizes need no request (pyarrow asks before it opens a file of unknown size).
+        paths = [paths] if isinstance(paths, str) else paths
+        known = [p for p in paths if p in self.sizes]
+        if len(known) == len(paths):
+            return [pafs.FileInfo(p, pafs.FileType.File, size=self.sizes[p]) for p in paths]
+        return self.base.get_file_info(paths)
+
+    def get_file_info_selector(self, selector: pafs.FileSelector) -> list[pafs.FileInfo]:
+        return self.base.get_file_info(selector)
+
+    def open_input_file(self, path: str) -> pa.NativeFile:
+        size = self.sizes.get(path)
+        if size is None or size > WHOLE_READ_MAX_BYTES:
+            return self.base.open_input_file(path)
+        # A stream is one plain GET (no HEAD: the size is known); the bytes serve the footer
+        # read and every column read of the scan.
+        with self.base.open_input_stream(path) as stream:
+            data = stream.read()
+        if len(data) != size:
+            raise OSError(
+                f"{path}: read {len(data)} bytes where the catalog table's log says {size}"
+            )
+        return pa.BufferReader(data)
+
+    def open_input_stream(self, path: str) -> pa.NativeFile:
+        return self.base.open_input_stream(path)
+
+    # Writes never go through here: the datasets built on it are read-only views.
+    def create_dir(self, path: str, recursive: bool) -> None:
+        raise OSError("read-only filesystem")
+
+    def delete_dir(self, path: str) -> None:
+        raise OSError("read-only filesystem")
+
+    def delete_dir_contents(self, path: str, missing_dir_ok: bool = False) -> None:
+        raise OSError("read-only filesystem")
+
+    def delete_root_dir_contents(self) -> None:
+        raise OSError("read-only filesystem")
+
+    def delete_file(self, path: str) -> None:
+        raise OSError("read-only filesystem")
+
+    def move(self, src: str, dest: str) -> None:
+        raise OSError("read-only filesystem")
+
+    def copy_file(self, src: str, dest: str) -> None:
+        raise OSError("read-only filesystem")
+
+    def open_output_stream(self, path: str, metadata: Any = None) -> pa.NativeFile:
+        raise OSError("read-only filesystem")
+
+    def open_append_stream(self, path: str, metadata: Any = None) -> pa.NativeFile:
+        raise OSError("read-only filesystem")
+
+
+def whole_read_filesystem(base: pafs.FileSystem, sizes: Mapping[str, int]) -> pafs.FileSystem:
+    """``base``, except that each path of ``sizes`` (its exact size in bytes) up to
+    :data:`WHOLE_READ_MAX_BYTES` is read with one request when opened.
+
+    Args:
+        base: The lake's filesystem (pyarrow's S3 filesystem).
+        sizes: Paths as ``base`` spells them, and their sizes from the Delta log.
+    """
+    return pafs.PyFileSystem(_WholeReads(base, sizes))
