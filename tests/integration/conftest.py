@@ -35,9 +35,15 @@ def pg() -> bool:
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def s3_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where moto's server writes its output: one line per request it answered."""
+    return tmp_path_factory.mktemp("moto") / "moto.log"
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(s3_log: Path) -> Iterator[str]:
     """moto's S3 server in its own process, on a free loopback port, for the session."""
-    with moto_server(tmp_path_factory.mktemp("moto") / "moto.log") as url:
+    with moto_server(s3_log) as url:
         yield url
 
 

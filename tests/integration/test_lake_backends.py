@@ -144,12 +144,19 @@ def test_the_same_file_again_is_unchanged_and_lands_nothing_twice(
     assert landed["unchanged"] is True
     assert outcomes(landed) == [("carga_dessem", 24, "unchanged", False)]
     assert lake.fingerprint(CURATED) == before
-    # One more delivery marker and one more catalog commit (its JSON and data file); nothing else.
+    # One more delivery marker and one more catalog commit (its JSON and data file, and the
+    # checkpoint the table writes every 2 commits); nothing else.
     new = sorted(set(lake.files()) - set(data_before))
-    assert len([k for k in new if k.startswith("catalog/delta/_delta_log/")]) == 2
-    assert len([k for k in new if k.startswith("catalog/")]) == 4
+    log = [k.rsplit("/", 1)[-1] for k in new if k.startswith("catalog/delta/_delta_log/")]
+    assert log == [
+        "00000000000000000000.json",
+        "00000000000000000001.checkpoint.parquet",
+        "00000000000000000001.json",
+        "_last_checkpoint",
+    ]
+    assert len([k for k in new if k.startswith("catalog/")]) == 6
     assert len([k for k in new if k.startswith("raw/_deliveries/")]) == 1
-    assert len(new) == 5
+    assert len(new) == 7
     with connect(lake.uri, settings=settings) as con:
         assert con.execute("SELECT count(*) FROM carga_dessem").fetchone() == (24,)
         assert con.execute("SELECT count(*) FROM carga_dessem_history").fetchone() == (24,)

@@ -276,16 +276,20 @@ def test_a_listed_history_file_opens_on_its_first_read(settings: Settings) -> No
     assert opened[-1].endswith("v2.parquet")
 
 
-def test_catalog_files_on_s3_are_read_in_one_request_each(settings: Settings) -> None:
-    """``catalog`` opens every catalog file: each is one whole-object GET (no footer read
-    first, no HEAD: the size comes from the Delta log), and the rows are the table's."""
+def test_catalog_files_on_s3_are_read_in_one_request_each(settings: Settings, s3_log: Path) -> None:
+    """``catalog`` opens every catalog file: each is one whole-object GET (no HEAD, no footer
+    read first: the size comes from the Delta log), counted in moto's own request log; the
+    rows are the table's, and the decision reads its partition's file the same way."""
+    import re
     from datetime import UTC, date, datetime
 
+    from sintegre.lake import decision as lake_decision
     from sintegre.lake import delta_catalog
-    from sintegre.lake.whole_reads import _WholeReads, whole_read_filesystem
+    from sintegre.lake.whole_reads import _WholeReads
 
     store = open_store(settings.lake_uri, settings)
-    for day in ("2025-03-02", "2025-04-29", "2025-04-30"):
+    days = ("2025-03-02", "2025-04-29", "2025-04-30")
+    for day in days:
         rows = [
             {
                 "ingestion_id": f"i-{day}",
@@ -298,52 +302,40 @@ def test_catalog_files_on_s3_are_read_in_one_request_each(settings: Settings) ->
             }
         ]
         delta_catalog.append(store, delta_catalog.to_arrow(rows, "m", day))
-    reads: list[tuple[str, str]] = []
+    table_path = f"/{store.path_for_pyarrow(delta_catalog.TABLE_KEY)}/"
+    request = re.compile(r'"(?:\x1b\[[0-9;]*m)*([A-Z]+) (\S+) HTTP')
 
-    class Counting:
-        """The S3 filesystem, counting what the catalog's scan asks of it."""
+    def data_requests(since: int) -> list[tuple[str, str]]:
+        """(method, path) of every request for a catalog data file since byte ``since``."""
+        with s3_log.open("rb") as log:
+            log.seek(since)
+            lines = log.read().decode(errors="replace").splitlines()
+        found = []
+        for line in lines:
+            match = request.search(line)
+            if match and match[2].startswith(table_path) and "_delta_log" not in match[2]:
+                found.append((match[1], match[2].split("?")[0]))
+        return found
 
-        type_name = store.filesystem.type_name
-
-        def equals(self, other: object) -> bool:
-            return other is self
-
-        def open_input_stream(self, path: str) -> object:
-            reads.append(("stream", path))
-            return store.filesystem.open_input_stream(path)
-
-        def open_input_file(self, path: str) -> object:
-            reads.append(("file", path))
-            return store.filesystem.open_input_file(path)
-
-        def get_file_info(self, paths: object) -> object:
-            reads.append(("info", str(paths)))
-            return store.filesystem.get_file_info(paths)
-
-    real = whole_read_filesystem
-    import sintegre.lake.whole_reads as whole_reads
-
-    def counting(base: object, sizes: dict[str, int]) -> object:
-        assert base is store.filesystem
-        return real(Counting(), sizes)  # type: ignore[arg-type]
-
-    whole_reads.whole_read_filesystem = counting  # type: ignore[assignment]
-    try:
-        snapshot = delta_catalog.dataset(store)
-    finally:
-        whole_reads.whole_read_filesystem = real
+    start = s3_log.stat().st_size
+    snapshot = delta_catalog.dataset(store)
     assert snapshot is not None
     table = snapshot.to_table(columns=["ingestion_id", "periodicidade"])
     assert sorted(table.column("periodicidade").to_pylist()) == [
-        date(2025, 3, 2),
-        date(2025, 4, 29),
-        date(2025, 4, 30),
+        date.fromisoformat(d) for d in days
     ]
-    files = sorted(f.path for f in snapshot.get_fragments())
-    assert len(files) == 3
-    assert sorted(reads) == [("stream", path) for path in files]
+    reads = data_requests(start)
+    assert len(reads) == 3 and {method for method, _ in reads} == {"GET"}
+    assert len({path for _, path in reads}) == 3
+
+    start = s3_log.stat().st_size
+    versions = lake_decision.partition_versions(store, "m", "2025-04-29")
+    assert [v["ingestion_id"] for v in versions] == ["i-2025-04-29"]
+    # The month's two files: one skipped by its statistics (2025-04-30), one read in one GET.
+    assert [method for method, _ in data_requests(start)] == ["GET"]
 
     # A file whose bytes differ from the size the log records is an error, never rows.
-    handler = _WholeReads(store.filesystem, {files[0]: 1})
+    [fragment] = [f for f in snapshot.get_fragments() if "2025-03" in f.path]
+    handler = _WholeReads(fragment.filesystem, {fragment.path: 1})
     with pytest.raises(OSError, match="the catalog table's log says 1"):
-        handler.open_input_file(files[0])
+        handler.open_input_file(fragment.path)

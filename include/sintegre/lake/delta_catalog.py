@@ -32,6 +32,7 @@ import datetime
 import multiprocessing
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -42,6 +43,7 @@ from sintegre.lake.storage import LakeStore
 
 if TYPE_CHECKING:
     import pyarrow.dataset as pads
+    import pyarrow.fs as pafs
     from deltalake import DeltaTable
 
     from sintegre.core.settings import Settings
@@ -406,25 +408,40 @@ def _scan_options() -> pads.ParquetFragmentScanOptions:
     )
 
 
+def _reader_of(
+    store: LakeStore, entries: list[dict[str, Any]]
+) -> tuple[pafs.FileSystem, Callable[[str], str]]:
+    """The filesystem the catalog's files are read with, and each key's path in it.
+
+    On S3, delta-rs's own handler given the sizes the log records (pyarrow's S3 filesystem
+    sends a HEAD before each file's first read, whatever size the caller passes), each small
+    file read whole (``whole_reads``): one GET a file where there were three. On disk, or in
+    a process forked after delta-rs started (it cannot run there), the lake's filesystem.
+    """
+    if store.is_local or _forked():
+        return store.filesystem, store.path_for_pyarrow
+    import pyarrow.fs as pafs
+    from deltalake.fs import DeltaStorageHandler
+
+    from sintegre.lake.whole_reads import whole_read_filesystem
+
+    prefix = TABLE_KEY + "/"
+
+    def relative(key: str) -> str:
+        return key[len(prefix) :] if key.startswith(prefix) else key
+
+    sizes = {relative(entry["key"]): entry["size"] for entry in entries if entry["size"]}
+    handler = DeltaStorageHandler(table_uri(store), options=_options(store), known_sizes=sizes)
+    return whole_read_filesystem(pafs.PyFileSystem(handler), sizes), relative
+
+
 def _dataset_of_entries(store: LakeStore, entries: list[dict[str, Any]]) -> pads.Dataset:
     import pyarrow.compute as pc
     import pyarrow.dataset as pads
 
     schema = delta_schema()
     parquet = pads.ParquetFileFormat(default_fragment_scan_options=_scan_options())
-    filesystem = store.filesystem
-    if not store.is_local:
-        # One GET a file instead of two (footer, then columns): see ``whole_reads``.
-        from sintegre.lake.whole_reads import whole_read_filesystem
-
-        filesystem = whole_read_filesystem(
-            store.filesystem,
-            {
-                store.path_for_pyarrow(entry["key"]): entry["size"]
-                for entry in entries
-                if entry["size"] is not None
-            },
-        )
+    filesystem, path_of = _reader_of(store, entries)
     fragments = []
     for entry in entries:
         guarantee = pc.scalar(True)
@@ -444,7 +461,7 @@ def _dataset_of_entries(store: LakeStore, entries: list[dict[str, Any]]) -> pads
             )
         fragments.append(
             parquet.make_fragment(
-                store.path_for_pyarrow(entry["key"]),
+                path_of(entry["key"]),
                 filesystem=filesystem,
                 partition_expression=guarantee,
                 # Known from the log: saves a HEAD request per file on S3.

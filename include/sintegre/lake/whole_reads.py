@@ -1,15 +1,18 @@
 """Read small immutable objects of an S3 lake in one request each (the catalog table's files).
 
-Reading a Parquet file through pyarrow's S3 filesystem costs two requests at least: the footer
-(a ranged GET of the end), then the column chunks the scan needs (one more ranged GET once read
-through, see ``delta_catalog._scan_options``). The catalog's files are small (a month of one
-macroprocesso: ~0.5 MB at 1M deliveries) and a ``count(*)`` of ``catalog`` opens every one of
-them: on moto at 1M deliveries, 2 x ~260 GETs were most of ``make lake``'s time. A whole-object
-GET serves both reads from memory: one request a file, the bytes freed when the scan closes it.
+Reading a Parquet file through pyarrow's S3 filesystem costs three requests: a HEAD (pyarrow
+asks the size even when the caller knows it), the footer (a ranged GET of the end), then the
+column chunks the scan needs (one more ranged GET once read through, see
+``delta_catalog._scan_options``). delta-rs's filesystem handler takes the sizes the Delta log
+records (no HEAD); on top of it, this one reads a small file whole, and the bytes serve the
+footer read and every column read, then are freed when the scan closes the file.
+
+The catalog's files are small (a month of one macroprocesso: ~0.5 MB at 1M deliveries) and a
+``count(*)`` of ``catalog`` opens every one of them: measured on moto (20k deliveries, 257
+files), 526 requests and 2.0 s became 270 requests and 1.1 s.
 
 Only files whose size is known (the Delta log says it) and small are read whole; anything else
-goes to the lake's own filesystem unchanged. Nothing is cached beyond one open file: Delta data
-files are never rewritten under the same name, but nothing here needs to rely on it.
+goes to ``base`` unchanged. Nothing is kept beyond one open file.
 """
 
 from __future__ import annotations
@@ -64,10 +67,10 @@ class _WholeReads(pafs.FileSystemHandler):
         size = self.sizes.get(path)
         if size is None or size > WHOLE_READ_MAX_BYTES:
             return self.base.open_input_file(path)
-        # A stream is one plain GET (no HEAD: the size is known); the bytes serve the footer
-        # read and every column read of the scan.
-        with self.base.open_input_stream(path) as stream:
-            data = stream.read()
+        # One GET of every byte (``base`` knows the size: no HEAD), which then serves the
+        # footer read and every column read of the scan.
+        with self.base.open_input_file(path) as whole:
+            data = whole.read()
         if len(data) != size:
             raise OSError(
                 f"{path}: read {len(data)} bytes where the catalog table's log says {size}"
@@ -111,7 +114,8 @@ def whole_read_filesystem(base: pafs.FileSystem, sizes: Mapping[str, int]) -> pa
     :data:`WHOLE_READ_MAX_BYTES` is read with one request when opened.
 
     Args:
-        base: The lake's filesystem (pyarrow's S3 filesystem).
+        base: A filesystem that opens these paths without asking their size (delta-rs's
+            ``DeltaStorageHandler`` given ``known_sizes``).
         sizes: Paths as ``base`` spells them, and their sizes from the Delta log.
     """
     return pafs.PyFileSystem(_WholeReads(base, sizes))
