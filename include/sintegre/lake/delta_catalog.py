@@ -11,9 +11,13 @@ month is a real column). Partitioned by ``(macroprocesso, periodo_mes)``; the ta
   the delivery's rows: one JSON in ``_delta_log`` (written with a conditional put, so two
   writers never both get a version number, on local disk or S3 without any lock service).
 * **Version decision**: :func:`partition_rows` reads the rows of one (macroprocesso, month)
-  partition filtered to one ``periodicidade`` through delta-rs's own query engine
-  (``QueryBuilder``): the last checkpoint, at most 2 JSON commits and that partition's files;
-  its cost does not grow with the number of past deliveries.
+  partition filtered to one ``periodicidade``: the last checkpoint, at most 2 JSON commits and
+  that partition's files (the log's statistics skip the others), read with pyarrow; its cost
+  does not grow with the number of past deliveries. A landing loads the log once for its
+  decision and its commit (``load_for_landing``).
+* **S3 reads**: the catalog's files go through delta-rs's filesystem handler with the sizes
+  the log records and are read whole when small (``sintegre.lake.whole_reads``): one GET a
+  file.
 * **Views**: :func:`dataset` is the table's ``pyarrow.dataset`` (DuckDB, pandas, pyarrow);
   Polars users can ``pl.scan_delta(uri)``.
 
