@@ -296,9 +296,10 @@ def _delta(
 
 def _log_files(store: Any) -> dict[str, int]:
     """What the catalog table's ``_delta_log`` holds at the end (every log load lists it)."""
+    from sintegre.lake.delta_catalog import TABLE_KEY
     from sintegre.lake.storage import LakeStore
 
-    prefix = LakeStore.join("catalog/delta", "_delta_log")
+    prefix = LakeStore.join(TABLE_KEY, "_delta_log")
     return {
         "json": len(store.list(prefix, ".json")),
         "checkpoints": len(store.list(prefix, ".checkpoint.parquet")),

@@ -185,9 +185,7 @@ def load_for_landing(store: LakeStore) -> DeltaTable | None:
 
 def to_arrow(rows: list[dict[str, Any]], macro: str, period: str) -> pa.Table:
     """Catalog rows of one landing (``CATALOG_SCHEMA`` dicts) as the table's Arrow rows."""
-    from datetime import date
-
-    day = date.fromisoformat(period)
+    day = datetime.date.fromisoformat(period)
     full = [
         {**row, "macroprocesso": macro, "periodicidade": day, "periodo_mes": period[:7]}
         for row in rows
@@ -254,10 +252,6 @@ def append(
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def partition_rows(
     store: LakeStore,
     macro: str,
@@ -291,11 +285,7 @@ def partition_rows(
     target = loaded if loaded is not None else open_or_none(store)
     if target is None:
         return None
-    entries = [
-        entry
-        for entry in _entries_of(target)
-        if entry["partition"] == {"macroprocesso": macro, "periodo_mes": period[:7]}
-    ]
+    entries = _entries_of(target, {"macroprocesso": macro, "periodo_mes": period[:7]})
     if not entries:
         return []
     schema = delta_schema()
@@ -360,9 +350,20 @@ def _file_entries(store: LakeStore, version: int | None) -> list[dict[str, Any]]
     return _entries_of(target)
 
 
-def _entries_of(target: DeltaTable) -> list[dict[str, Any]]:
-    """The data files of a loaded snapshot (see :func:`_file_entries`)."""
+def _entries_of(
+    target: DeltaTable, partition: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The data files of a loaded snapshot (see :func:`_file_entries`), only those of one
+    ``partition`` (its values by name) when given: filtered in Arrow, before any file becomes
+    a Python entry."""
+    import pyarrow.compute as pc
+
     actions = pa.table(target.get_add_actions(flatten=True))
+    if partition is not None:
+        condition = pc.scalar(True)
+        for name, value in partition.items():
+            condition = condition & (pc.field(f"partition.{name}") == pa.scalar(value))
+        actions = actions.filter(condition)
     root = TABLE_KEY
     entries: list[dict[str, Any]] = []
     names = set(actions.column_names)

@@ -133,18 +133,15 @@ def read_token_claims(token: str) -> dict[str, Any]:
     try:
         header, payload, signature = token.split(".")
         _base64url_segment(signature)
-        headers = json.loads(_base64url_segment(header))
+        if not isinstance(json.loads(_base64url_segment(header)), dict):
+            raise ValueError("the header is not a JSON object")
         claims = json.loads(_base64url_segment(payload))
     except (ValueError, binascii.Error, RecursionError):
-        # ValueError: not three segments, bad base64url or JSON, an integer claim beyond
-        # Python's digit limit, bytes that are not UTF-8.
+        # ValueError: not three segments, bad base64url or JSON, a header that is no object,
+        # an integer claim beyond Python's digit limit, bytes that are not UTF-8.
         raise NotificationError(
             "field 'url' carries a token that is not a readable JWT", field="url"
         ) from None
-    if not isinstance(headers, dict):
-        raise NotificationError(
-            "field 'url' carries a token that is not a readable JWT", field="url"
-        )
     if not isinstance(claims, dict):
         raise NotificationError("field 'url' carries a token without claims", field="url")
     if _lone_surrogate(claims):
