@@ -458,3 +458,73 @@ def test_maintenance_gives_an_older_table_todays_properties(
     newest = json.loads((log_dir / "_last_checkpoint").read_text())["version"]
     assert newest in (before + 1, before + 2)
     assert len(catalog_rows(lake)) == 5
+
+
+def _file_columns(lake: Path) -> list[list[str]]:
+    import pyarrow.parquet as pq
+
+    files = sorted((lake / "catalog" / "delta").rglob("*.parquet"))
+    return [pq.read_schema(f).names for f in files if "_delta_log" not in f.parts]
+
+
+def test_a_catalog_file_ends_with_the_columns_the_views_read(tmp_path: Path) -> None:
+    """The view's columns are the last of every file, landing's or compaction's, so one
+    read of a file's tail serves its footer and them; the views' columns keep their order."""
+    lake, staging = tmp_path / "lake", tmp_path / "staging"
+    for i, day in enumerate(["2025-04-29", "2025-04-30"]):
+        _land(lake, staging, f"t{i}", day, i, NBF + i)
+    store = open_store(lake)
+    maintain_catalog(store)
+    _land(lake, staging, "t2", "2025-04-30", 2, NBF + 2)
+    trailing = list(catalog_delta.TRAILING_COLUMNS)
+    columns = _file_columns(lake)
+    assert len(columns) >= 2
+    for names in columns:
+        assert names[-len(trailing) :] == trailing
+    assert catalog_delta.in_table_order(catalog_delta.open_table(store))
+    with connect(lake) as con:
+        names = [row[0] for row in con.execute("DESCRIBE catalog").fetchall()]
+    from sintegre.lake.layout import CATALOG_SCHEMA
+
+    assert names == [*CATALOG_SCHEMA.names, "macroprocesso", "periodicidade", "is_current"]
+
+
+def test_a_table_in_the_old_column_order_keeps_it_and_reads_the_same(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A table made before the order changed keeps its own (delta-rs writes the table's
+    order), is read whole, and answers exactly what a table in today's order answers."""
+    old_lake, new_lake = tmp_path / "old", tmp_path / "new"
+    staging = tmp_path / "staging"
+    from sintegre.lake.layout import CATALOG_SCHEMA
+
+    old_order = pa.schema(
+        [
+            *CATALOG_SCHEMA,
+            pa.field("macroprocesso", pa.string()),
+            pa.field("periodicidade", pa.date32()),
+            pa.field("periodo_mes", pa.string()),
+        ]
+    )
+    with monkeypatch.context() as patch:
+        patch.setattr(catalog_delta, "delta_schema", lambda: old_order)
+        _land(old_lake, staging, "a", "2025-04-29", 0)
+    for lake in (old_lake, new_lake):
+        if lake is new_lake:
+            _land(lake, staging, "a", "2025-04-29", 0)
+        _land(lake, staging, "b", "2025-04-29", 1, NBF + 1)
+        _land(lake, staging, "c", "2025-05-02", 2, NBF + 2)
+    old_store = open_store(old_lake)
+    assert not catalog_delta.in_table_order(catalog_delta.open_table(old_store))
+    assert all(names[0] == "ingestion_id" for names in _file_columns(old_lake))
+    maintain_catalog(old_store)
+    assert all(names[0] == "ingestion_id" for names in _file_columns(old_lake))
+    query = (
+        "SELECT dataset, periodicidade, outcome, is_current, rows FROM catalog "
+        "ORDER BY delivered_at, ingestion_id"
+    )
+    answers = []
+    for lake in (old_lake, new_lake):
+        with connect(lake) as con:
+            answers.append(con.execute(query).fetchall())
+    assert answers[0] == answers[1] and len(answers[0]) == 3

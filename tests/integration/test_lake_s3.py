@@ -339,3 +339,66 @@ def test_catalog_files_on_s3_are_read_in_one_request_each(settings: Settings, s3
     handler = _WholeReads(fragment.filesystem, {fragment.path: 1})
     with pytest.raises(OSError, match="the catalog table's log says 1"):
         handler.open_input_file(fragment.path)
+
+
+def test_large_catalog_files_are_read_tail_first_in_one_request(
+    settings: Settings, s3_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A view reads the trailing columns of each file: a file above the whole-read size is
+    read by one ranged GET of its tail (footer and those columns); a tail too short for a
+    column falls back to more ranged reads and the same rows, never wrong ones."""
+    import re
+    from datetime import UTC, datetime
+
+    from sintegre.lake import delta_catalog
+
+    store = open_store(settings.lake_uri, settings)
+    for day in ("2025-03-02", "2025-04-29"):
+        rows = [
+            {
+                "ingestion_id": f"i-{day}-{n}",
+                "dataset": "carga",
+                "sha256": f"{n:064x}",
+                "version": f"{n:064x}",
+                "history_path": f"history/carga/{n:064x}.parquet",
+                "outcome": "new",
+                "delivered_at": datetime(2025, 4, 1, tzinfo=UTC),
+                "ingested_at": datetime(2025, 4, 1, tzinfo=UTC),
+            }
+            for n in range(3000)
+        ]
+        delta_catalog.append(store, delta_catalog.to_arrow(rows, "m", day))
+    table_path = f"/{store.path_for_pyarrow(delta_catalog.TABLE_KEY)}/"
+    request = re.compile(r'"(?:\x1b\[[0-9;]*m)*([A-Z]+) (\S+) HTTP')
+
+    def data_requests(since: int) -> list[str]:
+        with s3_log.open("rb") as log:
+            log.seek(since)
+            lines = log.read().decode(errors="replace").splitlines()
+        return [
+            match[1]
+            for match in map(request.search, lines)
+            if match and match[2].startswith(table_path) and "_delta_log" not in match[2]
+        ]
+
+    columns = ["ingestion_id", "dataset", "periodicidade", "outcome", "delivered_at"]
+    whole = delta_catalog.dataset(store)
+    assert whole is not None
+    expected = whole.to_table(columns=[*columns, "sha256"]).sort_by("ingestion_id")
+    # Every file is "large" here (~110 KB; its trailing columns ~27 KB): each tail is the
+    # default extra (pyarrow's 64 KB footer read and more), shorter than the file.
+    monkeypatch.setattr(delta_catalog, "TAIL_FIRST_MIN_BYTES", 0)
+    monkeypatch.setattr(delta_catalog, "TAIL_SHARE", 1000)
+    sizes = [entry["size"] for entry in delta_catalog._file_entries(store, None)[0]]
+    assert all(size > delta_catalog.TAIL_EXTRA for size in sizes)
+    start = s3_log.stat().st_size
+    snapshot = delta_catalog.dataset(store)
+    assert snapshot is not None
+    got = snapshot.to_table(columns=columns).sort_by("ingestion_id")
+    assert got == expected.select(columns) and got.num_rows == 6000
+    assert data_requests(start) == ["GET", "GET"]
+    # sha256 sits before the trailing columns: outside the tail, read by ranges, same rows.
+    start = s3_log.stat().st_size
+    got = snapshot.to_table(columns=[*columns, "sha256"]).sort_by("ingestion_id")
+    assert got == expected
+    assert len(data_requests(start)) > 2

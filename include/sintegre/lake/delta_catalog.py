@@ -72,18 +72,48 @@ TABLE_CONFIGURATION = {
 _CREATE_RETRIES = 5
 
 
+#: Written last in each of the table's files (before them, the rest in ``CATALOG_SCHEMA``'s
+#: order): what the ``catalog`` view's ``is_current`` needs (``macroprocesso`` is a partition
+#: column, in no file) and ``product_id``, so the column chunks a view reads sit right before
+#: the footer, and one ranged read of a file's tail serves both (``whole_reads``). In
+#: ``CATALOG_SCHEMA``'s order they sat at both ends of the file around the long strings
+#: (paths, sha256: 93% of the bytes), and reading them meant reading the file: at 1M
+#: deliveries ~3.4 MB a file for ~0.15 MB of columns (docs/ARCHITECTURE.md, session 8).
+#: delta-rs writes every file (a landing's, a compaction's) in the table's schema order, so
+#: the order is the table's own: tables made before keep theirs, and are read whole.
+TRAILING_COLUMNS = (
+    "product_id",
+    "outcome",
+    "delivered_at",
+    "ingested_at",
+    "ingestion_id",
+    "periodicidade",
+    "dataset",
+)
+
+
 def delta_schema() -> pa.Schema:
-    """``CATALOG_SCHEMA`` plus the partition columns, as stored in the Delta table."""
+    """``CATALOG_SCHEMA`` plus the partition columns, in the order stored in the Delta table
+    (:data:`TRAILING_COLUMNS` last)."""
     from sintegre.lake.layout import CATALOG_SCHEMA
 
-    return pa.schema(
-        [
-            *CATALOG_SCHEMA,
-            pa.field("macroprocesso", pa.string()),
-            pa.field("periodicidade", pa.date32()),
-            pa.field("periodo_mes", pa.string()),
-        ]
-    )
+    fields = [
+        *CATALOG_SCHEMA,
+        pa.field("macroprocesso", pa.string()),
+        pa.field("periodicidade", pa.date32()),
+        pa.field("periodo_mes", pa.string()),
+    ]
+    by_name = {field.name: field for field in fields}
+    trailing = [by_name[name] for name in TRAILING_COLUMNS]
+    return pa.schema([*(f for f in fields if f.name not in TRAILING_COLUMNS), *trailing])
+
+
+def in_table_order(target: DeltaTable | None) -> bool:
+    """True when the table's columns are in :func:`delta_schema`'s order (or no table)."""
+    if target is None:
+        return True
+    names = [field.name for field in target.schema().fields]
+    return names == delta_schema().names
 
 
 def storage_options(settings: Settings) -> dict[str, str]:
@@ -222,7 +252,10 @@ def append(
     from deltalake import write_deltalake
     from deltalake.exceptions import CommitFailedError, DeltaError
 
-    table = table.cast(delta_schema())
+    # By name: callers build rows in CATALOG_SCHEMA's order or this one (delta-rs writes
+    # them in the table's own order either way).
+    schema = delta_schema()
+    table = table.select(schema.names).cast(schema)
     if _forked():
         return int(_in_spawned("append", store, table, migrating))
     for attempt in range(_CREATE_RETRIES):
@@ -335,19 +368,28 @@ def dataset(store: LakeStore, version: int | None = None) -> pads.Dataset | None
     if _forked():
         # delta-rs' own filesystem cannot run here: read the snapshot in a helper process and
         # the files with the lake's pyarrow filesystem.
-        files = _in_spawned("_file_entries", store, version)
+        found = _in_spawned("_file_entries", store, version)
     else:
-        files = _file_entries(store, version)
-    return None if files is None else _dataset_of_entries(store, files)
+        found = _file_entries(store, version)
+    if found is None:
+        return None
+    files, ordered = found
+    # A view reads the last columns of each file: a large file in the table's order is read
+    # tail first (one request for the footer and those columns) rather than whole; in the
+    # old order those columns spanned the file and a whole read costs no more.
+    return _dataset_of_entries(store, files, tail_first=ordered)
 
 
-def _file_entries(store: LakeStore, version: int | None) -> list[dict[str, Any]] | None:
-    """The snapshot's data files: key in the lake, partition values, statistics (None: no
-    table). Plain values, so a spawned helper can return them."""
+def _file_entries(
+    store: LakeStore, version: int | None
+) -> tuple[list[dict[str, Any]], bool] | None:
+    """The snapshot's data files (key in the lake, partition values, statistics) and whether
+    the table's columns are in :func:`delta_schema`'s order; None: no table. Plain values, so
+    a spawned helper can return them."""
     target = open_or_none(store, version)
     if target is None:
         return None
-    return _entries_of(target)
+    return _entries_of(target), in_table_order(target)
 
 
 def _entries_of(
@@ -401,6 +443,18 @@ def _entries_of(
 #: and one. Measured on moto (256 files, 100k deliveries): 5.0 s -> 1.7 s for those 7 columns.
 #: (At 1M the one range spans the file's long strings too: ~3 MB for ~160 KB of columns.)
 _READ_THROUGH_BYTES = 8 << 20
+#: On S3 a catalog file up to this size is read in one request (``whole_reads``): the
+#: decision reads every column of its partition's files, and a view of a table in the old
+#: column order needs columns at both ends of each file.
+WHOLE_READ_MAX_BYTES = 16 << 20
+#: A view of a table in :func:`delta_schema`'s order reads a larger file tail first: its
+#: last 1/``TAIL_SHARE`` of bytes plus ``TAIL_EXTRA`` in one request (pyarrow reads a footer
+#: as the file's last 64 KB: the extra covers that read and the footer's own size).
+#: The trailing columns are ~5% of a file's bytes (1M deliveries: ~0.15 MB of ~3.4 MB);
+#: should a file hold more, the rest is one more ranged read, never a wrong answer.
+TAIL_FIRST_MIN_BYTES = 1 << 20
+TAIL_SHARE = 8
+TAIL_EXTRA = 96 << 10
 
 
 def _scan_options() -> pads.ParquetFragmentScanOptions:
@@ -415,7 +469,7 @@ def _scan_options() -> pads.ParquetFragmentScanOptions:
 
 
 def _reader_of(
-    store: LakeStore, entries: list[dict[str, Any]]
+    store: LakeStore, entries: list[dict[str, Any]], tail_first: bool
 ) -> tuple[pafs.FileSystem, Callable[[str], str]]:
     """The filesystem the catalog's files are read with, and each key's path in it.
 
@@ -438,16 +492,25 @@ def _reader_of(
 
     sizes = {relative(entry["key"]): entry["size"] for entry in entries if entry["size"]}
     handler = DeltaStorageHandler(table_uri(store), options=_options(store), known_sizes=sizes)
-    return whole_read_filesystem(pafs.PyFileSystem(handler), sizes), relative
+    limit = TAIL_FIRST_MIN_BYTES if tail_first else WHOLE_READ_MAX_BYTES
+    whole = {path: size for path, size in sizes.items() if size <= limit}
+    tails = {
+        path: (size, size // TAIL_SHARE + TAIL_EXTRA)
+        for path, size in sizes.items()
+        if tail_first and size > limit
+    }
+    return whole_read_filesystem(pafs.PyFileSystem(handler), whole, tails), relative
 
 
-def _dataset_of_entries(store: LakeStore, entries: list[dict[str, Any]]) -> pads.Dataset:
+def _dataset_of_entries(
+    store: LakeStore, entries: list[dict[str, Any]], *, tail_first: bool = False
+) -> pads.Dataset:
     import pyarrow.compute as pc
     import pyarrow.dataset as pads
 
     schema = delta_schema()
     parquet = pads.ParquetFileFormat(default_fragment_scan_options=_scan_options())
-    filesystem, path_of = _reader_of(store, entries)
+    filesystem, path_of = _reader_of(store, entries, tail_first)
     fragments = []
     for entry in entries:
         guarantee = pc.scalar(True)

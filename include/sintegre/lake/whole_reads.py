@@ -17,6 +17,7 @@ goes to ``base`` unchanged. Nothing is kept beyond one open file.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,17 +35,25 @@ WHOLE_READ_MAX_BYTES = 16 << 20
 
 
 class _WholeReads(pafs.FileSystemHandler):
-    """Delegates to ``base``; ``open_input_file`` of a listed path is one whole-object read."""
+    """Delegates to ``base``; ``open_input_file`` of a listed path is one whole-object read,
+    or one read of its tail (``tails``)."""
 
-    def __init__(self, base: pafs.FileSystem, sizes: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        base: pafs.FileSystem,
+        sizes: Mapping[str, int],
+        tails: Mapping[str, tuple[int, int]] | None = None,
+    ) -> None:
         self.base = base
         self.sizes = dict(sizes)
+        self.tails = dict(tails or {})
 
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, _WholeReads)
             and other.base.equals(self.base)
             and other.sizes == self.sizes
+            and other.tails == self.tails
         )
 
     def __ne__(self, other: object) -> bool:
@@ -59,15 +68,18 @@ class _WholeReads(pafs.FileSystemHandler):
     def get_file_info(self, paths: str | list[str]) -> list[pafs.FileInfo]:
         # Known sizes need no request (pyarrow asks before it opens a file of unknown size).
         paths = [paths] if isinstance(paths, str) else paths
-        known = [p for p in paths if p in self.sizes]
-        if len(known) == len(paths):
-            return [pafs.FileInfo(p, pafs.FileType.File, size=self.sizes[p]) for p in paths]
+        sizes = {**{p: size for p, (size, _) in self.tails.items()}, **self.sizes}
+        if all(p in sizes for p in paths):
+            return [pafs.FileInfo(p, pafs.FileType.File, size=sizes[p]) for p in paths]
         return self.base.get_file_info(paths)
 
     def get_file_info_selector(self, selector: pafs.FileSelector) -> list[pafs.FileInfo]:
         return self.base.get_file_info(selector)
 
     def open_input_file(self, path: str) -> pa.NativeFile:
+        if path in self.tails:
+            total, tail = self.tails[path]
+            return pa.PythonFile(_TailFirst(self.base, path, total, tail), mode="r")
         size = self.sizes.get(path)
         if size is None or size > WHOLE_READ_MAX_BYTES:
             return self.base.open_input_file(path)
@@ -113,13 +125,83 @@ class _WholeReads(pafs.FileSystemHandler):
         raise OSError("read-only filesystem")
 
 
-def whole_read_filesystem(base: pafs.FileSystem, sizes: Mapping[str, int]) -> pafs.FileSystem:
+class _TailFirst(io.RawIOBase):
+    """A read-only file whose last ``tail`` bytes come from one ranged read, made on open.
+
+    A Parquet reader reads the footer first (the last 64 KB), then the column chunks it
+    needs: when those are the file's last columns, the one read serves them all. A read
+    outside the tail (a column further up the file) is sent to ``base`` as its own range.
+    pyarrow calls it through ``pa.PythonFile``, under a lock of its own (seek then read).
+    """
+
+    def __init__(self, base: pafs.FileSystem, path: str, size: int, tail: int) -> None:
+        self.base, self.path, self.size_ = base, path, size
+        self.start = max(0, size - tail)
+        self.position = 0
+        self._whole: pa.NativeFile | None = None
+        with base.open_input_file(path) as handle:
+            handle.seek(self.start)
+            self.data = memoryview(handle.read(size - self.start))
+        if len(self.data) != size - self.start:
+            raise OSError(f"{path}: short read of its last {size - self.start} bytes")
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return False
+
+    def size(self) -> int:
+        return self.size_
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self.position, 2: self.size_}[whence]
+        self.position = base + offset
+        return self.position
+
+    def read(self, nbytes: int = -1) -> bytes:
+        end = self.size_ if nbytes < 0 else min(self.size_, self.position + nbytes)
+        start, self.position = self.position, max(self.position, end)
+        if start >= end:
+            return b""
+        cached = b""
+        if end > self.start:
+            cached = bytes(self.data[max(start, self.start) - self.start : end - self.start])
+            if start >= self.start:
+                return cached
+        # Before the tail: that part is one more ranged read.
+        if self._whole is None:
+            self._whole = self.base.open_input_file(self.path)
+        head_end = min(end, self.start)
+        self._whole.seek(start)
+        return bytes(memoryview(self._whole.read(head_end - start))) + cached
+
+    def close(self) -> None:
+        if self._whole is not None:
+            self._whole.close()
+            self._whole = None
+        super().close()
+
+
+def whole_read_filesystem(
+    base: pafs.FileSystem,
+    sizes: Mapping[str, int],
+    tails: Mapping[str, tuple[int, int]] | None = None,
+) -> pafs.FileSystem:
     """``base``, except that each path of ``sizes`` (its exact size in bytes) up to
-    :data:`WHOLE_READ_MAX_BYTES` is read with one request when opened.
+    :data:`WHOLE_READ_MAX_BYTES` is read with one request when opened, and each path of
+    ``tails`` (``(size, tail)``) starts with one read of its last ``tail`` bytes.
 
     Args:
         base: A filesystem that opens these paths without asking their size (delta-rs's
             ``DeltaStorageHandler`` given ``known_sizes``).
         sizes: Paths as ``base`` spells them, and their sizes from the Delta log.
+        tails: Paths read tail first, their sizes and how many of their last bytes to read.
     """
-    return pafs.PyFileSystem(_WholeReads(base, sizes))
+    return pafs.PyFileSystem(_WholeReads(base, sizes, tails))
