@@ -203,6 +203,8 @@ def test_a_lake_made_by_the_old_code_answers_the_same_after_migration(
         "partitions": 3,
         "moved": 8,
         "table_version": 0,
+        # The table the migration made is in today's column order: nothing to rewrite.
+        "reordered_rows": 0,
     }
     assert _answers(lake) == before
     # history/, curated/ and raw/ are untouched; the old files moved aside, none deleted.
@@ -266,3 +268,89 @@ def test_the_command_migrates_and_prints_its_report(
     assert '"appended": 8' in capsys.readouterr().out
     assert len(list((lake / "catalog" / "ingestions").rglob("*.parquet"))) == 8
     assert catalog_delta.exists(open_store(lake))
+
+
+def _old_order_schema() -> pa.Schema:
+    """The catalog table's schema before its columns were reordered (and had comments)."""
+    return pa.schema(
+        [
+            *CATALOG_SCHEMA,
+            pa.field("macroprocesso", pa.string()),
+            pa.field("periodicidade", pa.date32()),
+            pa.field("periodo_mes", pa.string()),
+        ]
+    )
+
+
+def _data_file_columns(table: Any) -> list[list[str]]:
+    """The column order of each live data file of a (local) table."""
+    return [pq.read_schema(uri).names for uri in table.file_uris()]
+
+
+def test_a_table_in_the_old_column_order_is_rewritten_in_todays_verified(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """A catalog table made before the reorder: the command rewrites it in one commit, every
+    answer the same, every file in today's order, the version before still readable; run
+    again, it does nothing."""
+    lake, staging = tmp_path / "lake", tmp_path / "staging"
+    with monkeypatch.context() as patch:
+        patch.setattr(catalog_delta, "delta_schema", _old_order_schema)
+        _land_history(lake, staging)
+    store = open_store(lake)
+    before_table = catalog_delta.open_table(store)
+    assert not catalog_delta.in_table_order(before_table)
+    assert all(n[0] == "ingestion_id" for n in _data_file_columns(before_table))
+    before = _answers(lake)
+    before_version = before_table.version()
+    before_rows = before_table.to_pyarrow_table().sort_by("ingestion_id")
+
+    assert main([str(lake)]) == 0
+    report = capsys.readouterr().out
+    assert '"reordered_rows": 8' in report and f'"table_version": {before_version + 1}' in report
+    after_table = catalog_delta.open_table(store)
+    assert catalog_delta.in_table_order(after_table)
+    trailing = list(catalog_delta.TRAILING_COLUMNS)
+    files = _data_file_columns(after_table)
+    assert files and all(n[-len(trailing) :] == trailing for n in files)
+    comments = {f.name: f.metadata.get("comment") for f in after_table.schema().fields}
+    assert comments["delivered_at"] == catalog_delta.COLUMN_COMMENTS["delivered_at"]
+    assert _answers(lake) == before
+    # Time travel: the version before the rewrite still reads as it did.
+    old = catalog_delta.open_table(store, before_version).to_pyarrow_table()
+    assert old.sort_by("ingestion_id").to_pylist() == before_rows.to_pylist()
+    # Landings after it write today's order; a second run has nothing to do.
+    land(
+        [stage(staging, "", {"mw": [5.0], "tag": ["e"]})],
+        make_conf(notification_id="n-after", token_nbf=NBF + 20000),
+        make_download("after"),
+        lake_root=lake,
+        run_id="r-after",
+        now=T0 + timedelta(minutes=30),
+    )
+    files = _data_file_columns(catalog_delta.open_table(store))
+    assert all(n[-len(trailing) :] == trailing for n in files)
+    assert migrate(lake).reordered_rows == 0
+    # The verification's sums see a row more (the landing's partition, and only it).
+    from sintegre.lake.migrate import _table_checksums
+
+    rewritten = _table_checksums(store, before_version + 1)
+    newest = _table_checksums(store, catalog_delta.open_table(store).version())
+    changed = [p for p in newest if newest[p] != rewritten.get(p)]
+    assert len(changed) == 1 and newest[changed[0]][0] == rewritten[changed[0]][0] + 1
+
+
+def test_a_reorder_that_does_not_verify_says_which_version_to_restore(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sintegre.lake import migrate as migrate_module
+
+    lake, staging = tmp_path / "lake", tmp_path / "staging"
+    with monkeypatch.context() as patch:
+        patch.setattr(catalog_delta, "delta_schema", _old_order_schema)
+        _land_history(lake, staging)
+    version = catalog_delta.open_table(open_store(lake)).version()
+    sums = iter([{("m", "2025-04-29"): (1, "a")}, {("m", "2025-04-29"): (1, "b")}])
+    monkeypatch.setattr(migrate_module, "_table_checksums", lambda store, v: next(sums))
+    with pytest.raises(MigrationError, match=f"restore version {version} of the catalog table"):
+        migrate(lake)

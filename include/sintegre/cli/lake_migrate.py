@@ -1,4 +1,5 @@
-"""`python -m sintegre.cli.lake_migrate`: per-delivery catalog files → the Delta catalog."""
+"""`python -m sintegre.cli.lake_migrate`: per-delivery catalog files → the Delta catalog, and
+an older catalog table → today's column order (``sintegre.lake.migrate``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m sintegre.cli.lake_migrate [LAKE] [--keep]``: 0 when migrated and verified."""
     parser = argparse.ArgumentParser(
         prog="python -m sintegre.cli.lake_migrate",
-        description="Convert catalog/ingestions/*.parquet into the catalog Delta table.",
+        description=(
+            "Convert catalog/ingestions/*.parquet into the catalog Delta table, and rewrite "
+            "a catalog table made in the old column order into today's; both verified."
+        ),
     )
     parser.add_argument("lake", nargs="?", help="lake root, a path or s3://... (default: LAKE_URI)")
     parser.add_argument(

@@ -80,7 +80,8 @@ _CREATE_RETRIES = 5
 #: (paths, sha256: 93% of the bytes), and reading them meant reading the file: at 1M
 #: deliveries ~3.4 MB a file for ~0.15 MB of columns (docs/ARCHITECTURE.md, session 8).
 #: delta-rs writes every file (a landing's, a compaction's) in the table's schema order, so
-#: the order is the table's own: tables made before keep theirs, and are read whole.
+#: the order is the table's own: tables made before keep theirs (read whole) until
+#: ``python -m sintegre.cli.lake_migrate`` rewrites them (``sintegre.lake.migrate``).
 TRAILING_COLUMNS = (
     "product_id",
     "outcome",
@@ -90,6 +91,42 @@ TRAILING_COLUMNS = (
     "periodicidade",
     "dataset",
 )
+
+
+#: Each column's meaning, kept in the table's schema as Delta column comments (Spark's and
+#: Trino's ``DESCRIBE`` show them).
+COLUMN_COMMENTS = {
+    "ingestion_id": "one landing of one delivery (all its tables share it)",
+    "notification_id": "the SINtegre notification this delivery came from",
+    "dataset": "the lake dataset (history/<dataset>, curated/<dataset>)",
+    "table_name": "the table's name inside the product file ('' for a one-table file)",
+    "product": "the product's name as SINtegre published it",
+    "product_id": "SINtegre's product id",
+    "processo": "SINtegre's Processo",
+    "macroprocesso_label": "SINtegre's MacroProcesso as published",
+    "data_produto": "the product's own date, as SINtegre gave it",
+    "granularity": "daily | weekly | monthly | ... (the Periodicidade's span)",
+    "periodicidade_final": "last day the delivery covers",
+    "source_file": "the file name downloaded",
+    "source_member": "the member of an archive the table came from",
+    "sha256": "sha256 of the table's content (a version's identity)",
+    "version": "the history file's stem: sha256, or sha256-r<time> (reprocess)",
+    "rows": "rows of the table",
+    "original_columns": "the file's own headers (JSON)",
+    "schema_drift": "JSON {missing, unexpected} vs the catalog, or null",
+    "implausible": "JSON {column: values outside the catalog's range}, or null",
+    "outcome": "new | unchanged | older | raw_only",
+    "changed": "the content differs from the version current before it",
+    "raw_path": "the downloaded file in raw/ (content-addressed)",
+    "curated_path": "the partition's curated/ file",
+    "history_path": "this version's history/ file",
+    "dag_run_id": "the Airflow DAG run that landed it",
+    "delivered_at": "when SINtegre published it (the token's nbf), UTC",
+    "ingested_at": "when it was landed, UTC",
+    "macroprocesso": "MacroProcesso (slug): table partition",
+    "periodicidade": "the Periodicidade's first day",
+    "periodo_mes": "YYYY-MM of periodicidade: table partition",
+}
 
 
 def delta_schema() -> pa.Schema:
@@ -103,9 +140,13 @@ def delta_schema() -> pa.Schema:
         pa.field("periodicidade", pa.date32()),
         pa.field("periodo_mes", pa.string()),
     ]
-    by_name = {field.name: field for field in fields}
+    by_name = {
+        field.name: field.with_metadata({"comment": COLUMN_COMMENTS[field.name]})
+        for field in fields
+    }
     trailing = [by_name[name] for name in TRAILING_COLUMNS]
-    return pa.schema([*(f for f in fields if f.name not in TRAILING_COLUMNS), *trailing])
+    leading = [by_name[f.name] for f in fields if f.name not in TRAILING_COLUMNS]
+    return pa.schema([*leading, *trailing])
 
 
 def in_table_order(target: DeltaTable | None) -> bool:
