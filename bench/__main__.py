@@ -108,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import receiver_bench
 
         results["receiver"] = _section(
-            "receiver", lambda: receiver_bench.run(3.0 if quick else 10.0)
+            "receiver",
+            lambda: receiver_bench.run(
+                3.0 if quick else 10.0, rounds=1 if quick else receiver_bench.ROUNDS
+            ),
         )
         save()
     for name in ("ingest", "excel"):

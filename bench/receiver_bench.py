@@ -28,12 +28,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.rounds import loadavg, span
 from sintegre_dev.devstack import RECEIVER_WORKERS, receiver_command
 from sintegre_dev.simulator import mint_token
 
 ROOT = Path(__file__).resolve().parents[1]
 
 LEVELS = (1, 16)
+#: Each level runs baseline, receiver, baseline, receiver … this many times (issue #17: the
+#: machine's load moves more between two blocks than the figure does): the ratio is the
+#: median of the rounds' ratios, shown with its spread and the load average.
+ROUNDS = 3
 #: Target: at 16 clients the receiver accepts at least this fraction of the trivial rate.
 TARGET_RATIO_16 = 0.5
 WEBHOOK_PASSWORD = "bench-pass"
@@ -285,15 +290,42 @@ def load_python(
     }
 
 
-def run(seconds: float = 10.0, *, generator: str | None = None) -> dict[str, Any]:
-    """Measure the receiver and the trivial app at 1 and 16 clients for ``seconds`` each.
+def _level(per_round: list[dict[str, Any]], load_start: list[float]) -> dict[str, Any]:
+    """One level's rounds: the median round's figures, the median ratio, the spreads."""
+    ratios = [r["receiver"]["per_second"] / r["baseline"]["per_second"] for r in per_round]
+    median_round = sorted(range(len(ratios)), key=ratios.__getitem__)[len(ratios) // 2]
+    figures = per_round[median_round]
+    receiver, baseline = figures["receiver"], figures["baseline"]
+    return {
+        **figures,
+        "rounds": len(per_round),
+        "throughput_ratio": round(statistics.median(ratios), 3),
+        "round_ratios": [round(r, 3) for r in ratios],
+        "ratio_spread": span(ratios, 3),
+        "receiver_per_second_spread": span([r["receiver"]["per_second"] for r in per_round], 1),
+        "baseline_per_second_spread": span([r["baseline"]["per_second"] for r in per_round], 1),
+        "accepted_total": sum(r["receiver"]["accepted"] for r in per_round),
+        "loadavg_start": load_start,
+        "loadavg_end": loadavg(),
+        "p50_ratio": round(receiver["p50_ms"] / baseline["p50_ms"], 2),
+        "p99_ratio": round(receiver["p99_ms"] / baseline["p99_ms"], 2),
+    }
+
+
+def run(
+    seconds: float = 10.0, *, generator: str | None = None, rounds: int = ROUNDS
+) -> dict[str, Any]:
+    """Measure the receiver and the trivial app at 1 and 16 clients for ``seconds`` each,
+    interleaved in ``rounds`` rounds.
 
     Args:
         seconds: Duration of each measured level (after a short warm-up).
         generator: ``"wrk"`` or ``"python"``; ``wrk`` when installed if omitted.
+        rounds: Baseline-then-receiver rounds per level.
 
     Returns:
-        Per level, both apps' figures (accepted/s, p50/p99 ms, errors) and the ratios.
+        Per level, both apps' figures of the median round (accepted/s, p50/p99 ms, errors),
+        the median of the rounds' ratios, their spread and the load average.
     """
     generator = generator or ("wrk" if shutil.which("wrk") else "python")
     auth = "Basic " + base64.b64encode(f"ons:{WEBHOOK_PASSWORD}".encode()).decode()
@@ -319,32 +351,32 @@ def run(seconds: float = 10.0, *, generator: str | None = None) -> dict[str, Any
             }
         )
         for clients in LEVELS:
-            figures = {}
-            for name, app in (
-                ("baseline", "bench.trivial_app:app"),
-                ("receiver", "sintegre.intake.receiver.wsgi:app"),
-            ):
-                bodies = payloads(per_level, seed=f"{name}{clients}_")
-                port = _free_port()
-                process = serve(app, port, env)
-                try:
-                    warm = payloads(200, seed=f"warm{name}{clients}_")
-                    load_python(port, warm, min(clients, 4), 1.0, auth)
-                    if generator == "wrk":
-                        bodies_file = Path(tmp) / f"bodies-{name}-{clients}.jsonl"
-                        bodies_file.write_bytes(b"\n".join(bodies) + b"\n")
-                        figures[name] = load_wrk(port, bodies_file, clients, seconds, auth)
-                    else:
-                        figures[name] = load_python(port, bodies, clients, seconds, auth)
-                finally:
-                    _stop(process)
-            receiver, baseline = figures["receiver"], figures["baseline"]
-            results[f"clients_{clients}"] = {
-                **figures,
-                "throughput_ratio": round(receiver["per_second"] / baseline["per_second"], 3),
-                "p50_ratio": round(receiver["p50_ms"] / baseline["p50_ms"], 2),
-                "p99_ratio": round(receiver["p99_ms"] / baseline["p99_ms"], 2),
-            }
+            load_start = loadavg()
+            per_round = []
+            for index in range(rounds):
+                figures = {}
+                for name, app in (
+                    ("baseline", "bench.trivial_app:app"),
+                    ("receiver", "sintegre.intake.receiver.wsgi:app"),
+                ):
+                    tag = f"{name}{clients}_{index}_"
+                    bodies = payloads(per_level, seed=tag)
+                    port = _free_port()
+                    process = serve(app, port, env)
+                    try:
+                        load_python(
+                            port, payloads(200, seed=f"warm{tag}"), min(clients, 4), 1.0, auth
+                        )
+                        if generator == "wrk":
+                            bodies_file = Path(tmp) / f"bodies-{tag}.jsonl"
+                            bodies_file.write_bytes(b"\n".join(bodies) + b"\n")
+                            figures[name] = load_wrk(port, bodies_file, clients, seconds, auth)
+                        else:
+                            figures[name] = load_python(port, bodies, clients, seconds, auth)
+                    finally:
+                        _stop(process)
+                per_round.append(figures)
+            results[f"clients_{clients}"] = _level(per_round, load_start)
         # The command line make run used before (4 sync workers: one request per process, no
         # keep-alive), at 16 clients, against the same trivial app served that way.
         old = {"workers": 4, "threads": 1}
@@ -380,7 +412,7 @@ def run(seconds: float = 10.0, *, generator: str | None = None) -> dict[str, Any
             results["inbox_rows"] = inbox.count()
             results["inbox_accepted_counter"] = inbox.counter_values().get("accepted", 0)
             inbox.dispose()
-    accepted = sum(results[f"clients_{c}"]["receiver"]["accepted"] for c in LEVELS)
+    accepted = sum(results[f"clients_{c}"]["accepted_total"] for c in LEVELS)
     accepted += results["sync_4_workers_clients_16"]["receiver"]["accepted"]
     # Every 2xx must be a row: the durability promise, checked on the bench's own inbox.
     results["every_2xx_stored"] = results.get("inbox_rows", -1) >= accepted

@@ -30,8 +30,11 @@ METHOD_NOTES = (
     "**receiver**: `wrk` (or the Python fallback) for 10 s per level against the receiver and a "
     "trivial Flask app answering 200, both under make run's gunicorn command line "
     "(`sintegre_dev.devstack.receiver_command`); every request is a new valid notification, so "
-    "every 2xx is a SQLite commit with `synchronous=FULL`. The former command line (4 sync "
-    "workers) is measured too, at 16 clients, for before/after.",
+    "every 2xx is a SQLite commit with `synchronous=FULL`. Each level runs trivial app then "
+    "receiver three times (interleaved rounds): the ratio is the median of the rounds' ratios, "
+    "the rates shown are that round's, with every round's spread and the load average. The "
+    "former command line (4 sync workers) is measured too, once, at 16 clients, for "
+    "before/after.",
     '**burst**: `send_all` ("Enviar Tudo") of 500 notifications into make run\'s stack, DAG '
     "paused (delivery, not 500 executions on 2 cores); until Airflow's `queued_at` of the last "
     "run; runs counted per notification through Airflow's API. Baseline: the same 500 confs "
@@ -159,16 +162,27 @@ def benchmark_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             rec, base = level["receiver"], level["baseline"]
             target = "≥ 0.5" if clients == 16 else "—"
             met = level["throughput_ratio"] >= 0.5 if clients == 16 else None
-            rows.append(
-                _row(
-                    f"receiver accepted/s, {clients} client(s) vs trivial 200",
-                    rec["per_second"],
-                    base["per_second"],
-                    level["throughput_ratio"],
-                    target,
-                    met,
-                )
+            rounds = level.get("rounds")
+            row = _row(
+                f"receiver accepted/s, {clients} client(s) vs trivial 200"
+                + (
+                    f", median of {rounds} interleaved rounds (its round's rates)" if rounds else ""
+                ),
+                rec["per_second"],
+                base["per_second"],
+                level["throughput_ratio"],
+                target,
+                met,
             )
+            if rounds:
+                ratios = level["ratio_spread"]
+                ours = level["receiver_per_second_spread"]
+                theirs = level["baseline_per_second_spread"]
+                row["spread"] = (
+                    f"ratios {ratios[0]:g}–{ratios[1]:g}, receiver {ours[0]:g}–{ours[1]:g}/s; "
+                    f"trivial {theirs[0]:g}–{theirs[1]:g}/s, {_load(level)}"
+                )
+            rows.append(row)
             for pct in ("p50", "p99"):
                 rows.append(
                     _row(
