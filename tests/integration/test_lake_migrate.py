@@ -354,3 +354,37 @@ def test_a_reorder_that_does_not_verify_says_which_version_to_restore(
     monkeypatch.setattr(migrate_module, "_table_checksums", lambda store, v: next(sums))
     with pytest.raises(MigrationError, match=f"restore version {version} of the catalog table"):
         migrate(lake)
+
+
+def test_a_commit_during_the_reorder_fails_it_and_leaves_the_table_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A compaction committed between the rewrite's snapshot and its commit: without the
+    overwrite's read predicate delta-rs committed both and every row was there twice; now the
+    rewrite is refused, the table keeps each row once, and a second run succeeds."""
+    from sintegre.lake import migrate as migrate_module
+
+    lake, staging = tmp_path / "lake", tmp_path / "staging"
+    with monkeypatch.context() as patch:
+        patch.setattr(catalog_delta, "delta_schema", _old_order_schema)
+        _land_history(lake, staging)
+    store = open_store(lake)
+    rows = catalog_delta.open_table(store).to_pyarrow_table().num_rows
+    real = migrate_module._table_checksums
+    calls = []
+
+    def compact_meanwhile(store_: LakeStore, version: int) -> Any:
+        if not calls:
+            catalog_delta.open_table(store_).optimize.compact()
+        calls.append(version)
+        return real(store_, version)
+
+    monkeypatch.setattr(migrate_module, "_table_checksums", compact_meanwhile)
+    with pytest.raises(MigrationError, match="changed during the column reorder"):
+        migrate(lake)
+    table = catalog_delta.open_table(store)
+    assert table.to_pyarrow_table().num_rows == rows
+    assert not catalog_delta.in_table_order(table)
+    report = migrate(lake)
+    assert report.reordered_rows == rows
+    assert catalog_delta.open_table(store).to_pyarrow_table().num_rows == rows

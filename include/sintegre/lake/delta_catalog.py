@@ -582,16 +582,23 @@ def _dataset_of_entries(
 
 
 __all__ = [
+    "COLUMN_COMMENTS",
     "LEGACY_KEY",
     "PARTITION_BY",
     "TABLE_CONFIGURATION",
     "TABLE_KEY",
+    "TAIL_EXTRA",
+    "TAIL_FIRST_MIN_BYTES",
+    "TAIL_SHARE",
+    "TRAILING_COLUMNS",
+    "WHOLE_READ_MAX_BYTES",
     "LegacyCatalogError",
     "append",
     "check_not_legacy",
     "dataset",
     "delta_schema",
     "exists",
+    "in_table_order",
     "load_for_landing",
     "open_or_none",
     "open_table",

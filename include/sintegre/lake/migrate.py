@@ -138,10 +138,9 @@ def migrate(
     """
     store = open_store(lake_root, settings)
     report = _migrate_legacy(store, keep)
-    reordered = reorder_columns(store)
+    reordered, version = reorder_columns(store)
     if not reordered:
         return report
-    version = catalog_delta.open_table(store).version()
     return replace(report, table_version=version, reordered_rows=reordered)
 
 
@@ -204,52 +203,66 @@ def _migrate_legacy(store: LakeStore, keep: bool) -> MigrationReport:
     )
 
 
-def reorder_columns(store: LakeStore) -> int:
+def reorder_columns(store: LakeStore) -> tuple[int, int | None]:
     """Rewrite a catalog table made in the old column order into today's, verified.
 
     One ``overwrite`` commit of the snapshot's rows with :func:`delta_catalog.delta_schema`
     (its column comments make it a schema change: delta-rs otherwise keeps a table's order),
-    the rows streamed from the snapshot rather than held in memory. Delta's
-    conflict check refuses the commit if a compaction replaced files meanwhile; a landing
-    committed meanwhile keeps its rows (the overwrite removes only the files it read), but
-    run it with the landings paused, like the rest of the migration.
+    the rows streamed from the snapshot rather than held in memory. The overwrite declares
+    that it read the whole table (``predicate="true"``): without it delta-rs checks nothing,
+    and a compaction committed meanwhile left every row twice (reproduced). With it, any
+    commit made since the snapshot (a compaction, a landing) makes the rewrite fail and
+    leaves the table as it was: run it with the DAGs paused, like the rest of the migration,
+    and again if it says the table changed.
 
     Returns:
-        The rows rewritten; 0 when there is no table or it is already in today's order.
+        The rows rewritten and the version the rewrite made; ``(0, None)`` when there is no
+        table or it is already in today's order.
 
     Raises:
-        MigrationError: The rewritten table's counts or checksums differ from the old one's.
+        MigrationError: The table changed during the rewrite (nothing was committed), or the
+            rewritten version's counts or checksums differ from the old one's.
     """
     from deltalake import write_deltalake
+    from deltalake.exceptions import CommitFailedError
 
     target = catalog_delta.open_or_none(store)
     if target is None or catalog_delta.in_table_order(target):
-        return 0
+        return 0, None
     version = target.version()
     before = _table_checksums(store, version)
     snapshot = catalog_delta.dataset(store, version)
-    assert snapshot is not None
+    if snapshot is None:
+        raise MigrationError(f"version {version} of the catalog table could not be read")
     schema = catalog_delta.delta_schema()
     rows = snapshot.scanner(columns=schema.names)
     reader = pa.RecordBatchReader.from_batches(
         schema, (batch.cast(schema) for batch in rows.to_batches())
     )
-    write_deltalake(
-        target,
-        reader,
-        mode="overwrite",
-        schema_mode="overwrite",
-        partition_by=list(catalog_delta.PARTITION_BY),
-    )
-    rewritten = catalog_delta.open_table(store)
-    if not catalog_delta.in_table_order(rewritten):
+    try:
+        write_deltalake(
+            target,
+            reader,
+            mode="overwrite",
+            schema_mode="overwrite",
+            predicate="true",
+            partition_by=list(catalog_delta.PARTITION_BY),
+        )
+    except CommitFailedError as exc:
+        raise MigrationError(
+            f"the catalog table changed during the column reorder ({exc}): nothing was "
+            "committed; pause the DAGs and run the command again"
+        ) from None
+    # The version this overwrite made (``target`` knows it), not whatever is newest now.
+    rewritten = target.version()
+    if not catalog_delta.in_table_order(catalog_delta.open_table(store, rewritten)):
         raise MigrationError("the catalog table kept its old column order after the rewrite")
-    after = _table_checksums(store, rewritten.version())
+    after = _table_checksums(store, rewritten)
     if after != before:
         bad = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
         raise MigrationError(
             f"{len(bad)} partition(s) differ after the column reorder (first: {bad[0]}): "
-            f"restore version {version} of the catalog table"
+            f"restore version {version} of the catalog table (the rewrite made {rewritten})"
         )
     total = sum(count for count, _ in before.values())
     log.info(
@@ -258,9 +271,9 @@ def reorder_columns(store: LakeStore) -> int:
         total,
         len(before),
         version,
-        rewritten.version(),
+        rewritten,
     )
-    return total
+    return total, rewritten
 
 
 def _table_checksums(store: LakeStore, version: int) -> dict[tuple[str, str], tuple[int, str]]:
@@ -274,7 +287,8 @@ def _table_checksums(store: LakeStore, version: int) -> dict[tuple[str, str], tu
     import duckdb
 
     dataset = catalog_delta.dataset(store, version)
-    assert dataset is not None
+    if dataset is None:
+        raise MigrationError(f"version {version} of the catalog table could not be read")
     columns = ", ".join(f'"{name}"' for name in (*CATALOG_SCHEMA.names, "periodo_mes"))
     with duckdb.connect() as con:
         con.register("snapshot", dataset)

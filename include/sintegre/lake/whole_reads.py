@@ -11,8 +11,11 @@ A ``count(*)`` of ``catalog`` opens every catalog file (one per macroprocesso an
 measured on moto at 20k deliveries (257 files), 526 requests and 2.0 s became 270 requests and
 1.1 s.
 
-Only files whose size is known (the Delta log says it) and small are read whole; anything else
-goes to ``base`` unchanged. Nothing is kept beyond one open file.
+Only files whose size is known (the Delta log says it) and that the caller lists are read
+whole (``delta_catalog`` lists files up to 16 MB: on moto at 1M deliveries, files ~3 MB, a
+whole read beat a footer read plus a range); a file listed in ``tails`` (a view of a table
+whose last columns are the ones it reads) starts with one ranged read of its tail instead.
+Anything else goes to ``base`` unchanged. Nothing is kept beyond one open file.
 """
 
 from __future__ import annotations
@@ -24,14 +27,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-__all__ = ["WHOLE_READ_MAX_BYTES", "whole_read_filesystem"]
-
-#: Larger files are read by ranges. Below it a whole read costs no more bytes than a ranged
-#: one: the columns the views need sit at both ends of a catalog file (``ingestion_id`` first,
-#: the timestamps last), so pyarrow's read-through range spans the whole file anyway. Measured
-#: on moto at 1M deliveries (files ~3 MB): with whole reads only up to 1 MB, ``count(*)`` of
-#: ``catalog`` took 2.09 s and a decision 97 ms; with every file read whole, 2.00 s and 65 ms.
-WHOLE_READ_MAX_BYTES = 16 << 20
+__all__ = ["whole_read_filesystem"]
 
 
 class _WholeReads(pafs.FileSystemHandler):
@@ -47,6 +43,8 @@ class _WholeReads(pafs.FileSystemHandler):
         self.base = base
         self.sizes = dict(sizes)
         self.tails = dict(tails or {})
+        #: Every path's size, for ``get_file_info`` (asked once per file opened).
+        self._known = {**{p: size for p, (size, _) in self.tails.items()}, **self.sizes}
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -68,9 +66,8 @@ class _WholeReads(pafs.FileSystemHandler):
     def get_file_info(self, paths: str | list[str]) -> list[pafs.FileInfo]:
         # Known sizes need no request (pyarrow asks before it opens a file of unknown size).
         paths = [paths] if isinstance(paths, str) else paths
-        sizes = {**{p: size for p, (size, _) in self.tails.items()}, **self.sizes}
-        if all(p in sizes for p in paths):
-            return [pafs.FileInfo(p, pafs.FileType.File, size=sizes[p]) for p in paths]
+        if all(p in self._known for p in paths):
+            return [pafs.FileInfo(p, pafs.FileType.File, size=self._known[p]) for p in paths]
         return self.base.get_file_info(paths)
 
     def get_file_info_selector(self, selector: pafs.FileSelector) -> list[pafs.FileInfo]:
@@ -81,7 +78,7 @@ class _WholeReads(pafs.FileSystemHandler):
             total, tail = self.tails[path]
             return pa.PythonFile(_TailFirst(self.base, path, total, tail), mode="r")
         size = self.sizes.get(path)
-        if size is None or size > WHOLE_READ_MAX_BYTES:
+        if size is None:
             return self.base.open_input_file(path)
         # One GET of every byte (``base`` knows the size: no HEAD), which then serves the
         # footer read and every column read of the scan.
@@ -161,8 +158,12 @@ class _TailFirst(io.RawIOBase):
         return self.position
 
     def seek(self, offset: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self.position, 2: self.size_}[whence]
-        self.position = base + offset
+        if whence not in (0, 1, 2):
+            raise ValueError(f"invalid whence {whence}")
+        position = (0, self.position, self.size_)[whence] + offset
+        if position < 0:
+            raise ValueError(f"negative seek position {position}")
+        self.position = position
         return self.position
 
     def read(self, nbytes: int = -1) -> bytes:
@@ -180,7 +181,8 @@ class _TailFirst(io.RawIOBase):
             self._whole = self.base.open_input_file(self.path)
         head_end = min(end, self.start)
         self._whole.seek(start)
-        return bytes(memoryview(self._whole.read(head_end - start))) + cached
+        head = self._whole.read(head_end - start)
+        return head + cached if cached else bytes(head)
 
     def close(self) -> None:
         if self._whole is not None:
@@ -194,8 +196,8 @@ def whole_read_filesystem(
     sizes: Mapping[str, int],
     tails: Mapping[str, tuple[int, int]] | None = None,
 ) -> pafs.FileSystem:
-    """``base``, except that each path of ``sizes`` (its exact size in bytes) up to
-    :data:`WHOLE_READ_MAX_BYTES` is read with one request when opened, and each path of
+    """``base``, except that each path of ``sizes`` (its exact size in bytes) is read with
+    one request when opened (the caller lists only small files), and each path of
     ``tails`` (``(size, tail)``) starts with one read of its last ``tail`` bytes.
 
     Args:
