@@ -33,6 +33,7 @@ PID is not ours) and does its work in a freshly *spawned* helper process instead
 from __future__ import annotations
 
 import datetime
+import functools
 import multiprocessing
 import os
 import time
@@ -129,9 +130,11 @@ COLUMN_COMMENTS = {
 }
 
 
+@functools.cache
 def delta_schema() -> pa.Schema:
     """``CATALOG_SCHEMA`` plus the partition columns, in the order stored in the Delta table
-    (:data:`TRAILING_COLUMNS` last)."""
+    (:data:`TRAILING_COLUMNS` last). Built once: every append, decision and view asks for it,
+    and an Arrow schema is immutable."""
     from sintegre.lake.layout import CATALOG_SCHEMA
 
     fields = [
