@@ -327,3 +327,28 @@ def test_flask_has_no_request_hook_the_fast_path_would_skip(app) -> None:
     assert app.after_request_funcs == {None: [_log_request]}
     assert not any(app.teardown_request_funcs.values())
     assert not any(app.url_value_preprocessors.values())
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"id": "ab12", "status": "received", "dag_id": "sintegre_acomph", "flags": []},
+        {"id": "ab12", "status": "duplicate", "dag_id": None, "flags": ["a", "b"]},
+        {"id": "ab12", "dag_id": "ação", "flags": ["x"]},  # non-ASCII: Flask's serialiser
+        {"id": 'a"b\\c', "dag_id": "tab\there\x7f", "flags": ["\u2028"]},  # escapes
+    ],
+)
+@pytest.mark.parametrize("settings", [(False, False), (True, False), (False, True)])
+def test_the_answer_bytes_are_what_jsonify_writes(
+    tmp_path, answer: dict[str, Any], settings: tuple[bool, bool]
+) -> None:
+    # msgspec writes the receiver's answers (issue #17); with other JSON settings or text that
+    # needs escaping, Flask's own serialiser does: either way the bytes are jsonify's.
+    receiver = Receiver(tmp_path, fast=True)
+    app = receiver.app
+    app.json.ensure_ascii, app.json.sort_keys = settings  # type: ignore[attr-defined]
+    front = FastAccept(app, lambda environ, start_response: [])
+    with app.app_context():
+        expected = app.json.response(answer).get_data()
+    assert front._answer_bytes(answer) == expected
+    receiver.inbox.dispose()

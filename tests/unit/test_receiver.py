@@ -266,3 +266,39 @@ def test_what_the_receiver_accepts_the_dag_accepts(app, post) -> None:
     stored = json.loads(row["conf"])["url"]
     assert re.match(r"^https://", stored) and f"//{ONS_HOST}/" in stored
     assert stored.split("?", 1)[1] == url.split("?", 1)[1]  # the token untouched
+
+
+def test_the_json_log_line_reads_plain_and_other_extras_as_json_would(caplog) -> None:
+    # Plain extras go through msgspec (issue #17); others keep json's default=str reading.
+    import dataclasses
+    import json as stdjson
+    import logging as stdlogging
+
+    from sintegre.core.logs import JsonFormatter
+
+    @dataclasses.dataclass
+    class Secretive:
+        url: str
+
+        def __str__(self) -> str:
+            return "Secretive(<redacted>)"
+
+    formatter = JsonFormatter()
+    plain = stdlogging.LogRecord("x", stdlogging.INFO, __file__, 1, "m %s", ("ã",), None)
+    plain.__dict__.update({"n": 1, "f": 1.5, "b": True, "none": None, "s": "ação\n"})
+    line = formatter.format(plain)
+    assert stdjson.loads(line) | {"ts": None} == {
+        "ts": None,
+        "level": "info",
+        "logger": "x",
+        "msg": "m ã",
+        "n": 1,
+        "f": 1.5,
+        "b": True,
+        "none": None,
+        "s": "ação\n",
+    }
+    assert "ação" in line  # not escaped, as ensure_ascii=False wrote it
+    other = stdlogging.LogRecord("x", stdlogging.INFO, __file__, 1, "m", (), None)
+    other.__dict__["obj"] = Secretive("https://h/?token=abc")
+    assert stdjson.loads(formatter.format(other))["obj"] == "Secretive(<redacted>)"

@@ -107,3 +107,22 @@ def test_mutated_tokens_get_pyjwts_verdict(
         chars[position % len(chars)] = char
     mutated = "".join(chars)[: len(chars) - cut]
     assert _ours(mutated) == _pyjwt(mutated)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"URL": "\\ud800"}',  # an escape
+        '{"URL": "x"}'.encode("utf-16-le")[:-4]
+        + "\ud800".encode("utf-16-le", "surrogatepass")
+        + '"}'.encode("utf-16-le"),  # UTF-16 with a raw lone surrogate
+        b'{"URL": "' + "\ud800".encode("utf-8", "surrogatepass") + b'"}',  # UTF-8-encoded one
+    ],
+    ids=["escape", "utf-16", "utf-8-bytes"],
+)
+def test_a_lone_surrogate_in_the_claims_is_refused_however_it_is_spelled(payload: bytes) -> None:
+    # The claim walk is skipped for plain ASCII claims (issue #17); every other spelling of a
+    # surrogate must still reach it.
+    token = f"{HEADER}.{_b64(payload)}.sig"
+    with pytest.raises(NotificationError, match=r"surrogate|readable"):
+        read_token_claims(token)

@@ -63,9 +63,8 @@ def route(notification: Notification, generic_dag_id: str, catalog: Catalog | No
     product = catalog.lookup(notification.product_id, notification.nome)
     if product is None:
         dataset = uncatalogued_dataset(notification.product_id, notification.nome, catalog)
-        return Route(generic_dag_id, dataclasses.replace(notification, dataset=dataset), None)
-    routed = dataclasses.replace(
-        notification,
+        return Route(generic_dag_id, notification.with_changes(dataset=dataset), None)
+    routed = notification.with_changes(
         dataset=product.dataset,
         # The token may lack a product claim while the name matched: keep the catalog's id.
         product_id=notification.product_id or product.id,

@@ -151,7 +151,7 @@ class Inbox:
             "data_produto": notification.data_produto,
             "flags": json.dumps(list(notification.flags)),
             "token_exp": notification.token_exp,
-            "conf": json.dumps(notification.to_conf(), ensure_ascii=False),
+            "conf": notification.conf_json(),
             "body": body,
             "attempts": 0,
             "next_attempt_at": current,

@@ -19,8 +19,7 @@ from sintegre.intake.notification.errors import NotificationError
 from sintegre.intake.notification.model import Notification, notification_id_of
 from sintegre.intake.notification.urls import (
     _epoch_claim,
-    canonical_url,
-    check_download_url,
+    checked_download_url,
     product_id_from_claim,
     read_token_claims,
 )
@@ -114,10 +113,9 @@ def normalize(
     _check_period_near(start, "periodicidade", current)
     _check_period_near(end, "periodicidadeFinal", current)
 
-    token = check_download_url(url, allowed_hosts)
     # What the receiver accepts, the DAG accepts: scheme and host in lower case (the DAG's
     # Param pattern is ^https://), path and query (the token) untouched.
-    url = canonical_url(url)
+    token, url = checked_download_url(url, allowed_hosts)
     claims = read_token_claims(token)
     exp = _epoch_claim(claims.get("exp"), "exp")
     nbf = _epoch_claim(claims.get("nbf"), "nbf")

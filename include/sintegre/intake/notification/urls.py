@@ -75,7 +75,10 @@ def check_fetch_target(
 
 def canonical_url(url: str) -> str:
     """The URL with its scheme and host in lower case (``HTTPS://APPS08…`` → ``https://apps08…``)."""
-    parts = urlsplit(url.strip())
+    return _canonical(urlsplit(url.strip()))
+
+
+def _canonical(parts: SplitResult) -> str:
     return urlunsplit(parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()))
 
 
@@ -88,11 +91,23 @@ def check_download_url(url: str, allowed_hosts: tuple[str, ...]) -> str:
     Raises:
         NotificationError: 422 naming ``url`` and what is wrong (never the token itself).
     """
+    return checked_download_url(url, allowed_hosts)[0]
+
+
+def checked_download_url(url: str, allowed_hosts: tuple[str, ...]) -> tuple[str, str]:
+    """:func:`check_download_url` and :func:`canonical_url` from one split of the URL.
+
+    Returns:
+        The token query parameter and the canonical URL.
+
+    Raises:
+        NotificationError: 422 naming ``url`` and what is wrong (never the token itself).
+    """
     parts = check_fetch_target(url, allowed_hosts)
     tokens = parse_qs(parts.query).get("token") or []
     if len(tokens) != 1 or not tokens[0].strip():
         raise NotificationError("field 'url' has no token query parameter", field="url")
-    return tokens[0]
+    return tokens[0], _canonical(parts)
 
 
 #: A base64url segment of a compact JWS (RFC 7515 §2: no padding; some issuers add it).
@@ -135,7 +150,8 @@ def read_token_claims(token: str) -> dict[str, Any]:
         _base64url_segment(signature)
         if not isinstance(json.loads(_base64url_segment(header)), dict):
             raise ValueError("the header is not a JSON object")
-        claims = json.loads(_base64url_segment(payload))
+        raw_claims = _base64url_segment(payload)
+        claims = json.loads(raw_claims)
     except (ValueError, binascii.Error, RecursionError):
         # ValueError: not three segments, bad base64url or JSON, a header that is no object,
         # an integer claim beyond Python's digit limit, bytes that are not UTF-8.
@@ -144,11 +160,21 @@ def read_token_claims(token: str) -> dict[str, Any]:
         ) from None
     if not isinstance(claims, dict):
         raise NotificationError("field 'url' carries a token without claims", field="url")
-    if _lone_surrogate(claims):
+    if _may_hold_surrogate(raw_claims) and _lone_surrogate(claims):
         raise NotificationError(
             "field 'url' carries a token whose claims hold a lone UTF-16 surrogate", field="url"
         )
     return claims
+
+
+def _may_hold_surrogate(raw: bytes) -> bool:
+    """Whether JSON bytes can decode to a lone surrogate (else the walk over them is skipped).
+
+    ``json.loads`` of bytes reads UTF-8 with ``surrogatepass`` and also UTF-16/32 (told by
+    their NUL bytes): a surrogate can come from any non-ASCII byte, a NUL, or a ``\\u``
+    escape. Plain ASCII without those (every real ONS token) cannot hold one.
+    """
+    return not raw.isascii() or b"\x00" in raw or b"\\u" in raw
 
 
 def product_id_from_claim(url_claim: str | None) -> int | None:

@@ -25,6 +25,8 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from sintegre.intake.receiver import webhook
 from sintegre.intake.receiver.state import ReceiverState
 
@@ -38,6 +40,7 @@ _PREFIX = "/sintegre/"
 #: Flask answers a view's JSON with these; the fast path's answer must not differ from it.
 _STATUS = "200 OK"
 _CONTENT_TYPE = ("Content-Type", "application/json")
+_ENCODE = msgspec.json.Encoder().encode
 
 
 class FastAccept:
@@ -92,10 +95,7 @@ class FastAccept:
         except Exception as exc:  # Flask answers this outcome (422, 503) without storing again
             return self._hand_over(environ, start_response, body, outcome=exc)
         try:
-            # The same serialiser and settings as ``jsonify`` (ensure_ascii, sort_keys, compact
-            # separators, trailing newline): the bytes are Flask's.
-            text = self.app.json.dumps(webhook.answer(stored, prepared), separators=(",", ":"))
-            payload = f"{text}\n".encode()
+            payload = self._answer_bytes(webhook.answer(stored, prepared))
             webhook.log_accepted(
                 stored,
                 prepared,
@@ -109,6 +109,28 @@ class FastAccept:
         # Answered only now: the row was committed by ``store`` above.
         start_response(_STATUS, [_CONTENT_TYPE, ("Content-Length", str(len(payload)))])
         return [payload]
+
+    def _answer_bytes(self, answer: dict[str, Any]) -> bytes:
+        """The 200's body, byte for byte what ``jsonify`` writes with the app's JSON settings.
+
+        With the receiver's settings (``ensure_ascii`` and ``sort_keys`` off, compact), msgspec
+        writes the same bytes for text that needs no escape, in a fifth of ``json``'s time:
+        the answer holds hex ids, statuses and run ids, so in practice always. Anything else
+        (other settings, a backslash or a non-ASCII character in the output) takes Flask's own
+        serialiser.
+        """
+        provider = self.app.json
+        if (
+            getattr(provider, "ensure_ascii", None) is False
+            and getattr(provider, "sort_keys", None) is False
+        ):
+            payload = _ENCODE(answer)
+            if payload.isascii() and b"\\" not in payload:
+                return payload + b"\n"
+        # The same serialiser and settings as ``jsonify`` (ensure_ascii, sort_keys, compact
+        # separators, trailing newline): the bytes are Flask's.
+        text = provider.dumps(answer, separators=(",", ":"))
+        return f"{text}\n".encode()
 
     def _plain_length(self, environ: WSGIEnvironment) -> int | None:
         """The body's length when it is a plain one within Flask's limit, else ``None``.

@@ -184,9 +184,7 @@ def prepare(body: bytes, config: Integration, settings: Settings) -> Prepared:
     notification = routed.notification
     expected = config.expects(notification.product_id, notification.nome)
     if not expected:
-        notification = dataclasses.replace(
-            notification, flags=(*notification.flags, "unexpected_product")
-        )
+        notification = notification.with_changes(flags=(*notification.flags, "unexpected_product"))
     return Prepared(notification, routed.dag_id, expected)
 
 
