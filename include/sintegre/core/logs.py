@@ -62,4 +62,11 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
             )
         root.addHandler(handler)
     root.setLevel(level)
+    # Neither format prints the caller's file and line, nor thread or process names: the
+    # logging HOWTO's "Optimization" settings skip collecting them for every record (the
+    # receiver writes one per accepted notification; issue #17).
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     install_redaction()
