@@ -127,7 +127,9 @@ def parse_body(body: bytes) -> dict[str, Any]:
         raise NotificationError(
             f"the body must be a JSON object, got {type(data).__name__}", status=400
         )
-    if _deeper_than(data, MAX_JSON_DEPTH):
+    # A notification is a flat object: only one holding an object or a list is walked.
+    nested = any(isinstance(value, (dict, list)) for value in data.values())
+    if nested and _deeper_than(data, MAX_JSON_DEPTH):
         raise NotificationError(
             f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels", status=400
         )

@@ -39,6 +39,8 @@ def _check_storable(value: str, name: str) -> None:
     """Refuse text no database stores: lone surrogates (from \\ud800 escapes) and NUL."""
     if "\x00" in value:
         raise NotificationError(f"field '{name}' contains a NUL character", field=name)
+    if value.isascii():  # no surrogate is ASCII: the encode below is skipped (the 800-byte URL)
+        return
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
