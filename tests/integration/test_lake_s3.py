@@ -402,3 +402,108 @@ def test_large_catalog_files_are_read_tail_first_in_one_request(
     got = snapshot.to_table(columns=[*columns, "sha256"]).sort_by("ingestion_id")
     assert got == expected
     assert len(data_requests(start)) > 2
+
+
+def test_a_count_of_the_catalog_reads_each_file_once(
+    settings: Settings, s3_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``SELECT count(*) FROM catalog`` needs no column, and DuckDB then scans the first one
+    of the registered snapshot: ``views`` puts ``dataset`` (in the tail) first, so a large
+    file costs its one tail GET, not a second one for ``notification_id`` at its head."""
+    import re
+    from datetime import UTC, datetime
+
+    from sintegre.lake import delta_catalog
+    from sintegre.lake import views as lakeviews
+
+    store = open_store(settings.lake_uri, settings)
+    for day in ("2025-03-02", "2025-04-29"):
+        rows = [
+            {
+                "ingestion_id": f"i-{day}-{n}",
+                "notification_id": f"{n:024x}",
+                "dataset": "carga",
+                "sha256": f"{n:064x}",
+                "version": f"{n:064x}",
+                "outcome": "new",
+                "delivered_at": datetime(2025, 4, 1, tzinfo=UTC),
+                "ingested_at": datetime(2025, 4, 1, tzinfo=UTC),
+            }
+            for n in range(3000)
+        ]
+        delta_catalog.append(store, delta_catalog.to_arrow(rows, "m", day))
+    monkeypatch.setattr(delta_catalog, "TAIL_FIRST_MIN_BYTES", 0)
+    monkeypatch.setattr(delta_catalog, "TAIL_SHARE", 1000)
+    table_path = f"/{store.path_for_pyarrow(delta_catalog.TABLE_KEY)}/"
+    request = re.compile(r'"(?:\x1b\[[0-9;]*m)*([A-Z]+) (\S+) HTTP')
+    con = lakeviews.connect(store, only=[])
+    try:
+        start = s3_log.stat().st_size
+        assert con.execute("SELECT count(*) FROM catalog").fetchone() == (6000,)
+        with s3_log.open("rb") as log:
+            log.seek(start)
+            lines = log.read().decode(errors="replace").splitlines()
+        reads = [
+            match[1]
+            for match in map(request.search, lines)
+            if match and match[2].startswith(table_path) and "_delta_log" not in match[2]
+        ]
+        assert reads == ["GET", "GET"]
+        # The view still shows its columns in their order, with the right values.
+        first = con.execute("SELECT * FROM catalog ORDER BY ingestion_id LIMIT 1")
+        names = [column[0] for column in first.description]
+        assert names[: len(lakeviews.CATALOG_SCHEMA.names)] == lakeviews.CATALOG_SCHEMA.names
+        row = dict(zip(names, first.fetchone(), strict=True))
+        assert row["notification_id"] == f"{0:024x}" and row["dataset"] == "carga"
+    finally:
+        con.close()
+
+
+def test_while_views_are_bound_a_history_footer_is_read_once(settings: Settings) -> None:
+    """DuckDB reads a history file's footer at each bind of a view over it: within
+    ``same_listings`` its last bytes are read once (one open) and serve the later opens;
+    a read before them opens the file; afterwards nothing is kept."""
+    from sintegre.lake import fsspec_listing
+
+    store = open_store(settings.lake_uri, settings)
+    history = "history/ds/macroprocesso=m/periodicidade=2025-04-29"
+    content = bytes(range(256)) * 400  # 100 KB: longer than the kept footer bytes
+    store.write_bytes_atomic(f"{history}/v1.parquet", content)
+    filesystem = store.fsspec()
+    root = store.path_for_pyarrow("")
+    opened: list[str] = []
+    real_open = store.filesystem.open_input_file
+
+    class Counting:
+        def __getattr__(self, name: str) -> object:
+            return getattr(store.filesystem, name)
+
+        def open_input_file(self, path: str) -> object:
+            opened.append(path)
+            return real_open(path)
+
+    filesystem.fs = Counting()
+    size = len(content)
+    with filesystem.same_listings():
+        [path] = filesystem.glob(f"{root}/history/**/*.parquet")
+        for _ in range(3):  # three binds, each reading the length, then the footer
+            with filesystem.open(path, "rb") as handle:
+                handle.seek(size - 8)
+                assert handle.read(8) == content[-8:]
+                handle.seek(-1000, 2)
+                assert handle.read() == content[-1000:]
+        assert opened == [path]
+        with filesystem.open(path, "rb") as handle:  # a read that starts before the tail
+            start = size - fsspec_listing.FOOTER_BYTES - 10
+            handle.seek(start)
+            assert handle.read(20) == content[start : start + 20]
+            buffer = bytearray(5)
+            assert (
+                handle.readinto(buffer) == 5 and bytes(buffer) == content[start + 20 : start + 25]
+            )
+            assert handle.tell() == start + 25
+        assert len(opened) == 2
+    with filesystem.open(path, "rb") as handle:  # outside the bracket: read as ever
+        handle.seek(size - 8)
+        assert handle.read(8) == content[-8:]
+    assert len(opened) == 3

@@ -16,6 +16,11 @@ asks the object's size (a HEAD) on opening, and DuckDB opens a file at every bin
 over it (a dataset's two views and macro: three opens) to find its footer already in its own
 cache (``enable_external_file_cache``, validated by the listed time). Measured on moto
 (64 datasets): 192 opens, each a HEAD, for 64 footers read.
+
+Within :meth:`ListingArrowFS.same_listings` (``views.connect``), the last ``FOOTER_BYTES`` of
+such a file are read once and kept: DuckDB reads the footer again at each of the three binds
+(its metadata cache did not spare the reads), a HEAD and a GET each time on S3. Measured on
+moto (64 datasets, issue #15): 192 HEADs and 192 GETs became 64 and 64.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ from pyarrow.fs import FileSelector, FileType
 
 #: Entries kept from listings for ``info``; cleared past this size (a long session).
 _MAX_REMEMBERED = 200_000
+#: Bytes kept from the end of each history file while views are bound: a Parquet footer and
+#: its length (a dataset's footer is a few KB; a larger one is read past it, as before).
+FOOTER_BYTES = 64 << 10
 
 
 class ListingArrowFS(ArrowFSWrapper):  # type: ignore[misc]  # fsspec has no type hints
@@ -46,17 +54,19 @@ class ListingArrowFS(ArrowFSWrapper):  # type: ignore[misc]  # fsspec has no typ
         self._listed: dict[str, dict[str, Any]] = {}
         #: While :meth:`same_listings` is active: each folder's listing, reused.
         self._finds: dict[tuple[str, int | None, bool], dict[str, dict[str, Any]]] | None = None
+        #: While :meth:`same_listings` is active: each file's last bytes, once read.
+        self._tails: dict[str, bytes] | None = None
 
     @contextlib.contextmanager
     def same_listings(self) -> Iterator[None]:
         """Within the block, a folder is listed once (``views.connect`` binds each dataset's
         history glob three times: its two views and its ``_as_of`` macro); after it, every
         glob lists again, so queries see files landed since."""
-        self._finds = {}
+        self._finds, self._tails = {}, {}
         try:
             yield
         finally:
-            self._finds = None
+            self._finds = self._tails = None
 
     def find(
         self,
@@ -116,7 +126,12 @@ class ListingArrowFS(ArrowFSWrapper):  # type: ignore[misc]  # fsspec has no typ
         entry = self._listed.get(stripped)
         if entry is None or mode != "rb" or not seekable:
             return super()._open(path, mode, block_size, seekable, **kwargs)
-        stream = _DeferredInput(lambda: self.fs.open_input_file(stripped), int(entry["size"]))
+        size = int(entry["size"])
+        opener = lambda: self.fs.open_input_file(stripped)  # noqa: E731
+        if self._tails is not None:
+            stream: _DeferredInput = _TailKept(opener, size, self._tails, stripped)
+        else:
+            stream = _DeferredInput(opener, size)
         return ArrowFile(self, stream, stripped, mode, block_size, **kwargs)
 
     def modified(self, path: str) -> Any:
@@ -174,3 +189,59 @@ class _DeferredInput:
     def __getattr__(self, name: str) -> Any:
         # read, readinto, seek, tell…: the real file's, opened now.
         return getattr(self._opened(), name)
+
+
+class _TailKept(_DeferredInput):
+    """A deferred file whose last :data:`FOOTER_BYTES` are read once and shared through
+    ``kept`` (path → bytes) by every later open of the same path; other reads go to the file,
+    opened then."""
+
+    def __init__(self, opener: Any, size: int, kept: dict[str, bytes], path: str) -> None:
+        super().__init__(opener, size)
+        self._kept, self._path = kept, path
+        self._tail_start = max(0, size - FOOTER_BYTES)
+        self._position = 0
+
+    def _tail(self) -> bytes:
+        tail = self._kept.get(self._path)
+        if tail is None:
+            stream = self._opened()
+            stream.seek(self._tail_start)
+            tail = stream.read(self._size - self._tail_start)
+            if len(tail) != self._size - self._tail_start:
+                raise OSError(f"{self._path}: short read of its last {len(tail)} bytes")
+            # Two threads may read the same tail at once: both get the same bytes.
+            self._kept[self._path] = tail
+        return tail
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence not in (0, 1, 2):
+            raise ValueError(f"invalid whence {whence}")
+        position = (0, self._position, self._size)[whence] + offset
+        if position < 0:
+            raise ValueError(f"negative seek position {position}")
+        self._position = position
+        return position
+
+    def read(self, nbytes: int | None = -1) -> bytes:
+        start = self._position
+        end = self._size if nbytes is None or nbytes < 0 else min(self._size, start + nbytes)
+        if start >= end:
+            return b""
+        if start >= self._tail_start:
+            data = self._tail()[start - self._tail_start : end - self._tail_start]
+        else:
+            stream = self._opened()
+            stream.seek(start)
+            data = stream.read(end - start)
+        self._position = start + len(data)
+        return bytes(data)
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
