@@ -65,7 +65,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     # Neither format prints the caller's file and line, nor thread or process names: the
     # logging HOWTO's "Optimization" settings skip collecting them for every record (the
     # receiver writes one per accepted notification; issue #17).
-    logging._srcfile = None  # type: ignore[attr-defined]
+    logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False

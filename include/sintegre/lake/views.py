@@ -46,7 +46,7 @@ import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import duckdb
 import pyarrow as pa
@@ -145,7 +145,9 @@ def scan_order(snapshot: pads.Dataset) -> pads.Dataset:
     schema = snapshot.schema
     first = [schema.field(name) for name in SCAN_FIRST if name in schema.names]
     rest = [field for field in schema if field.name not in SCAN_FIRST]
-    return snapshot.replace_schema(pa.schema([*first, *rest], metadata=schema.metadata))
+    reordered = pa.schema([*first, *rest], metadata=cast(Any, schema.metadata))
+    # pyarrow's stubs say None; it returns the new dataset (tests/integration/test_lake_s3.py).
+    return cast("pads.Dataset", cast(Any, snapshot).replace_schema(reordered))
 
 
 def _catalog_sql(store: LakeStore, snapshot: pads.Dataset | None) -> str:
