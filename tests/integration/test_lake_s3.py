@@ -236,15 +236,8 @@ def test_duckdb_globs_on_s3_are_one_listing_and_curated_sizes_are_never_remember
     assert len(filesystem.glob(f"{root}/history/**/*.parquet")) == 3  # fresh afterwards
 
 
-def test_a_listed_history_file_opens_on_its_first_read(settings: Settings) -> None:
-    """DuckDB opens a file at every bind of a view over it: a listed history/ file's handle
-    knows its size without a request and asks S3 only when read; an unlisted file (and a
-    curated/ one) opens as usual."""
-    store = open_store(settings.lake_uri, settings)
-    history = "history/ds/macroprocesso=m/periodicidade=2025-04-29"
-    store.write_bytes_atomic(f"{history}/v1.parquet", b"0123456789")
-    filesystem = store.fsspec()
-    root = store.path_for_pyarrow("")
+def _count_opens(store: Any, filesystem: Any) -> list[str]:
+    """The paths ``filesystem`` (the store's fsspec wrapper) opens from now on, in order."""
     opened: list[str] = []
     real_open = store.filesystem.open_input_file
 
@@ -257,6 +250,19 @@ def test_a_listed_history_file_opens_on_its_first_read(settings: Settings) -> No
             return real_open(path)
 
     filesystem.fs = Counting()
+    return opened
+
+
+def test_a_listed_history_file_opens_on_its_first_read(settings: Settings) -> None:
+    """DuckDB opens a file at every bind of a view over it: a listed history/ file's handle
+    knows its size without a request and asks S3 only when read; an unlisted file (and a
+    curated/ one) opens as usual."""
+    store = open_store(settings.lake_uri, settings)
+    history = "history/ds/macroprocesso=m/periodicidade=2025-04-29"
+    store.write_bytes_atomic(f"{history}/v1.parquet", b"0123456789")
+    filesystem = store.fsspec()
+    root = store.path_for_pyarrow("")
+    opened = _count_opens(store, filesystem)
     [path] = filesystem.glob(f"{root}/history/**/*.parquet")
     handle = filesystem.open(path, "rb")
     assert handle.size == 10 and not handle.closed and opened == []
@@ -341,18 +347,12 @@ def test_catalog_files_on_s3_are_read_in_one_request_each(settings: Settings, s3
         handler.open_input_file(fragment.path)
 
 
-def test_large_catalog_files_are_read_tail_first_in_one_request(
-    settings: Settings, s3_log: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A view reads the trailing columns of each file: a file above the whole-read size is
-    read by one ranged GET of its tail (footer and those columns); a tail too short for a
-    column falls back to more ranged reads and the same rows, never wrong ones."""
-    import re
+def _append_two_months(store: Any, extra: Any) -> None:
+    """Two months of 3,000 catalog rows each (one commit a month), ``extra(n)`` merged in."""
     from datetime import UTC, datetime
 
     from sintegre.lake import delta_catalog
 
-    store = open_store(settings.lake_uri, settings)
     for day in ("2025-03-02", "2025-04-29"):
         rows = [
             {
@@ -360,14 +360,28 @@ def test_large_catalog_files_are_read_tail_first_in_one_request(
                 "dataset": "carga",
                 "sha256": f"{n:064x}",
                 "version": f"{n:064x}",
-                "history_path": f"history/carga/{n:064x}.parquet",
                 "outcome": "new",
                 "delivered_at": datetime(2025, 4, 1, tzinfo=UTC),
                 "ingested_at": datetime(2025, 4, 1, tzinfo=UTC),
+                **extra(n),
             }
             for n in range(3000)
         ]
         delta_catalog.append(store, delta_catalog.to_arrow(rows, "m", day))
+
+
+def test_large_catalog_files_are_read_tail_first_in_one_request(
+    settings: Settings, s3_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A view reads the trailing columns of each file: a file above the whole-read size is
+    read by one ranged GET of its tail (footer and those columns); a tail too short for a
+    column falls back to more ranged reads and the same rows, never wrong ones."""
+    import re
+
+    from sintegre.lake import delta_catalog
+
+    store = open_store(settings.lake_uri, settings)
+    _append_two_months(store, lambda n: {"history_path": f"history/carga/{n:064x}.parquet"})
     table_path = f"/{store.path_for_pyarrow(delta_catalog.TABLE_KEY)}/"
     request = re.compile(r'"(?:\x1b\[[0-9;]*m)*([A-Z]+) (\S+) HTTP')
 
@@ -411,27 +425,12 @@ def test_a_count_of_the_catalog_reads_each_file_once(
     of the registered snapshot: ``views`` puts ``dataset`` (in the tail) first, so a large
     file costs its one tail GET, not a second one for ``notification_id`` at its head."""
     import re
-    from datetime import UTC, datetime
 
     from sintegre.lake import delta_catalog
     from sintegre.lake import views as lakeviews
 
     store = open_store(settings.lake_uri, settings)
-    for day in ("2025-03-02", "2025-04-29"):
-        rows = [
-            {
-                "ingestion_id": f"i-{day}-{n}",
-                "notification_id": f"{n:024x}",
-                "dataset": "carga",
-                "sha256": f"{n:064x}",
-                "version": f"{n:064x}",
-                "outcome": "new",
-                "delivered_at": datetime(2025, 4, 1, tzinfo=UTC),
-                "ingested_at": datetime(2025, 4, 1, tzinfo=UTC),
-            }
-            for n in range(3000)
-        ]
-        delta_catalog.append(store, delta_catalog.to_arrow(rows, "m", day))
+    _append_two_months(store, lambda n: {"notification_id": f"{n:024x}"})
     monkeypatch.setattr(delta_catalog, "TAIL_FIRST_MIN_BYTES", 0)
     monkeypatch.setattr(delta_catalog, "TAIL_SHARE", 1000)
     table_path = f"/{store.path_for_pyarrow(delta_catalog.TABLE_KEY)}/"
@@ -471,18 +470,7 @@ def test_while_views_are_bound_a_history_footer_is_read_once(settings: Settings)
     store.write_bytes_atomic(f"{history}/v1.parquet", content)
     filesystem = store.fsspec()
     root = store.path_for_pyarrow("")
-    opened: list[str] = []
-    real_open = store.filesystem.open_input_file
-
-    class Counting:
-        def __getattr__(self, name: str) -> object:
-            return getattr(store.filesystem, name)
-
-        def open_input_file(self, path: str) -> object:
-            opened.append(path)
-            return real_open(path)
-
-    filesystem.fs = Counting()
+    opened = _count_opens(store, filesystem)
     size = len(content)
     with filesystem.same_listings():
         [path] = filesystem.glob(f"{root}/history/**/*.parquet")

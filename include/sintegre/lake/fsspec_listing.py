@@ -32,6 +32,8 @@ from typing import Any
 from fsspec.implementations.arrow import ArrowFile, ArrowFSWrapper
 from pyarrow.fs import FileSelector, FileType
 
+from sintegre.lake.whole_reads import seek_position
+
 #: Entries kept from listings for ``info``; cleared past this size (a long session).
 _MAX_REMEMBERED = 200_000
 #: Bytes kept from the end of each history file while views are bound: a Parquet footer and
@@ -218,13 +220,8 @@ class _TailKept(_DeferredInput):
         return self._position
 
     def seek(self, offset: int, whence: int = 0) -> int:
-        if whence not in (0, 1, 2):
-            raise ValueError(f"invalid whence {whence}")
-        position = (0, self._position, self._size)[whence] + offset
-        if position < 0:
-            raise ValueError(f"negative seek position {position}")
-        self._position = position
-        return position
+        self._position = seek_position(self._position, self._size, offset, whence)
+        return self._position
 
     def read(self, nbytes: int | None = -1) -> bytes:
         start = self._position

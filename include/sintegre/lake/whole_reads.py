@@ -27,7 +27,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-__all__ = ["whole_read_filesystem"]
+__all__ = ["seek_position", "whole_read_filesystem"]
 
 
 class _WholeReads(pafs.FileSystemHandler):
@@ -122,6 +122,20 @@ class _WholeReads(pafs.FileSystemHandler):
         raise OSError("read-only filesystem")
 
 
+def seek_position(current: int, size: int, offset: int, whence: int) -> int:
+    """Where ``seek(offset, whence)`` lands in a file of ``size`` bytes read at ``current``.
+
+    Raises:
+        ValueError: An unknown ``whence`` or a position before the start.
+    """
+    if whence not in (0, 1, 2):
+        raise ValueError(f"invalid whence {whence}")
+    position = (0, current, size)[whence] + offset
+    if position < 0:
+        raise ValueError(f"negative seek position {position}")
+    return position
+
+
 class _TailFirst(io.RawIOBase):
     """A read-only file whose last ``tail`` bytes come from one ranged read, made on open.
 
@@ -158,12 +172,7 @@ class _TailFirst(io.RawIOBase):
         return self.position
 
     def seek(self, offset: int, whence: int = 0) -> int:
-        if whence not in (0, 1, 2):
-            raise ValueError(f"invalid whence {whence}")
-        position = (0, self.position, self.size_)[whence] + offset
-        if position < 0:
-            raise ValueError(f"negative seek position {position}")
-        self.position = position
+        self.position = seek_position(self.position, self.size_, offset, whence)
         return self.position
 
     def read(self, nbytes: int = -1) -> bytes:
