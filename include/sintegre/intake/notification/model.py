@@ -10,7 +10,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    pass
+    from sintegre.core.runconf import RunConf
 
 
 REQUIRED_FIELDS = ("nome", "macroProcesso", "periodicidade", "periodicidadeFinal", "url")
@@ -98,9 +98,7 @@ class Notification:
 
         Built through :class:`sintegre.core.runconf.RunConf`, the one contract the tasks validate.
         """
-        from sintegre.core.runconf import RunConf
-
-        return RunConf(**self._conf_fields()).to_conf()
+        return self._run_conf().to_conf()
 
     def conf_json(self) -> str:
         """:meth:`to_conf` as JSON text (what the inbox stores), serialised by pydantic-core.
@@ -108,32 +106,34 @@ class Notification:
         The same JSON value as ``json.dumps(self.to_conf())`` in half the time (compact, UTF-8
         unescaped): ``model_dump_json`` skips the Python dict and ``json``'s encoder.
         """
+        return self._run_conf().model_dump_json()
+
+    def _run_conf(self) -> RunConf:
         from sintegre.core.runconf import RunConf
 
-        return RunConf(**self._conf_fields()).model_dump_json()
-
-    def _conf_fields(self) -> dict[str, Any]:
-        return {
-            "notification_id": self.id,
-            "nome": self.nome,
-            "processo": self.processo,
-            "dataProduto": self.data_produto,
-            "macroProcesso": self.macro_processo,
-            "periodicidade": self.periodicidade_raw,
-            "periodicidadeFinal": self.periodicidade_final_raw,
-            "url": self.url,
-            "product_id": self.product_id,
-            "dataset": self.dataset,
-            "macroprocesso_slug": self.macroprocesso_slug,
-            "periodicidade_date": self.periodicidade,
-            "periodicidade_final_date": self.periodicidade_final,
-            "granularity": self.granularity,
-            "token_exp": self.token_exp,
-            "token_nbf": self.token_nbf,
-            "token_url_claim": self.token_url_claim,
-            "token_is_file": self.token_is_file,
-            "flags": list(self.flags),
-        }
+        return RunConf.model_validate(
+            {
+                "notification_id": self.id,
+                "nome": self.nome,
+                "processo": self.processo,
+                "dataProduto": self.data_produto,
+                "macroProcesso": self.macro_processo,
+                "periodicidade": self.periodicidade_raw,
+                "periodicidadeFinal": self.periodicidade_final_raw,
+                "url": self.url,
+                "product_id": self.product_id,
+                "dataset": self.dataset,
+                "macroprocesso_slug": self.macroprocesso_slug,
+                "periodicidade_date": self.periodicidade,
+                "periodicidade_final_date": self.periodicidade_final,
+                "granularity": self.granularity,
+                "token_exp": self.token_exp,
+                "token_nbf": self.token_nbf,
+                "token_url_claim": self.token_url_claim,
+                "token_is_file": self.token_is_file,
+                "flags": list(self.flags),
+            }
+        )
 
 
 #: Field names, for :meth:`Notification.with_changes`.

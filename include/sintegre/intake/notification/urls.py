@@ -73,15 +73,6 @@ def check_fetch_target(
 #: period fields); a period in 2099 is a mistake, or an attempt to silence freshness for good.
 
 
-def canonical_url(url: str) -> str:
-    """The URL with its scheme and host in lower case (``HTTPS://APPS08…`` → ``https://apps08…``)."""
-    return _canonical(urlsplit(url.strip()))
-
-
-def _canonical(parts: SplitResult) -> str:
-    return urlunsplit(parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()))
-
-
 def check_download_url(url: str, allowed_hosts: tuple[str, ...]) -> str:
     """Refuse any URL we would not fetch (see :func:`check_fetch_target`); it needs a token.
 
@@ -95,10 +86,11 @@ def check_download_url(url: str, allowed_hosts: tuple[str, ...]) -> str:
 
 
 def checked_download_url(url: str, allowed_hosts: tuple[str, ...]) -> tuple[str, str]:
-    """:func:`check_download_url` and :func:`canonical_url` from one split of the URL.
+    """:func:`check_download_url`, and the URL in canonical form, from one split of it.
 
     Returns:
-        The token query parameter and the canonical URL.
+        The token query parameter, and the URL with its scheme and host in lower case
+        (``HTTPS://APPS08…`` → ``https://apps08…``), path and query untouched.
 
     Raises:
         NotificationError: 422 naming ``url`` and what is wrong (never the token itself).
@@ -107,7 +99,8 @@ def checked_download_url(url: str, allowed_hosts: tuple[str, ...]) -> tuple[str,
     tokens = parse_qs(parts.query).get("token") or []
     if len(tokens) != 1 or not tokens[0].strip():
         raise NotificationError("field 'url' has no token query parameter", field="url")
-    return tokens[0], _canonical(parts)
+    canonical = parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower())
+    return tokens[0], urlunsplit(canonical)
 
 
 #: A base64url segment of a compact JWS (RFC 7515 §2: no padding; some issuers add it).
