@@ -118,28 +118,49 @@ def test_the_decision_reads_only_its_partition(tmp_path: Path) -> None:
     assert late["datasets"][0]["outcome"] == "older"
 
 
-def test_a_landing_loads_the_catalog_log_once_for_its_decision_and_its_commit(
+def test_a_landing_loads_the_catalog_log_once_for_its_commit_and_decides_from_its_tail(
     tmp_path: Path, monkeypatch: Any
 ) -> None:
-    """On S3 a log load is ~25 requests: the decision's load is the one the commit uses."""
+    """On S3 a delta-rs log load is ~13 requests: a landing makes one, for its commit, in the
+    background, while its decision reads the log's tail (``delta_log``, 4 requests); only a
+    table the tail reader leaves to delta-rs (no checkpoint yet) is loaded for the decision
+    too."""
+    from sintegre.lake import delta_log
+
     lake, staging = tmp_path / "lake", tmp_path / "staging"
-    _land(lake, staging, "a", "2025-04-29", 1)  # the table exists from here on
     loads: list[int | None] = []
-    real_open = catalog_delta.open_table
+    tails: list[bool] = []
+    real_open, real_tail = catalog_delta.open_table, delta_log.partition_files
 
     def counting_open(store: Any, version: int | None = None) -> Any:
         loads.append(version)
         return real_open(store, version)
 
+    def counting_tail(*args: Any) -> Any:
+        found = real_tail(*args)
+        tails.append(found is not None)
+        return found
+
     monkeypatch.setattr(catalog_delta, "open_table", counting_open)
-    result = _land(lake, staging, "b", "2025-04-29", 2, NBF + 60)
-    assert result["datasets"][0]["outcome"] == "new"
-    assert result["catalog_version"] == 1
-    assert loads == [None]
-    # An unchanged delivery decides on the same single load and commits its row.
+    monkeypatch.setattr(delta_log, "partition_files", counting_tail)
+    _land(lake, staging, "a", "2025-04-29", 1)  # creates the table: nothing to load
+    second = _land(lake, staging, "c", "2025-04-30", 2)
+    # Version 1 has no checkpoint yet: the tail reader declines, delta-rs loads it for the
+    # decision, and again for the commit.
+    assert second["catalog_version"] == 1 and tails[-1] is False
+    _land(lake, staging, "d", "2025-05-01", 3)  # version 2: the first checkpoint
     loads.clear()
-    again = _land(lake, staging, "b", "2025-04-29", 3, NBF + 60)
-    assert again["unchanged"] and again["catalog_version"] == 2 and loads == [None]
+    tails.clear()
+    result = _land(lake, staging, "b", "2025-04-29", 4, NBF + 60)
+    assert result["datasets"][0]["outcome"] == "new"
+    assert result["catalog_version"] == 3
+    assert tails == [True] and loads == [None]
+    # An unchanged delivery decides the same way and commits its row on the one load.
+    loads.clear()
+    tails.clear()
+    again = _land(lake, staging, "b", "2025-04-29", 5, NBF + 60)
+    assert again["unchanged"] and again["catalog_version"] == 4
+    assert tails == [True] and loads == [None]
 
 
 def test_a_commit_on_the_decisions_table_keeps_what_others_committed_meanwhile(

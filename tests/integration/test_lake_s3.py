@@ -347,6 +347,70 @@ def test_catalog_files_on_s3_are_read_in_one_request_each(settings: Settings, s3
         handler.open_input_file(fragment.path)
 
 
+def test_the_decision_reads_the_catalog_log_tail_in_four_requests(
+    settings: Settings, s3_log: Path
+) -> None:
+    """A decision without a loaded table reads the log's tail itself
+    (``sintegre.lake.delta_log``): ``_last_checkpoint``, then the checkpoint whole and the
+    next two commits at once, never a HEAD or a listing, where delta-rs's load took 13
+    requests; then the partition's file in one GET. The same rows as delta-rs's snapshot,
+    with a commit after the last checkpoint and without one."""
+    import re
+    from datetime import UTC, datetime
+
+    from sintegre.lake import decision as lake_decision
+    from sintegre.lake import delta_catalog
+
+    store = open_store(settings.lake_uri, settings)
+    table_path = f"/{store.path_for_pyarrow(delta_catalog.TABLE_KEY)}"
+    request = re.compile(r'"(?:\x1b\[[0-9;]*m)*([A-Z]+) (\S+) HTTP')
+
+    def requests_since(since: int) -> list[tuple[str, str]]:
+        with s3_log.open("rb") as log:
+            log.seek(since)
+            lines = log.read().decode(errors="replace").splitlines()
+        found = []
+        for line in lines:
+            match = request.search(line)
+            if match and (match[2].startswith(table_path) or "list-type" in match[2]):
+                path = match[2].split("?")[0].removeprefix(table_path + "/")
+                found.append((match[1], path.split("/")[-1] if "_delta_log" in path else "data"))
+        return found
+
+    for n in range(5):
+        day = "2025-04-29" if n % 2 else "2025-04-30"
+        row = {
+            "ingestion_id": f"i-{n}",
+            "dataset": "carga",
+            "sha256": f"{n:064x}",
+            "version": f"{n:064x}",
+            "outcome": "new",
+            "delivered_at": datetime(2025, 4, 1, n, tzinfo=UTC),
+            "ingested_at": datetime(2025, 4, 1, n, tzinfo=UTC),
+        }
+        delta_catalog.append(store, delta_catalog.to_arrow([row], "m", day))
+        if n < 3:
+            continue
+        # Versions 3 (checkpointed: no commit after it) and 4 (one commit after it, found
+        # in the same round as the missing 5: no third round).
+        loaded = delta_catalog.open_table(store)
+        expected = lake_decision.partition_versions(store, "m", "2025-04-29", loaded=loaded)
+        start = s3_log.stat().st_size
+        versions = lake_decision.partition_versions(store, "m", "2025-04-29")
+        assert versions == expected and {v["ingestion_id"] for v in versions} == {"i-1", "i-3"}
+        made = requests_since(start)
+        assert {method for method, _ in made} == {"GET"}, made
+        names = [name for _, name in made]
+        checkpoint = f"{3:020d}.checkpoint.parquet"
+        assert sorted(names[:4]) == sorted(
+            ["_last_checkpoint", checkpoint, f"{4:020d}.json", f"{5:020d}.json"]
+        ), made
+        assert names[0] == "_last_checkpoint"
+        # Then the month's files that hold 2025-04-29 (their statistics skip the others),
+        # one GET each.
+        assert names[4:] == ["data", "data"], made
+
+
 def _append_two_months(store: Any, extra: Any) -> None:
     """Two months of 3,000 catalog rows each (one commit a month), ``extra(n)`` merged in."""
     from datetime import UTC, datetime

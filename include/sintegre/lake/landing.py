@@ -48,6 +48,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,6 +85,8 @@ from sintegre.lake.locks import partition_lock
 from sintegre.lake.storage import LakeStore, LakeStoreError, open_store
 
 if TYPE_CHECKING:
+    from deltalake import DeltaTable
+
     from sintegre.core.settings import Settings
 
 CRASH_ENV = "SINTEGRE_LAKE_CRASH_AT"
@@ -349,19 +352,52 @@ def _land_locked(
 ) -> dict[str, Any]:
     ingested_at = now or datetime.now(UTC)
     delivered = delivered_at(conf, ingested_at)
+    # Only this delivery's datasets are decided (a raw-only report decides nothing).
+    names = [
+        staged.dataset or dataset_name(conf["dataset"], staged.name) for staged in staged_tables
+    ]
+    # The commit below appends to the catalog table as delta-rs loads it (on S3 ~13 requests):
+    # that load runs in the background while the decision reads the log's tail itself
+    # (``sintegre.lake.delta_log``, 4 requests), so the decision does not wait for it. Under
+    # this partition's lock no other landing of the partition commits in between: the
+    # decision's rows are the ones the commit lands on.
+    loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-load")
+    try:
+        return _decide_and_commit(
+            loader.submit(catalog_delta.load_for_landing, store),
+            staged_tables,
+            conf,
+            download,
+            store=store,
+            run_id=run_id,
+            ingested_at=ingested_at,
+            delivered=delivered,
+            names=names,
+            force=force,
+        )
+    finally:
+        loader.shutdown(wait=False)
+
+
+def _decide_and_commit(
+    loading: Future[DeltaTable | None],
+    staged_tables: list[StagedTable],
+    conf: dict[str, Any],
+    download: dict[str, Any],
+    *,
+    store: LakeStore,
+    run_id: str,
+    ingested_at: datetime,
+    delivered: datetime,
+    names: list[str],
+    force: bool,
+) -> dict[str, Any]:
     macro = conf["macroprocesso_slug"]
     period = conf["periodicidade_date"]
     sha = download["sha256"]
     catalog_rows: list[dict[str, Any]] = []
     datasets: list[dict[str, Any]] = []
-    # Only this delivery's datasets are decided (a raw-only report decides nothing).
-    names = [
-        staged.dataset or dataset_name(conf["dataset"], staged.name) for staged in staged_tables
-    ]
-    # One load of the catalog's log serves the decision and the commit below (under this
-    # partition's lock, so no other landing of the partition can commit in between).
-    loaded = catalog_delta.load_for_landing(store)
-    versions = partition_versions(store, macro, period, names, loaded=loaded) if names else []
+    versions = partition_versions(store, macro, period, names) if names else []
     for index, staged in enumerate(staged_tables):
         if index:
             _crash_point("between_datasets")
@@ -449,7 +485,7 @@ def _land_locked(
     _crash_point("after_history")
     # The commit point: one Delta commit with the delivery's rows.
     catalog_version = catalog_delta.append(
-        store, catalog_delta.to_arrow(catalog_rows, macro, period), loaded=loaded
+        store, catalog_delta.to_arrow(catalog_rows, macro, period), loaded=loading.result()
     )
     _crash_point("after_catalog")
     # The partition's versions now: what was read before, plus what this landing committed.
