@@ -25,7 +25,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from sintegre.catalog.products import Product, load_catalog
 from sintegre.core.redact import REDACTED
@@ -39,7 +38,7 @@ from sintegre.lake.storage import LakeStore, LakeStoreError, open_store
 from sintegre.readers import ReaderError, read_product_file
 from sintegre.readers.annotate import annotate
 from sintegre.readers.errors import LayoutMismatch
-from sintegre.readers.model import ParsedTable
+from sintegre.readers.model import ParsedTable, staged_writer
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +286,9 @@ def parse_step(
                     if parsed.path is not None:
                         shutil.copyfile(parsed.path, tmp)
                     else:
-                        pq.write_table(_annotated(product, parsed), tmp)
+                        table = _annotated(product, parsed)
+                        with staged_writer(tmp, table.schema) as writer:
+                            writer.write_table(table)
                 if parsed.drift:
                     log.warning(
                         "schema drift in %s table %r: missing %s, unexpected %s",

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from sintegre.catalog.spec import TableSpec
 from sintegre.core.slugs import slugify
 from sintegre.readers.checks import check_columns, implausible_counts
-from sintegre.readers.model import ParsedTable
+from sintegre.readers.model import ParsedTable, staged_writer
 
 __all__ = ["SOURCE_COLUMNS", "assemble", "stable_name"]
 
@@ -428,7 +428,7 @@ def _merge_streamed(
         work_dir
         / f"merged-{slugify(name, fallback='table')}-{len(list(work_dir.iterdir()))}.parquet"
     )
-    with pq.ParquetWriter(out, target) as writer:
+    with staged_writer(out, target) as writer:
         for item in members:
             extra = extras(item)
             batches = (

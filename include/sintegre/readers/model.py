@@ -9,7 +9,20 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["ParsedTable", "dedupe_names"]
+__all__ = ["ParsedTable", "dedupe_names", "staged_writer"]
+
+
+def staged_writer(where: str | Path, schema: pa.Schema) -> pq.ParquetWriter:
+    """The writer of a staged Parquet file (a parsed table on its way to the lake).
+
+    The landing reads it once, in order, and writes the lake's own file (zstd, dictionaries,
+    statistics) from it: none of that here. LZ4, plain values, no statistics: measured on
+    the 100 MB bench CSV (issue #17), written in 0.11 s where snappy with dictionaries and
+    statistics took 0.19 s, and read back no slower (30 MB where it was 22 MB).
+    """
+    return pq.ParquetWriter(
+        where, schema, compression="lz4", use_dictionary=False, write_statistics=False
+    )
 
 
 @dataclass(frozen=True)

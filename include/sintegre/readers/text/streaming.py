@@ -30,12 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from sintegre.catalog.spec import ParseSpec
 from sintegre.readers.detect import HEAD_BYTES, looks_binary
 from sintegre.readers.errors import ParseError, UnsupportedFormatError
-from sintegre.readers.model import ParsedTable
+from sintegre.readers.model import ParsedTable, staged_writer
 from sintegre.readers.text.batches import (
     WORKERS,
     ArrowGaveUp,
@@ -216,7 +215,7 @@ def _write(
     tmp = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.tmp")
     try:
         with (
-            pq.ParquetWriter(tmp, schema) as writer,
+            staged_writer(tmp, schema) as writer,
             ThreadPoolExecutor(max_workers=WORKERS) as pool,
         ):
             pending: list[pa.Table] = []
