@@ -161,6 +161,10 @@ def test_concurrent_writers_store_each_notification_once(sqlite_inbox):
     assert sqlite_inbox.count() == len(own_ids) + len(shared_ids)
     for notification_id in shared_ids:
         assert sqlite_inbox.get(notification_id)["duplicates"] == threads_count - 1
+    # The counters agree with the answers.
+    counted = sqlite_inbox.counter_values()
+    assert counted["accepted"] == len(own_ids) + len(shared_ids)
+    assert counted["duplicate"] == sum(duplicate.values())
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
