@@ -194,15 +194,18 @@ def _write_history(
             )
         constants: dict[int, list[pa.Array[Any]]] = {}
         batch_rows = _batch_rows(source.metadata)
-        batches = source.iter_batches(batch_size=batch_rows, use_threads=False)
+        batches = _read_ahead(source.iter_batches(batch_size=batch_rows, use_threads=False))
         first = next(batches, None)
         with store.atomic_path(key) as tmp:
-            # zstd and column statistics (pyarrow's default) so engines prune row groups.
+            # zstd, and column statistics where readers prune by them: the file's own columns
+            # and ``src_version`` (the views' join key). The other lineage columns are one
+            # value per file, and their statistics (a hash of every row's dictionary index)
+            # took a quarter of the write: 0.09 s of the 100 MB bench file's 0.40 s.
             with pq.ParquetWriter(
                 tmp,
                 write_schema,
                 compression="zstd",
-                write_statistics=True,
+                write_statistics=[*(f.name for f in fields[: len(schema)]), "src_version"],
                 store_schema=not by_dictionary,
                 use_dictionary=_dictionary_columns(first, write_schema),  # type: ignore[arg-type]  # pyarrow-stubs narrower than pyarrow
             ) as writer:
@@ -217,6 +220,20 @@ def _write_history(
                 if by_dictionary:
                     writer.add_key_value_metadata(merged)  # type: ignore[arg-type]  # pyarrow-stubs narrower than pyarrow
             _crash_point("mid_file")
+
+
+def _read_ahead(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """``batches``, the next one decoded in a thread while the caller writes this one.
+
+    pyarrow lets go of the GIL to decode and to encode, so the staged file's reading overlaps
+    the history file's writing (0.08 s of the 100 MB bench file's 0.40 s). One batch more in
+    memory (``BATCH_ROWS`` rows, ~``BATCH_BYTES`` at most).
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="history-read") as pool:
+        pending = pool.submit(next, batches, None)
+        while (batch := pending.result()) is not None:
+            pending = pool.submit(next, batches, None)
+            yield batch
 
 
 def _dictionary_columns(first: pa.RecordBatch | None, schema: pa.Schema) -> list[str] | bool:
