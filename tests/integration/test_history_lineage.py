@@ -10,6 +10,7 @@ and check that a schema whose types the Parquet types alone would not give back
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -102,3 +103,36 @@ def test_history_reads_back_as_the_plain_writer_gives_it(
             assert (stats.min, stats.max) == (expected.min, expected.max), name
     stored_arrow_schema = b"ARROW:schema" in (fast.metadata.metadata or {})
     assert stored_arrow_schema == (text_type == pa.large_string())
+
+
+def test_the_read_ahead_keeps_order_raises_the_readers_error_and_closes_cleanly() -> None:
+    """The history write decodes the next batch in a thread (``landing._read_ahead``): every
+    batch in order, a failed read raised to the writer, and closing it early waits for the
+    read in flight (the staged file is closed next)."""
+    import contextlib
+    import threading
+
+    batches = [pa.record_batch({"n": [i]}) for i in range(5)]
+    assert [b["n"][0].as_py() for b in landing._read_ahead(iter(batches))] == list(range(5))
+
+    def failing() -> Iterator[pa.RecordBatch]:
+        yield batches[0]
+        raise OSError("the staged file went away")
+
+    with pytest.raises(OSError, match="went away"):
+        list(landing._read_ahead(failing()))
+
+    reading = threading.Event()
+    finished = threading.Event()
+
+    def slow() -> Iterator[pa.RecordBatch]:
+        yield batches[0]
+        reading.set()
+        finished.wait(0.2)
+        finished.set()
+        yield batches[1]
+
+    with contextlib.closing(landing._read_ahead(slow())) as ahead:
+        next(ahead)
+        assert reading.wait(5)
+    assert finished.is_set()  # closed only once the read in flight was done
