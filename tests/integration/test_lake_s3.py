@@ -9,6 +9,7 @@ PostgreSQL advisory lock (at 127.0.0.1:5432, skipped when it does not answer) se
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -236,6 +237,18 @@ def test_duckdb_globs_on_s3_are_one_listing_and_curated_sizes_are_never_remember
     assert len(filesystem.glob(f"{root}/history/**/*.parquet")) == 3  # fresh afterwards
 
 
+#: A request line of moto's server log (colour codes before the method, when it adds them).
+_MOTO_REQUEST = re.compile(r'"(?:\x1b\[[0-9;]*m)*([A-Z]+) (\S+) HTTP')
+
+
+def _moto_requests(s3_log: Path, since: int) -> list[tuple[str, str]]:
+    """(method, target with its query) of every request moto logged since byte ``since``."""
+    with s3_log.open("rb") as log:
+        log.seek(since)
+        lines = log.read().decode(errors="replace").splitlines()
+    return [(m[1], m[2]) for m in map(_MOTO_REQUEST.search, lines) if m]
+
+
 def _count_opens(store: Any, filesystem: Any) -> list[str]:
     """The paths ``filesystem`` (the store's fsspec wrapper) opens from now on, in order."""
     opened: list[str] = []
@@ -286,7 +299,6 @@ def test_catalog_files_on_s3_are_read_in_one_request_each(settings: Settings, s3
     """``catalog`` opens every catalog file: each is one whole-object GET (no HEAD, no footer
     read first: the size comes from the Delta log), counted in moto's own request log; the
     rows are the table's, and the decision reads its partition's file the same way."""
-    import re
     from datetime import UTC, date, datetime
 
     from sintegre.lake import decision as lake_decision
@@ -309,19 +321,14 @@ def test_catalog_files_on_s3_are_read_in_one_request_each(settings: Settings, s3
         ]
         delta_catalog.append(store, delta_catalog.to_arrow(rows, "m", day))
     table_path = f"/{store.path_for_pyarrow(delta_catalog.TABLE_KEY)}/"
-    request = re.compile(r'"(?:\x1b\[[0-9;]*m)*([A-Z]+) (\S+) HTTP')
 
     def data_requests(since: int) -> list[tuple[str, str]]:
         """(method, path) of every request for a catalog data file since byte ``since``."""
-        with s3_log.open("rb") as log:
-            log.seek(since)
-            lines = log.read().decode(errors="replace").splitlines()
-        found = []
-        for line in lines:
-            match = request.search(line)
-            if match and match[2].startswith(table_path) and "_delta_log" not in match[2]:
-                found.append((match[1], match[2].split("?")[0]))
-        return found
+        return [
+            (method, target.split("?")[0])
+            for method, target in _moto_requests(s3_log, since)
+            if target.startswith(table_path) and "_delta_log" not in target
+        ]
 
     start = s3_log.stat().st_size
     snapshot = delta_catalog.dataset(store)
@@ -355,7 +362,6 @@ def test_the_decision_reads_the_catalog_log_tail_in_four_requests(
     next two commits at once, never a HEAD or a listing, where delta-rs's load took 13
     requests; then the partition's file in one GET. The same rows as delta-rs's snapshot,
     with a commit after the last checkpoint and without one."""
-    import re
     from datetime import UTC, datetime
 
     from sintegre.lake import decision as lake_decision
@@ -363,18 +369,13 @@ def test_the_decision_reads_the_catalog_log_tail_in_four_requests(
 
     store = open_store(settings.lake_uri, settings)
     table_path = f"/{store.path_for_pyarrow(delta_catalog.TABLE_KEY)}"
-    request = re.compile(r'"(?:\x1b\[[0-9;]*m)*([A-Z]+) (\S+) HTTP')
 
     def requests_since(since: int) -> list[tuple[str, str]]:
-        with s3_log.open("rb") as log:
-            log.seek(since)
-            lines = log.read().decode(errors="replace").splitlines()
         found = []
-        for line in lines:
-            match = request.search(line)
-            if match and (match[2].startswith(table_path) or "list-type" in match[2]):
-                path = match[2].split("?")[0].removeprefix(table_path + "/")
-                found.append((match[1], path.split("/")[-1] if "_delta_log" in path else "data"))
+        for method, target in _moto_requests(s3_log, since):
+            if target.startswith(table_path) or "list-type" in target:
+                path = target.split("?")[0].removeprefix(table_path + "/")
+                found.append((method, path.split("/")[-1] if "_delta_log" in path else "data"))
         return found
 
     for n in range(5):
