@@ -414,6 +414,9 @@ def _decide_and_commit(
     names: list[str],
     force: bool,
 ) -> dict[str, Any]:
+    """Decide each dataset's outcome, write its history file, commit the catalog rows (the
+    commit point), then bring ``curated/`` up to date; ``loading``: the table the commit
+    appends to, loading in the background meanwhile."""
     macro = conf["macroprocesso_slug"]
     period = conf["periodicidade_date"]
     sha = download["sha256"]
