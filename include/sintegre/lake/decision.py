@@ -49,7 +49,7 @@ def partition_versions(
 
     Only the (macroprocesso, month) partition of the Delta table is read, filtered to this
     ``periodicidade``: the cost is bounded by one month's deliveries, not by the lake's age.
-    ``loaded``: the catalog table as the caller loaded it (the landing commits to it too).
+    ``loaded``: the catalog table, when the caller has it loaded (else the log's tail is read).
     """
     rows = catalog_delta.partition_rows(
         store, macro, period, DECISION_COLUMNS, datasets, loaded=loaded

@@ -15,8 +15,8 @@ month is a real column). Partitioned by ``(macroprocesso, periodo_mes)``; the ta
   that partition's files (the log's statistics skip the others), read with pyarrow; its cost
   does not grow with the number of past deliveries. Without a loaded table, the log's tail
   is read directly (``sintegre.lake.delta_log``: 4 GETs on S3 where a delta-rs load takes 13;
-  delta-rs still reads any log that reader does not fully understand). A landing loads the
-  log once for its decision and its commit (``load_for_landing``).
+  delta-rs still reads any log that reader does not fully understand). A landing's commit
+  appends to the table delta-rs loads meanwhile, in the background (``load_for_landing``).
 * **S3 reads**: the catalog's files go through delta-rs's filesystem handler with the sizes
   the log records and are read whole when small (``sintegre.lake.whole_reads``): one GET a
   file.
@@ -39,7 +39,7 @@ import functools
 import multiprocessing
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -252,7 +252,7 @@ def open_or_none(store: LakeStore, version: int | None = None) -> DeltaTable | N
 
 
 def load_for_landing(store: LakeStore) -> DeltaTable | None:
-    """The table a landing decides on and then commits to (one log load for both), or None:
+    """The table a landing commits to (loaded while it decides from the log's tail), or None:
     no table yet, or a forked process (see the module's note: its helpers load their own)."""
     if _forked():
         return None
@@ -282,11 +282,12 @@ def append(
         store: The lake.
         table: The rows (``delta_schema()`` columns).
         migrating: The migration itself: the old catalog files may still be there.
-        loaded: The table as the caller already loaded it (the landing's version decision,
-            under the same partition lock): the commit is made on top of it, without loading
-            the log again (on S3 a log load is ~25 requests). Commits made since it was
-            loaded are Delta's to reconcile: blind appends and compactions do not conflict,
-            and on any other conflict the next attempt loads the table afresh.
+        loaded: The table as the caller already loaded it (the landing, in the background
+            while it decided, under the same partition lock): the commit is made on top of
+            it, without loading the log again (on S3 a log load is ~13 requests). Commits
+            made since it was loaded are Delta's to reconcile: blind appends and compactions
+            do not conflict, and on any other conflict the next attempt loads the table
+            afresh.
 
     Returns:
         The table version this commit made.
@@ -445,13 +446,41 @@ def _file_entries(
 
 def _tail_entries(store: LakeStore, partition: dict[str, str]) -> list[dict[str, Any]] | None:
     """The newest version's files of one partition read from the log's tail
-    (``sintegre.lake.delta_log``: 3-4 requests on S3 where delta-rs's load takes 13); None
+    (``sintegre.lake.delta_log``: 4 requests on S3 where delta-rs's load takes 13); None
     when that reader leaves the log to delta-rs."""
     from sintegre.lake.delta_log import partition_files
 
     schema = delta_schema()
     types = {name: schema.field(name).type for name in GUARANTEE_COLUMNS}
-    return partition_files(store, TABLE_KEY, partition, types)
+    return partition_files(store, partition, types)
+
+
+def exact_range(low: Any, high: Any, nulls: Any) -> tuple[Any, Any] | None:
+    """A file's (min, max) of a column from the log's statistics, when it is a guarantee: it
+    covers every row (no nulls, both ends known) and is exact (a string of 32 characters or
+    more may be a truncated statistic: a short one is the value itself); else None."""
+    if nulls != 0 or low is None or high is None:
+        return None
+    if isinstance(low, str) and (len(low) >= 32 or len(high) >= 32):
+        return None
+    return (low, high)
+
+
+def file_entry(
+    path: str,
+    size: int,
+    partition_values: Mapping[str, str | None],
+    ranges: dict[str, tuple[Any, Any]],
+) -> dict[str, Any]:
+    """One data file as the readers of the catalog take it (``_dataset_of_entries``): its
+    key in the lake, size, partition values and exact column ranges."""
+    return {
+        # Add-action paths are relative to the table and URL-encoded (Delta protocol).
+        "key": LakeStore.join(TABLE_KEY, unquote(path)),
+        "size": size,
+        "partition": {name: partition_values.get(name) for name in PARTITION_BY},
+        "ranges": ranges,
+    }
 
 
 def _entries_of(
@@ -468,7 +497,6 @@ def _entries_of(
         for name, value in partition.items():
             condition = condition & (pc.field(f"partition.{name}") == pa.scalar(value))
         actions = actions.filter(condition)
-    root = TABLE_KEY
     entries: list[dict[str, Any]] = []
     names = set(actions.column_names)
     stats = [
@@ -479,22 +507,13 @@ def _entries_of(
     columns = ["path", "size_bytes", *(f"partition.{name}" for name in PARTITION_BY)]
     columns += [f"{kind}.{name}" for name in stats for kind in ("min", "max", "null_count")]
     for row in actions.select(columns).to_pylist():
-        entry: dict[str, Any] = {
-            # Add-action paths are relative to the table and URL-encoded (Delta protocol).
-            "key": LakeStore.join(root, unquote(row["path"])),
-            "size": row["size_bytes"],
-            "partition": {name: row[f"partition.{name}"] for name in PARTITION_BY},
-            "ranges": {},
-        }
+        ranges = {}
         for name in stats:
-            low, high, nulls = row[f"min.{name}"], row[f"max.{name}"], row[f"null_count.{name}"]
-            # A range is a guarantee only when it covers every row: no nulls, both ends known
-            # (long string statistics may be truncated: a short one is the exact value).
-            if nulls == 0 and low is not None and high is not None:
-                if isinstance(low, str) and (len(low) >= 32 or len(high) >= 32):
-                    continue
-                entry["ranges"][name] = (low, high)
-        entries.append(entry)
+            found = exact_range(row[f"min.{name}"], row[f"max.{name}"], row[f"null_count.{name}"])
+            if found is not None:
+                ranges[name] = found
+        partition_values = {name: row[f"partition.{name}"] for name in PARTITION_BY}
+        entries.append(file_entry(row["path"], row["size_bytes"], partition_values, ranges))
     return entries
 
 

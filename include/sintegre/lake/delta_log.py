@@ -35,11 +35,11 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import unquote
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sintegre.lake.delta_catalog import PARTITION_BY, TABLE_KEY, exact_range, file_entry
 from sintegre.lake.storage import LakeStore
 
 __all__ = ["COMMIT_READ_BYTES", "RETENTION_MARGIN_S", "partition_files", "retention_seconds"]
@@ -82,7 +82,6 @@ def _now_s() -> float:
 
 def partition_files(
     store: LakeStore,
-    table_key: str,
     partition: Mapping[str, str],
     stats: Mapping[str, pa.DataType],
 ) -> list[dict[str, Any]] | None:
@@ -91,7 +90,7 @@ def partition_files(
     date or a string each); None: read the log with delta-rs instead (see the module's
     note)."""
     try:
-        return _partition_files(store, table_key, partition, stats)
+        return _partition_files(store, partition, stats)
     except (_Unsupported, ValueError, KeyError, TypeError) as reason:
         # ValueError: a commit or checkpoint that does not parse (pyarrow's errors too).
         # delta-rs reads the same log next: it answers, or raises its own error.
@@ -101,11 +100,10 @@ def partition_files(
 
 def _partition_files(
     store: LakeStore,
-    table_key: str,
     partition: Mapping[str, str],
     stats: Mapping[str, pa.DataType],
 ) -> list[dict[str, Any]]:
-    read = _reader(store, table_key)
+    read = _reader(store)
     [pointer] = read({"_delta_log/_last_checkpoint": None}).values()
     if pointer is None:
         raise _Unsupported("no _last_checkpoint: a new table, for delta-rs")
@@ -141,17 +139,15 @@ def _partition_files(
         if found < PROBE:
             break
     _check_fresh(state)
-    return _entries(files, table_key, partition, stats)
+    return _entries(files, partition, stats)
 
 
-def _reader(
-    store: LakeStore, table_key: str
-) -> Callable[[dict[str, int | None]], dict[str, bytes | None]]:
+def _reader(store: LakeStore) -> Callable[[dict[str, int | None]], dict[str, bytes | None]]:
     """``read({path: size or None})``: each path of the table read in one request, all at
     once; None for a path that does not exist (a known size must match exactly, an unknown
     one is read as a range of :data:`COMMIT_READ_BYTES`)."""
     if store.is_local:
-        root = store.local_path(table_key)
+        root = store.local_path(TABLE_KEY)
 
         def read_local(paths: dict[str, int | None]) -> dict[str, bytes | None]:
             out: dict[str, bytes | None] = {}
@@ -168,7 +164,7 @@ def _reader(
 
     from deltalake.fs import DeltaStorageHandler
 
-    uri = store.uri_for(table_key)
+    uri = store.uri_for(TABLE_KEY)
     options = store.delta_storage_options
 
     def read_s3(paths: dict[str, int | None]) -> dict[str, bytes | None]:
@@ -210,8 +206,6 @@ def _check_protocol(protocol: Mapping[str, Any]) -> None:
 
 
 def _check_metadata(metadata: Mapping[str, Any], state: dict[str, Any]) -> None:
-    from sintegre.lake.delta_catalog import PARTITION_BY
-
     configuration = dict(metadata.get("configuration") or {})
     if configuration.get("delta.columnMapping.mode", "none") != "none":
         raise _Unsupported("column mapping")
@@ -310,31 +304,21 @@ def _check_fresh(state: dict[str, Any]) -> None:
 
 def _entries(
     files: dict[str, dict[str, Any]],
-    table_key: str,
     partition: Mapping[str, str],
     stats: Mapping[str, pa.DataType],
 ) -> list[dict[str, Any]]:
-    from sintegre.lake.delta_catalog import PARTITION_BY
-
     entries = []
     for path, add in files.items():
         values = add.get("partitionValues") or {}
         if any(values.get(name) != value for name, value in partition.items()):
             continue
-        entry: dict[str, Any] = {
-            # Add-action paths are relative to the table and URL-encoded (Delta protocol).
-            "key": LakeStore.join(table_key, unquote(path)),
-            "size": int(add["size"]),
-            "partition": {name: values.get(name) for name in PARTITION_BY},
-            "ranges": _ranges(add.get("stats"), stats),
-        }
-        entries.append(entry)
+        entries.append(file_entry(path, int(add["size"]), values, _ranges(add.get("stats"), stats)))
     return entries
 
 
 def _ranges(text: str | None, types: Mapping[str, pa.DataType]) -> dict[str, tuple[Any, Any]]:
-    """Each column's (min, max) when it covers every row: no nulls, both ends known, a
-    string shorter than 32 characters (longer statistics may be truncated)."""
+    """Each column's exact (min, max) from an add action's JSON statistics (the rule of
+    ``delta_catalog.exact_range``; dates are ISO strings there)."""
     if not text:
         return {}
     stats = json.loads(text)
@@ -344,10 +328,13 @@ def _ranges(text: str | None, types: Mapping[str, pa.DataType]) -> dict[str, tup
     ranges: dict[str, tuple[Any, Any]] = {}
     for name, type_ in types.items():
         low, high = low_values.get(name), high_values.get(name)
-        if nulls.get(name) != 0 or not isinstance(low, str) or not isinstance(high, str):
+        if not isinstance(low, str) or not isinstance(high, str):
             continue
         if pa.types.is_date(type_):
-            ranges[name] = (datetime.date.fromisoformat(low), datetime.date.fromisoformat(high))
-        elif pa.types.is_string(type_) and len(low) < 32 and len(high) < 32:
-            ranges[name] = (low, high)
+            low, high = datetime.date.fromisoformat(low), datetime.date.fromisoformat(high)
+        elif not pa.types.is_string(type_):
+            continue
+        found = exact_range(low, high, nulls.get(name))
+        if found is not None:
+            ranges[name] = found
     return ranges
