@@ -34,10 +34,10 @@ from bench.receiver_bench import (
     load_wrk,
     payloads,
     serve,
+    server_env,
 )
 from bench.rounds import loadavg
 
-ROOT = Path(__file__).resolve().parents[1]
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -69,17 +69,7 @@ def _one(
     app: str, extra: dict[str, str], clients: int, seconds: float, auth: str, tag: str
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="sintegre-ab-") as tmp:
-        env = {
-            **os.environ,
-            "PYTHONPATH": f"{ROOT / 'include'}{os.pathsep}{ROOT}",
-            "SINTEGRE_STATE_DIR": tmp,
-            "LAKE_URI": str(Path(tmp) / "lake"),
-            "SINTEGRE_WEBHOOK_AUTH": "basic",
-            "SINTEGRE_WEBHOOK_USER": "ons",
-            "SINTEGRE_WEBHOOK_PASSWORD": WEBHOOK_PASSWORD,
-            "SINTEGRE_LOG_FORMAT": "json",
-            **extra,
-        }
+        env = {**server_env(tmp), **extra}
         port = _free_port()
         process = serve(app, port, env)
         try:

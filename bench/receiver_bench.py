@@ -125,6 +125,21 @@ def payloads(count: int, *, seed: str = "") -> list[bytes]:
     return bodies
 
 
+def server_env(state_dir: str) -> dict[str, str]:
+    """The environment both apps are served with: this one, plus a state folder and Basic auth."""
+    return {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT / 'include'}{os.pathsep}{ROOT}",
+        "SINTEGRE_STATE_DIR": state_dir,
+        "LAKE_URI": str(Path(state_dir) / "lake"),
+        "SINTEGRE_WEBHOOK_AUTH": "basic",
+        "SINTEGRE_WEBHOOK_USER": "ons",
+        "SINTEGRE_WEBHOOK_PASSWORD": WEBHOOK_PASSWORD,
+        # The receiver logs one JSON line per request in production too; keep it.
+        "SINTEGRE_LOG_FORMAT": "json",
+    }
+
+
 def _shape() -> dict[str, int]:
     """The gunicorn shape: ``make run``'s, unless BENCH_RECEIVER_WORKERS/THREADS say otherwise."""
     shape = {}
@@ -337,19 +352,7 @@ def run(
         "server": " ".join(receiver_command("127.0.0.1:PORT", **_shape())[1:]),
     }
     with tempfile.TemporaryDirectory(prefix="sintegre-bench-") as tmp:
-        env = dict(os.environ)
-        env.update(
-            {
-                "PYTHONPATH": f"{ROOT / 'include'}{os.pathsep}{ROOT}",
-                "SINTEGRE_STATE_DIR": tmp,
-                "LAKE_URI": str(Path(tmp) / "lake"),
-                "SINTEGRE_WEBHOOK_AUTH": "basic",
-                "SINTEGRE_WEBHOOK_USER": "ons",
-                "SINTEGRE_WEBHOOK_PASSWORD": WEBHOOK_PASSWORD,
-                # The receiver logs one JSON line per request in production too; keep it.
-                "SINTEGRE_LOG_FORMAT": "json",
-            }
-        )
+        env = server_env(tmp)
         for clients in LEVELS:
             load_start = loadavg()
             per_round = []
