@@ -19,23 +19,13 @@ A variant is ``name=ENV=VALUE,ENV=VALUE`` (environment for the receiver; empty f
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import statistics
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.receiver_bench import (
-    WEBHOOK_PASSWORD,
-    _free_port,
-    _stop,
-    load_python,
-    load_wrk,
-    payloads,
-    serve,
-    server_env,
-)
+from bench.receiver_bench import basic_auth, drive, payloads, server_env, warmed_server
 from bench.rounds import loadavg
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -68,19 +58,19 @@ def parse_variant(spec: str) -> tuple[str, dict[str, str]]:
 def _one(
     app: str, extra: dict[str, str], clients: int, seconds: float, auth: str, tag: str
 ) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="sintegre-ab-") as tmp:
-        env = {**server_env(tmp), **extra}
-        port = _free_port()
-        process = serve(app, port, env)
-        try:
-            load_python(port, payloads(200, seed=f"warm{tag}"), 4, 1.0, auth)
-            bodies_file = Path(tmp) / "bodies.jsonl"
-            bodies_file.write_bytes(b"\n".join(payloads(int(6000 * seconds), seed=tag)) + b"\n")
-            before = session_cpu(process.pid)
-            figures = load_wrk(port, bodies_file, clients, seconds, auth)
-            used = session_cpu(process.pid) - before
-        finally:
-            _stop(process)
+    bodies = payloads(int(6000 * seconds), seed=tag)
+    with (
+        tempfile.TemporaryDirectory(prefix="sintegre-ab-") as tmp,
+        warmed_server(app, {**server_env(tmp), **extra}, auth, tag=tag, clients=clients) as (
+            process,
+            port,
+        ),
+    ):
+        before = session_cpu(process.pid)
+        figures = drive(
+            port, bodies, clients, seconds, auth, generator="wrk", folder=Path(tmp), tag=tag
+        )
+        used = session_cpu(process.pid) - before
     figures["cpu_us_per_accept"] = round(used / max(figures["accepted"], 1) * 1e6)
     return figures
 
@@ -93,7 +83,7 @@ def main() -> None:
     parser.add_argument("--variant", action="append", default=[])
     args = parser.parse_args()
     variants = [parse_variant(spec) for spec in args.variant or ["receiver="]]
-    auth = "Basic " + base64.b64encode(f"ons:{WEBHOOK_PASSWORD}".encode()).decode()
+    auth = basic_auth()
     ratios: dict[str, list[float]] = {name: [] for name, _ in variants}
     cpu: dict[str, list[int]] = {name: [] for name, _ in [("trivial", {}), *variants]}
     for index in range(args.rounds):

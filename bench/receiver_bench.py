@@ -14,6 +14,7 @@ connection each) that posts the same bodies.
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import json
 import os
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -305,6 +307,52 @@ def load_python(
     }
 
 
+@contextlib.contextmanager
+def warmed_server(
+    app: str,
+    env: dict[str, str],
+    auth: str,
+    *,
+    tag: str,
+    clients: int,
+    shape: dict[str, int] | None = None,
+) -> Iterator[tuple[subprocess.Popen, int]]:
+    """``app`` served (see :func:`serve`) and warmed up for a second by up to four clients
+    posting bodies of their own; yields the server process and its port, stops it after."""
+    port = _free_port()
+    process = serve(app, port, env, shape)
+    try:
+        load_python(port, payloads(200, seed=f"warm{tag}"), min(clients, 4), 1.0, auth)
+        yield process, port
+    finally:
+        _stop(process)
+
+
+def drive(
+    port: int,
+    bodies: list[bytes],
+    clients: int,
+    seconds: float,
+    auth: str,
+    *,
+    generator: str,
+    folder: Path,
+    tag: str,
+) -> dict[str, Any]:
+    """Post ``bodies`` with ``generator`` (``wrk``: through a file in ``folder`` named after
+    ``tag``; else :func:`load_python`)."""
+    if generator != "wrk":
+        return load_python(port, bodies, clients, seconds, auth)
+    bodies_file = folder / f"bodies-{tag}.jsonl"
+    bodies_file.write_bytes(b"\n".join(bodies) + b"\n")
+    return load_wrk(port, bodies_file, clients, seconds, auth)
+
+
+def basic_auth() -> str:
+    """The ``Authorization`` header both apps are sent (the receiver checks it)."""
+    return "Basic " + base64.b64encode(f"ons:{WEBHOOK_PASSWORD}".encode()).decode()
+
+
 def _level(per_round: list[dict[str, Any]], load_start: list[float]) -> dict[str, Any]:
     """One level's rounds: the median round's figures, the median ratio, the spreads."""
     ratios = [r["receiver"]["per_second"] / r["baseline"]["per_second"] for r in per_round]
@@ -343,7 +391,7 @@ def run(
         the median of the rounds' ratios, their spread and the load average.
     """
     generator = generator or ("wrk" if shutil.which("wrk") else "python")
-    auth = "Basic " + base64.b64encode(f"ons:{WEBHOOK_PASSWORD}".encode()).decode()
+    auth = basic_auth()
     # Enough distinct bodies that no level sends one twice (a repeat is a duplicate, cheaper).
     per_level = int(3000 * seconds) if generator == "wrk" else int(1500 * seconds)
     results: dict[str, Any] = {
@@ -363,21 +411,17 @@ def run(
                     ("receiver", "sintegre.intake.receiver.wsgi:app"),
                 ):
                     tag = f"{name}{clients}_{index}_"
-                    bodies = payloads(per_level, seed=tag)
-                    port = _free_port()
-                    process = serve(app, port, env)
-                    try:
-                        load_python(
-                            port, payloads(200, seed=f"warm{tag}"), min(clients, 4), 1.0, auth
+                    with warmed_server(app, env, auth, tag=tag, clients=clients) as (_, port):
+                        figures[name] = drive(
+                            port,
+                            payloads(per_level, seed=tag),
+                            clients,
+                            seconds,
+                            auth,
+                            generator=generator,
+                            folder=Path(tmp),
+                            tag=tag,
                         )
-                        if generator == "wrk":
-                            bodies_file = Path(tmp) / f"bodies-{tag}.jsonl"
-                            bodies_file.write_bytes(b"\n".join(bodies) + b"\n")
-                            figures[name] = load_wrk(port, bodies_file, clients, seconds, auth)
-                        else:
-                            figures[name] = load_python(port, bodies, clients, seconds, auth)
-                    finally:
-                        _stop(process)
                 per_round.append(figures)
             results[f"clients_{clients}"] = _level(per_round, load_start)
         # The command line make run used before (4 sync workers: one request per process, no
@@ -388,19 +432,18 @@ def run(
             ("baseline", "bench.trivial_app:app"),
             ("receiver", "sintegre.intake.receiver.wsgi:app"),
         ):
-            bodies = payloads(per_level, seed=f"sync{name}_")
-            port = _free_port()
-            process = serve(app, port, env, old)
-            try:
-                load_python(port, payloads(200, seed=f"warmsync{name}_"), 4, 1.0, auth)
-                if generator == "wrk":
-                    bodies_file = Path(tmp) / f"bodies-sync-{name}.jsonl"
-                    bodies_file.write_bytes(b"\n".join(bodies) + b"\n")
-                    reference[name] = load_wrk(port, bodies_file, 16, seconds, auth)
-                else:
-                    reference[name] = load_python(port, bodies, 16, seconds, auth)
-            finally:
-                _stop(process)
+            tag = f"sync{name}_"
+            with warmed_server(app, env, auth, tag=tag, clients=4, shape=old) as (_, port):
+                reference[name] = drive(
+                    port,
+                    payloads(per_level, seed=tag),
+                    16,
+                    seconds,
+                    auth,
+                    generator=generator,
+                    folder=Path(tmp),
+                    tag=tag,
+                )
         results["sync_4_workers_clients_16"] = {
             **reference,
             "server": " ".join(receiver_command("127.0.0.1:PORT", **old)[1:]),
