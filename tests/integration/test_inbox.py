@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from helpers.patched import run_patched
 from helpers.postgres import PG_ADMIN_DSN, pg_unreachable
 from helpers.webhook import (
     ONS_HOST,
@@ -673,3 +674,57 @@ def test_run_outcomes_are_asked_less_often_as_runs_age_and_written_in_one_batch(
     asked.clear()
     assert forwarder.poll_outcomes(now=now + 0.5) == 0
     assert asked == []
+
+
+@pytest.mark.drill(
+    "#17 under gunicorn's gevent worker, concurrent stores of one process share commits; "
+    "each returns only after the commit holding its row"
+)
+def test_under_gevent_concurrent_stores_share_commits_and_each_waits_for_its_own(tmp_path):
+    db = tmp_path / "inbox.sqlite3"
+    result = run_patched(
+        """
+        import json, os, time
+        import gevent
+        from helpers.webhook import ONS_HOST, make_payload, ons_url, to_body
+        from sintegre.intake.inbox import Inbox
+        from sintegre.intake.notification import normalize
+
+        inbox = Inbox(f"sqlite:///{os.environ['DB']}")
+        group = inbox._group
+        committed, commits = set(), []
+        real_commit = group._commit
+
+        def counting_commit(batch):
+            real_commit(batch)
+            commits.append(len(batch))
+            committed.update(job.row["id"] for job in batch)
+
+        group._commit = counting_commit
+        early = []
+
+        def client(c):
+            for i in range(25):
+                body = to_body(make_payload(url=ons_url(nbf=int(time.time()) - 1000 - c * 25 - i)))
+                notification = normalize(body, allowed_hosts=(ONS_HOST,))
+                result = inbox.store(notification, integration="default", body=body,
+                                     dag_id="sintegre_generic")
+                if result.id not in committed:
+                    early.append(result.id)
+                gevent.sleep(0)  # the next request arrives later
+
+        gevent.joinall([gevent.spawn(client, c) for c in range(8)])
+        print(json.dumps({"commits": commits, "early": early}))
+        """,
+        DB=str(db),
+    )
+    assert result["early"] == [], "a store returned before the commit that holds its row"
+    assert sum(result["commits"]) == 200
+    # Eight greenlets ready together: one commit carries several rows (one each: 200 commits).
+    assert len(result["commits"]) <= 60, result["commits"]
+    assert max(result["commits"]) >= 6
+    reopened = Inbox(f"sqlite:///{db}")  # after the child exited: every row is on disk
+    try:
+        assert reopened.count() == 200
+    finally:
+        reopened.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -441,3 +442,40 @@ def test_run_timeline_when_airflow_is_unreachable(env):
     steps = [p.split('"')[0] for p in html.split('data-step="')[1:]]
     assert steps == ["received", "triggered", "landed"]  # the inbox's part
     assert "40.0 s" in html
+
+
+def test_under_gevent_the_lake_is_read_off_the_loop(env, lake_settings):
+    """Under gunicorn's gevent worker a lake query must not hold up this process's webhooks:
+    DuckDB runs on another OS thread, and the pages answer the same."""
+    from helpers.patched import run_patched
+
+    result = run_patched(
+        """
+        import json, os, threading
+        from sintegre.core.settings import load_settings
+        from sintegre.intake.receiver import create_app, views_data
+        from helpers.webhook import ADMIN_PASSWORD, ADMIN_USER, basic
+
+        threads = []
+        for name in ("lake_summary", "dataset_detail"):
+            real = getattr(views_data, name)
+            def spy(*args, _real=real, **kwargs):
+                threads.append(threading.get_native_id())
+                return _real(*args, **kwargs)
+            setattr(views_data, name, spy)
+        app = create_app(load_settings(json.loads(os.environ["APP_ENV"])))
+        client = app.test_client()
+        admin = {"Authorization": basic(ADMIN_USER, ADMIN_PASSWORD)}
+        lake = client.get("/lake", headers=admin)
+        dataset = client.get("/lake/acomph", headers=admin)
+        print(json.dumps({
+            "statuses": [lake.status_code, dataset.status_code],
+            "lists_acomph": 'data-dataset="acomph"' in lake.get_data(as_text=True),
+            "off_loop": [t != threading.get_native_id() for t in threads],
+        }))
+        """,
+        APP_ENV=json.dumps(env),
+    )
+    assert result["statuses"] == [200, 200]
+    assert result["lists_acomph"]
+    assert result["off_loop"] == [True, True]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
+from sintegre.core import cooperative
 from sintegre.intake.inbox.schema import notifications
 
 if TYPE_CHECKING:
@@ -154,6 +155,9 @@ class _GroupCommit:
     def submit(self, job: _Job) -> None:
         with self._queue_lock:
             self._queue.append(job)
+        # Under gevent (one OS thread) nobody can queue while this greenlet commits: let every
+        # request the loop has ready queue its row first, so one commit carries them all.
+        cooperative.let_ready_run()
         with self._commit_lock:
             if job.done:
                 return

@@ -4,11 +4,13 @@ a dataset's page and a run's timeline; ``/api/arrivals`` answers the calendar as
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
+from sintegre.core import cooperative
 from sintegre.intake.inbox import public_view
 from sintegre.intake.notification import BRASILIA
 from sintegre.intake.receiver import charts, views_data
@@ -18,6 +20,7 @@ from sintegre.intake.receiver.state import airflow_reachable, state
 __all__ = ["blueprint", "local_time"]
 
 blueprint = Blueprint("pages", __name__)
+T = TypeVar("T")
 
 #: Statuses that put a product's row in red on the status page.
 ALERTING = {"failed", "layout_mismatch", "expired"}
@@ -90,25 +93,30 @@ def arrivals_api() -> Response:
     return jsonify(data)
 
 
-def _lake(*datasets: str) -> tuple[Any, Any]:
-    """DuckDB over the lake (``catalog``, ``datasets`` and the named datasets' views), and the
-    lake's store."""
-    from sintegre.lake.storage import open_store
+def _read_lake(read: Callable[[Any, Any], T], *datasets: str) -> T:
+    """``read(con, store)`` over DuckDB on the lake (``catalog``, ``datasets`` and the named
+    datasets' views), off gevent's loop: a query over a large lake must not hold up the
+    webhooks this process serves meanwhile (see :mod:`sintegre.core.cooperative`)."""
+    settings = state().settings  # the app's state is read here, in the request's context
 
-    settings = state().settings
-    store = open_store(settings.lake_uri, settings)
-    return views_data.lake_connect(store, only=datasets), store
+    def run() -> T:
+        from sintegre.lake.storage import open_store
+
+        store = open_store(settings.lake_uri, settings)
+        con = views_data.lake_connect(store, only=datasets)
+        try:
+            return read(con, store)
+        finally:
+            con.close()
+
+    return cooperative.off_loop(run)
 
 
 @blueprint.get("/lake")
 @admin_required
 def lake_page() -> str:
     """Every dataset: partitions, rows, last delivery, current version, number of versions."""
-    con, _store = _lake()
-    try:
-        datasets = views_data.lake_summary(con)
-    finally:
-        con.close()
+    datasets = _read_lake(lambda con, _store: views_data.lake_summary(con))
     return render_template(
         "lake.html", datasets=datasets, now=local_time(time.time()), lake=state().settings.lake_uri
     )
@@ -123,18 +131,15 @@ def dataset_page(dataset: str) -> Any:
         return _dataset_json(dataset)
     from sintegre.catalog.products import load_catalog
 
-    con, store = _lake(dataset)
-    try:
-        detail = views_data.dataset_detail(
-            con,
-            store,
-            dataset,
-            catalog=load_catalog(),
-            column=request.args.get("column") or None,
-            where=request.args.get("where") or None,
-        )
-    finally:
-        con.close()
+    catalog = load_catalog()
+    column = request.args.get("column") or None
+    where = request.args.get("where") or None
+    detail = _read_lake(
+        lambda con, store: views_data.dataset_detail(
+            con, store, dataset, catalog=catalog, column=column, where=where
+        ),
+        dataset,
+    )
     if detail is None:
         abort(404, f"no dataset {dataset!r} in the lake")
     chart = detail["chart"]
@@ -167,7 +172,8 @@ def _dataset_json(dataset: str) -> tuple[Response, int]:
     settings = state().settings
     # The lake may be local or on S3: list through the store, name files by their key.
     store = open_store(settings.lake_uri, settings)
-    files = [key for key in store.list("curated", ".parquet") if key.split("/")[1] == dataset]
+    listed = cooperative.off_loop(store.list, "curated", ".parquet")
+    files = [key for key in listed if key.split("/")[1] == dataset]
     root = store.uri_for("curated")
     query = f"SELECT * FROM read_parquet('{root}/{dataset}/**/*.parquet', hive_partitioning=true)"
     return jsonify({"dataset": dataset, "files": files, "duckdb": query}), 200
