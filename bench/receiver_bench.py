@@ -375,6 +375,10 @@ def _level(per_round: list[dict[str, Any]], load_start: list[float]) -> dict[str
     }
 
 
+#: make run's receiver before issue #17's gevent worker, measured next to it for before/after.
+FORMER_SHAPE = "2 gthread workers × 8 threads"
+
+
 def run(
     seconds: float = 10.0, *, generator: str | None = None, rounds: int = ROUNDS
 ) -> dict[str, Any]:
@@ -424,9 +428,9 @@ def run(
                         )
                 per_round.append(figures)
             results[f"clients_{clients}"] = _level(per_round, load_start)
-        # The command line make run used before (4 sync workers: one request per process, no
-        # keep-alive), at 16 clients, against the same trivial app served that way.
-        old = {"workers": 4, "threads": 1}
+        # The command line make run used before (2 gthread workers × 8 threads: a request a
+        # thread, the GIL between them), at 16 clients, against the trivial app served that way.
+        old = {"workers": 2, "threads": 8}
         reference = {}
         for name, app in (
             ("baseline", "bench.trivial_app:app"),
@@ -444,8 +448,9 @@ def run(
                     folder=Path(tmp),
                     tag=tag,
                 )
-        results["sync_4_workers_clients_16"] = {
+        results["former_shape_clients_16"] = {
             **reference,
+            "shape": FORMER_SHAPE,
             "server": " ".join(receiver_command("127.0.0.1:PORT", **old)[1:]),
             "throughput_ratio": round(
                 reference["receiver"]["per_second"] / reference["baseline"]["per_second"], 3
@@ -459,7 +464,7 @@ def run(
             results["inbox_accepted_counter"] = inbox.counter_values().get("accepted", 0)
             inbox.dispose()
     accepted = sum(results[f"clients_{c}"]["accepted_total"] for c in LEVELS)
-    accepted += results["sync_4_workers_clients_16"]["receiver"]["accepted"]
+    accepted += results["former_shape_clients_16"]["receiver"]["accepted"]
     # Every 2xx must be a row: the durability promise, checked on the bench's own inbox.
     results["every_2xx_stored"] = results.get("inbox_rows", -1) >= accepted
     results["target"] = f"clients_16 throughput_ratio >= {TARGET_RATIO_16}"

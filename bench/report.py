@@ -33,8 +33,8 @@ METHOD_NOTES = (
     "every 2xx is a SQLite commit with `synchronous=FULL`. Each level runs trivial app then "
     "receiver three times (interleaved rounds): the ratio is the median of the rounds' ratios, "
     "the rates shown are that round's, with every round's spread and the load average. The "
-    "former command line (4 sync workers) is measured too, once, at 16 clients, for "
-    "before/after.",
+    "former command line (2 gthread workers × 8 threads) is measured too, once, at 16 clients, "
+    "for before/after.",
     '**burst**: `send_all` ("Enviar Tudo") of 500 notifications into make run\'s stack, DAG '
     "paused (delivery, not 500 executions on 2 cores); until Airflow's `queued_at` of the last "
     "run; runs counted per notification through Airflow's API. Baseline: the same 500 confs "
@@ -195,11 +195,11 @@ def benchmark_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                     )
                 )
 
-        old = receiver.get("sync_4_workers_clients_16")
+        old = receiver.get("former_shape_clients_16")
         if old:
             rows.append(
                 _row(
-                    "receiver accepted/s, 16 clients, make run's former shape (4 sync workers)",
+                    f"receiver accepted/s, 16 clients, make run's former shape ({old['shape']})",
                     old["receiver"]["per_second"],
                     old["baseline"]["per_second"],
                     old["throughput_ratio"],

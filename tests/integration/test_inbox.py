@@ -678,9 +678,9 @@ def test_run_outcomes_are_asked_less_often_as_runs_age_and_written_in_one_batch(
 
 @pytest.mark.drill(
     "#17 under gunicorn's gevent worker, concurrent stores of one process share commits; "
-    "each returns only after the commit holding its row"
+    "each returns only after the WAL holding its row was fsynced"
 )
-def test_under_gevent_concurrent_stores_share_commits_and_each_waits_for_its_own(tmp_path):
+def test_under_gevent_concurrent_stores_share_commits_and_each_waits_for_its_fsync(tmp_path):
     db = tmp_path / "inbox.sqlite3"
     result = run_patched(
         """
@@ -688,19 +688,25 @@ def test_under_gevent_concurrent_stores_share_commits_and_each_waits_for_its_own
         import gevent
         from helpers.webhook import ONS_HOST, make_payload, ons_url, to_body
         from sintegre.intake.inbox import Inbox
+        import sintegre.intake.inbox.group_commit as group_commit
         from sintegre.intake.notification import normalize
 
         inbox = Inbox(f"sqlite:///{os.environ['DB']}")
         group = inbox._group
-        committed, commits = set(), []
-        real_commit = group._commit
+        committed, synced, commits = set(), set(), []
+        real_commit, real_sync = group._commit, group_commit._fdatasync_wal
 
         def counting_commit(batch):
             real_commit(batch)
             commits.append(len(batch))
             committed.update(job.row["id"] for job in batch)
 
+        def recording_sync(path):
+            real_sync(path)
+            synced.update(committed)
+
         group._commit = counting_commit
+        group_commit._fdatasync_wal = recording_sync
         early = []
 
         def client(c):
@@ -709,16 +715,20 @@ def test_under_gevent_concurrent_stores_share_commits_and_each_waits_for_its_own
                 notification = normalize(body, allowed_hosts=(ONS_HOST,))
                 result = inbox.store(notification, integration="default", body=body,
                                      dag_id="sintegre_generic")
-                if result.id not in committed:
+                if result.id not in synced:
                     early.append(result.id)
                 gevent.sleep(0)  # the next request arrives later
 
         gevent.joinall([gevent.spawn(client, c) for c in range(8)])
-        print(json.dumps({"commits": commits, "early": early}))
+        writer = group._writer().cursor()
+        level = writer.execute("PRAGMA synchronous").fetchone()[0]
+        print(json.dumps({"commits": commits, "early": early, "writer_synchronous": level}))
         """,
         DB=str(db),
     )
-    assert result["early"] == [], "a store returned before the commit that holds its row"
+    assert result["early"] == [], "a store returned before the fsync of the WAL holding its row"
+    # The commit itself runs at NORMAL (no fsync inside the write turn); the class syncs.
+    assert result["writer_synchronous"] == 1
     assert sum(result["commits"]) == 200
     # Eight greenlets ready together: one commit carries several rows (one each: 200 commits).
     assert len(result["commits"]) <= 60, result["commits"]
@@ -728,3 +738,138 @@ def test_under_gevent_concurrent_stores_share_commits_and_each_waits_for_its_own
         assert reopened.count() == 200
     finally:
         reopened.dispose()
+
+
+def test_under_gevent_a_failed_fsync_answers_503_for_its_whole_batch(tmp_path):
+    """The commit went in but its fsync failed (EIO): nobody of that batch is told stored; a
+    resend is then recognised as a repeat of the row that did land."""
+    result = run_patched(
+        """
+        import errno, json, os, time
+        import gevent
+        from helpers.webhook import ONS_HOST, make_payload, ons_url, to_body
+        from sintegre.intake.inbox import Inbox, InboxUnavailable
+        import sintegre.intake.inbox.group_commit as group_commit
+        from sintegre.intake.notification import normalize
+
+        inbox = Inbox(f"sqlite:///{os.environ['DB']}")
+        real_sync, failed = group_commit._fdatasync_wal, []
+
+        def failing_once(path):
+            if not failed:
+                failed.append(path)
+                raise OSError(errno.EIO, "Input/output error")
+            real_sync(path)
+
+        group_commit._fdatasync_wal = failing_once
+        bodies = [to_body(make_payload(url=ons_url(nbf=int(time.time()) - 700 - c)))
+                  for c in range(4)]
+        outcomes = {}
+
+        def client(c):
+            notification = normalize(bodies[c], allowed_hosts=(ONS_HOST,))
+            try:
+                stored = inbox.store(notification, integration="default", body=bodies[c],
+                                     dag_id="sintegre_generic")
+                outcomes[c] = stored.status
+            except InboxUnavailable as exc:
+                outcomes[c] = "503: " + str(exc)
+
+        gevent.joinall([gevent.spawn(client, c) for c in range(4)])
+        first = dict(outcomes)
+        gevent.joinall([gevent.spawn(client, c) for c in range(4)])  # SINtegre resends
+        print(json.dumps({"first": first, "resent": outcomes, "wal": failed[0]}))
+        """,
+        DB=str(tmp_path / "inbox.sqlite3"),
+    )
+    assert result["wal"].endswith("inbox.sqlite3-wal")
+    assert all(v.startswith("503: inbox commit failed") for v in result["first"].values())
+    assert "Input/output error" in result["first"]["0"]
+    assert set(result["resent"].values()) == {"duplicate"}
+
+
+def test_under_gevent_a_leader_cut_off_mid_commit_never_leaves_a_follower_told_stored(tmp_path):
+    """A greenlet killed while it commits its batch (the worker stopping): the rows it was
+    carrying for other greenlets are refused (503, SINtegre resends), never answered 200."""
+    result = run_patched(
+        """
+        import json, os, time
+        import gevent
+        from helpers.webhook import ONS_HOST, make_payload, ons_url, to_body
+        from sintegre.intake.inbox import Inbox, InboxUnavailable
+        from sintegre.intake.notification import normalize
+
+        class Stop(BaseException):
+            pass
+
+        inbox = Inbox(f"sqlite:///{os.environ['DB']}")
+        real_commit = inbox._group._commit
+        cut = []
+
+        def commit_cut_off_once(batch):
+            if not cut:
+                cut.append(len(batch))
+                raise Stop()
+            real_commit(batch)
+
+        inbox._group._commit = commit_cut_off_once
+        outcomes = []
+
+        def client(c):
+            body = to_body(make_payload(url=ons_url(nbf=int(time.time()) - 500 - c)))
+            notification = normalize(body, allowed_hosts=(ONS_HOST,))
+            try:
+                inbox.store(notification, integration="default", body=body,
+                            dag_id="sintegre_generic")
+                outcomes.append("stored")
+            except InboxUnavailable:
+                outcomes.append("503")
+            except Stop:
+                outcomes.append("leader cut off")
+
+        gevent.joinall([gevent.spawn(client, c) for c in range(5)])
+        print(json.dumps({"cut": cut, "outcomes": sorted(outcomes), "rows": inbox.count()}))
+        """,
+        DB=str(tmp_path / "inbox.sqlite3"),
+    )
+    assert result["cut"] == [5], "the five stores were in one batch"
+    assert result["outcomes"] == ["503"] * 4 + ["leader cut off"]
+    assert result["rows"] == 0
+
+
+def test_under_gevent_a_leader_cut_off_while_gathering_drops_its_batch(tmp_path):
+    """Killed while it waits for the ready requests (before any commit): its followers are
+    refused, and their rows are not committed later by the next batch behind their backs."""
+    result = run_patched(
+        """
+        import json, os, time
+        import gevent
+        from helpers.webhook import ONS_HOST, make_payload, ons_url, to_body
+        from sintegre.intake.inbox import Inbox, InboxUnavailable
+        from sintegre.intake.notification import normalize
+
+        inbox = Inbox(f"sqlite:///{os.environ['DB']}")
+        outcomes = []
+
+        def client(c):
+            body = to_body(make_payload(url=ons_url(nbf=int(time.time()) - 900 - c)))
+            notification = normalize(body, allowed_hosts=(ONS_HOST,))
+            try:
+                inbox.store(notification, integration="default", body=body,
+                            dag_id="sintegre_generic")
+                outcomes.append("stored")
+            except InboxUnavailable:
+                outcomes.append("503")
+
+        leader = gevent.spawn(client, 0)
+        followers = [gevent.spawn(client, c) for c in (1, 2, 3)]
+        gevent.sleep(0)  # the leader is gathering, the followers wait for it
+        leader.kill()
+        gevent.joinall(followers)
+        client(4)  # a later notification: its own batch
+        print(json.dumps({"outcomes": outcomes, "rows": inbox.count()}))
+        """,
+        DB=str(tmp_path / "inbox.sqlite3"),
+    )
+    assert result["outcomes"] == ["503", "503", "503", "stored"]
+    assert result["rows"] == 1

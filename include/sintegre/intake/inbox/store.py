@@ -76,7 +76,7 @@ class Inbox:
                 url, pool_pre_ping=True, connect_args={"options": "-c synchronous_commit=on"}
             )
         self._create_schema()
-        self._group = _GroupCommit(self) if self.is_sqlite else None
+        self._group = _GroupCommit(self, synchronous=synchronous) if self.is_sqlite else None
         # Wakes the forwarder at each commit (see sintegre.intake.wakeup); PostgreSQL's
         # NOTIFY goes inside the storing transaction instead.
         self.signal = SocketSignal(socket_path(url) if self.is_sqlite else None)
