@@ -89,8 +89,14 @@ def main(argv: list[str] | None = None) -> int:
 
     results: dict[str, Any] = {}
     if args.only and RESULTS.is_file():
-        # A partial run keeps the other sections' last figures.
+        # A partial run keeps the other sections' last figures, and says so.
         results = json.loads(RESULTS.read_text())
+        results["previous_when"] = results.get("previous_when") or results.get("when")
+        since = set(results.get("sections_run") or []) | set(wanted)
+        results["sections_run"] = [name for name in SECTIONS if name in since]
+    else:
+        results.pop("previous_when", None)
+        results.pop("sections_run", None)
     results.update(
         {
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -623,8 +623,15 @@ def render(results: dict[str, Any] | None, junit: Path | list[Path] | None) -> s
         "",
     ]
     if results:
+        partial = results.get("sections_run")
+        kept = (
+            f" ({', '.join(partial)} measured again since the full run of "
+            f"{results.get('previous_when', '?')}, whose figures the other sections keep)"
+            if partial
+            else ""
+        )
         lines += [
-            f"Run: {results.get('when', '?')} on {results.get('machine', '?')}.",
+            f"Run: {results.get('when', '?')}{kept} on {results.get('machine', '?')}.",
             "",
             "| figure | measured | baseline | ratio | target | met | spread (min–max), load |",
             "|---|---:|---:|---:|---|---|---|",
