@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from sintegre.core.logs import info_json
 from sintegre.core.redact import redact
 from sintegre.core.settings import Settings
 from sintegre.intake.inbox import Inbox, InboxRefused, InboxUnavailable, StoreResult
@@ -220,15 +221,11 @@ def log_accepted(
         "integration": integration,
         "outcome": stored.status,
     }
-    log.info(
-        "notification %s (%s, %s, %s) for %s: %s",
-        stored.id,
-        notification.nome,
-        notification.data_produto,
-        notification.periodicidade.isoformat(),
-        integration,
-        stored.status,
-        extra={
+    info_json(
+        log,
+        f"notification {stored.id} ({notification.nome}, {notification.data_produto}, "
+        f"{notification.periodicidade.isoformat()}) for {integration}: {stored.status}",
+        {
             "event": "notification",
             "method": "POST",
             "path": path,
