@@ -11,12 +11,14 @@ import os
 import sqlite3
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -676,22 +678,47 @@ def test_run_outcomes_are_asked_less_often_as_runs_age_and_written_in_one_batch(
     assert asked == []
 
 
+#: What the gevent children below share: the inbox at $DB and one store's outcome.
+GEVENT_CHILD = """
+import errno, json, os, time
+import gevent
+from helpers.webhook import ONS_HOST, make_payload, ons_url, to_body
+from sintegre.intake.inbox import Inbox, InboxUnavailable
+import sintegre.intake.inbox.group_commit as group_commit
+from sintegre.intake.notification import normalize
+
+inbox = Inbox(f"sqlite:///{os.environ['DB']}")
+
+
+def body_for(age):
+    return to_body(make_payload(url=ons_url(nbf=int(time.time()) - age)))
+
+
+def store_outcome(body):
+    # The stored row's id and status, or (None, '503: <reason>').
+    notification = normalize(body, allowed_hosts=(ONS_HOST,))
+    try:
+        stored = inbox.store(notification, integration="default", body=body,
+                             dag_id="sintegre_generic")
+    except InboxUnavailable as exc:
+        return None, f"503: {exc}"
+    return stored.id, stored.status
+"""
+
+
+def run_gevent_child(code: str, db: Path) -> Any:
+    """``code`` after :data:`GEVENT_CHILD`, in a child gevent patched (see run_patched)."""
+    return run_patched(GEVENT_CHILD + textwrap.dedent(code), DB=str(db))
+
+
 @pytest.mark.drill(
     "#17 under gunicorn's gevent worker, concurrent stores of one process share commits; "
     "each returns only after the WAL holding its row was fsynced"
 )
 def test_under_gevent_concurrent_stores_share_commits_and_each_waits_for_its_fsync(tmp_path):
     db = tmp_path / "inbox.sqlite3"
-    result = run_patched(
+    result = run_gevent_child(
         """
-        import json, os, time
-        import gevent
-        from helpers.webhook import ONS_HOST, make_payload, ons_url, to_body
-        from sintegre.intake.inbox import Inbox
-        import sintegre.intake.inbox.group_commit as group_commit
-        from sintegre.intake.notification import normalize
-
-        inbox = Inbox(f"sqlite:///{os.environ['DB']}")
         group = inbox._group
         committed, synced, commits = set(), set(), []
         real_commit, real_sync = group._commit, group_commit._fdatasync_wal
@@ -711,12 +738,9 @@ def test_under_gevent_concurrent_stores_share_commits_and_each_waits_for_its_fsy
 
         def client(c):
             for i in range(25):
-                body = to_body(make_payload(url=ons_url(nbf=int(time.time()) - 1000 - c * 25 - i)))
-                notification = normalize(body, allowed_hosts=(ONS_HOST,))
-                result = inbox.store(notification, integration="default", body=body,
-                                     dag_id="sintegre_generic")
-                if result.id not in synced:
-                    early.append(result.id)
+                stored_id, _status = store_outcome(body_for(1000 + c * 25 + i))
+                if stored_id not in synced:
+                    early.append(stored_id)
                 gevent.sleep(0)  # the next request arrives later
 
         gevent.joinall([gevent.spawn(client, c) for c in range(8)])
@@ -724,7 +748,7 @@ def test_under_gevent_concurrent_stores_share_commits_and_each_waits_for_its_fsy
         level = writer.execute("PRAGMA synchronous").fetchone()[0]
         print(json.dumps({"commits": commits, "early": early, "writer_synchronous": level}))
         """,
-        DB=str(db),
+        db,
     )
     assert result["early"] == [], "a store returned before the fsync of the WAL holding its row"
     # The commit itself runs at NORMAL (no fsync inside the write turn); the class syncs.
@@ -743,16 +767,8 @@ def test_under_gevent_concurrent_stores_share_commits_and_each_waits_for_its_fsy
 def test_under_gevent_a_failed_fsync_answers_503_for_its_whole_batch(tmp_path):
     """The commit went in but its fsync failed (EIO): nobody of that batch is told stored; a
     resend is then recognised as a repeat of the row that did land."""
-    result = run_patched(
+    result = run_gevent_child(
         """
-        import errno, json, os, time
-        import gevent
-        from helpers.webhook import ONS_HOST, make_payload, ons_url, to_body
-        from sintegre.intake.inbox import Inbox, InboxUnavailable
-        import sintegre.intake.inbox.group_commit as group_commit
-        from sintegre.intake.notification import normalize
-
-        inbox = Inbox(f"sqlite:///{os.environ['DB']}")
         real_sync, failed = group_commit._fdatasync_wal, []
 
         def failing_once(path):
@@ -762,25 +778,18 @@ def test_under_gevent_a_failed_fsync_answers_503_for_its_whole_batch(tmp_path):
             real_sync(path)
 
         group_commit._fdatasync_wal = failing_once
-        bodies = [to_body(make_payload(url=ons_url(nbf=int(time.time()) - 700 - c)))
-                  for c in range(4)]
+        bodies = [body_for(700 + c) for c in range(4)]
         outcomes = {}
 
         def client(c):
-            notification = normalize(bodies[c], allowed_hosts=(ONS_HOST,))
-            try:
-                stored = inbox.store(notification, integration="default", body=bodies[c],
-                                     dag_id="sintegre_generic")
-                outcomes[c] = stored.status
-            except InboxUnavailable as exc:
-                outcomes[c] = "503: " + str(exc)
+            outcomes[c] = store_outcome(bodies[c])[1]
 
         gevent.joinall([gevent.spawn(client, c) for c in range(4)])
         first = dict(outcomes)
         gevent.joinall([gevent.spawn(client, c) for c in range(4)])  # SINtegre resends
         print(json.dumps({"first": first, "resent": outcomes, "wal": failed[0]}))
         """,
-        DB=str(tmp_path / "inbox.sqlite3"),
+        tmp_path / "inbox.sqlite3",
     )
     assert result["wal"].endswith("inbox.sqlite3-wal")
     assert all(v.startswith("503: inbox commit failed") for v in result["first"].values())
@@ -791,18 +800,11 @@ def test_under_gevent_a_failed_fsync_answers_503_for_its_whole_batch(tmp_path):
 def test_under_gevent_a_leader_cut_off_mid_commit_never_leaves_a_follower_told_stored(tmp_path):
     """A greenlet killed while it commits its batch (the worker stopping): the rows it was
     carrying for other greenlets are refused (503, SINtegre resends), never answered 200."""
-    result = run_patched(
+    result = run_gevent_child(
         """
-        import json, os, time
-        import gevent
-        from helpers.webhook import ONS_HOST, make_payload, ons_url, to_body
-        from sintegre.intake.inbox import Inbox, InboxUnavailable
-        from sintegre.intake.notification import normalize
-
         class Stop(BaseException):
             pass
 
-        inbox = Inbox(f"sqlite:///{os.environ['DB']}")
         real_commit = inbox._group._commit
         cut = []
 
@@ -816,21 +818,15 @@ def test_under_gevent_a_leader_cut_off_mid_commit_never_leaves_a_follower_told_s
         outcomes = []
 
         def client(c):
-            body = to_body(make_payload(url=ons_url(nbf=int(time.time()) - 500 - c)))
-            notification = normalize(body, allowed_hosts=(ONS_HOST,))
             try:
-                inbox.store(notification, integration="default", body=body,
-                            dag_id="sintegre_generic")
-                outcomes.append("stored")
-            except InboxUnavailable:
-                outcomes.append("503")
+                outcomes.append(store_outcome(body_for(500 + c))[1][:3])
             except Stop:
                 outcomes.append("leader cut off")
 
         gevent.joinall([gevent.spawn(client, c) for c in range(5)])
         print(json.dumps({"cut": cut, "outcomes": sorted(outcomes), "rows": inbox.count()}))
         """,
-        DB=str(tmp_path / "inbox.sqlite3"),
+        tmp_path / "inbox.sqlite3",
     )
     assert result["cut"] == [5], "the five stores were in one batch"
     assert result["outcomes"] == ["503"] * 4 + ["leader cut off"]
@@ -840,26 +836,12 @@ def test_under_gevent_a_leader_cut_off_mid_commit_never_leaves_a_follower_told_s
 def test_under_gevent_a_leader_cut_off_while_gathering_drops_its_batch(tmp_path):
     """Killed while it waits for the ready requests (before any commit): its followers are
     refused, and their rows are not committed later by the next batch behind their backs."""
-    result = run_patched(
+    result = run_gevent_child(
         """
-        import json, os, time
-        import gevent
-        from helpers.webhook import ONS_HOST, make_payload, ons_url, to_body
-        from sintegre.intake.inbox import Inbox, InboxUnavailable
-        from sintegre.intake.notification import normalize
-
-        inbox = Inbox(f"sqlite:///{os.environ['DB']}")
         outcomes = []
 
         def client(c):
-            body = to_body(make_payload(url=ons_url(nbf=int(time.time()) - 900 - c)))
-            notification = normalize(body, allowed_hosts=(ONS_HOST,))
-            try:
-                inbox.store(notification, integration="default", body=body,
-                            dag_id="sintegre_generic")
-                outcomes.append("stored")
-            except InboxUnavailable:
-                outcomes.append("503")
+            outcomes.append(store_outcome(body_for(900 + c))[1][:3])
 
         leader = gevent.spawn(client, 0)
         followers = [gevent.spawn(client, c) for c in (1, 2, 3)]
@@ -869,7 +851,7 @@ def test_under_gevent_a_leader_cut_off_while_gathering_drops_its_batch(tmp_path)
         client(4)  # a later notification: its own batch
         print(json.dumps({"outcomes": outcomes, "rows": inbox.count()}))
         """,
-        DB=str(tmp_path / "inbox.sqlite3"),
+        tmp_path / "inbox.sqlite3",
     )
-    assert result["outcomes"] == ["503", "503", "503", "stored"]
+    assert result["outcomes"] == ["503", "503", "503", "rec"]
     assert result["rows"] == 1
