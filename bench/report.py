@@ -30,8 +30,10 @@ METHOD_NOTES = (
     "**receiver**: `wrk` (or the Python fallback) for 10 s per level against the receiver and a "
     "trivial Flask app answering 200, both under make run's gunicorn command line "
     "(`sintegre_dev.devstack.receiver_command`); every request is a new valid notification, so "
-    "every 2xx is a SQLite commit with `synchronous=FULL`. Each level runs trivial app then "
-    "receiver three times (interleaved rounds): the ratio is the median of the rounds' ratios, "
+    "every 2xx is a SQLite commit on disk (`synchronous=FULL`'s promise: under gevent the "
+    "commit at `NORMAL`, then the receiver's own fsync of the WAL before the answer). Each "
+    "level runs trivial app then receiver three times (interleaved rounds): the ratio is the "
+    "median of the rounds' ratios, "
     "the rates shown are that round's, with every round's spread and the load average. The "
     "former command line (2 gthread workers × 8 threads) is measured too, once, at 16 clients, "
     "for before/after.",

@@ -764,9 +764,16 @@ def test_under_gevent_concurrent_stores_share_commits_and_each_waits_for_its_fsy
         reopened.dispose()
 
 
-def test_under_gevent_a_failed_fsync_answers_503_for_its_whole_batch(tmp_path):
-    """The commit went in but its fsync failed (EIO): nobody of that batch is told stored; a
-    resend is then recognised as a repeat of the row that did land."""
+@pytest.mark.drill(
+    "#17 under gevent the WAL's fsync fails (EIO) after the commit: that batch and every later "
+    "store answer 503 (no 'duplicate' for a row perhaps not on disk) until an operator acts"
+)
+def test_under_gevent_a_failed_fsync_refuses_every_store_until_an_operator_acts(tmp_path):
+    """The commit went in but its fsync failed: nobody of that batch is told stored, and as
+    the kernel may then call those pages clean, no later store is answered either (a resend
+    would be a 'duplicate' of a row perhaps not on disk): 503 until the marker is removed and
+    the receiver restarted."""
+    db = tmp_path / "inbox.sqlite3"
     result = run_gevent_child(
         """
         real_sync, failed = group_commit._fdatasync_wal, []
@@ -789,12 +796,47 @@ def test_under_gevent_a_failed_fsync_answers_503_for_its_whole_batch(tmp_path):
         gevent.joinall([gevent.spawn(client, c) for c in range(4)])  # SINtegre resends
         print(json.dumps({"first": first, "resent": outcomes, "wal": failed[0]}))
         """,
-        tmp_path / "inbox.sqlite3",
+        db,
     )
     assert result["wal"].endswith("inbox.sqlite3-wal")
     assert all(v.startswith("503: inbox commit failed") for v in result["first"].values())
     assert "Input/output error" in result["first"]["0"]
-    assert set(result["resent"].values()) == {"duplicate"}
+    assert all("earlier fsync of the inbox's WAL failed" in v for v in result["resent"].values())
+    marker = tmp_path / "inbox.sqlite3.fsync-failed"
+    assert "Input/output error (errno 5)" in marker.read_text()
+    # Another process (the other gunicorn worker, a restarted one) refuses too.
+    again = run_gevent_child("print(json.dumps(store_outcome(body_for(800))[1]))", db)
+    assert "earlier fsync of the inbox's WAL failed" in again
+    marker.unlink()  # the operator checked the disk
+    after = run_gevent_child("print(json.dumps(store_outcome(body_for(801))[1]))", db)
+    assert after == "received"
+
+
+def test_under_gevent_a_symlinked_inbox_syncs_the_wal_sqlite_writes(tmp_path):
+    """SQLite resolves a symbolic link and keeps the WAL beside the real file: that file, not
+    one named after the link, is the one synced before the answer."""
+    real = tmp_path / "disk" / "inbox.sqlite3"
+    real.parent.mkdir()
+    link = tmp_path / "inbox.sqlite3"
+    Inbox(f"sqlite:///{real}").dispose()
+    link.symlink_to(real)
+    result = run_gevent_child(
+        """
+        synced = []
+        real_fdatasync = os.fdatasync
+
+        def recording(fd):
+            synced.append(os.fstat(fd).st_ino)
+            real_fdatasync(fd)
+
+        os.fdatasync = recording
+        outcome = store_outcome(body_for(600))[1]
+        wal = os.environ["REAL_WAL"]
+        print(json.dumps({"outcome": outcome, "synced_the_wal": synced == [os.stat(wal).st_ino]}))
+        """.replace('os.environ["REAL_WAL"]', repr(f"{real}-wal")),
+        link,
+    )
+    assert result == {"outcome": "received", "synced_the_wal": True}
 
 
 def test_under_gevent_a_leader_cut_off_mid_commit_never_leaves_a_follower_told_stored(tmp_path):

@@ -83,6 +83,6 @@ def test_under_gevent_let_ready_run_returns_after_every_ready_greenlet_ran():
 def test_the_answer_is_kept_per_process(monkeypatch):
     """A child forked after the answer was cached (gunicorn forks its workers) looks again."""
     parent = os.getpid() + 1
-    monkeypatch.setattr(cooperative, "_hub_of", {parent: object()})
-    assert cooperative.hub() is None  # not the other process's hub
-    assert cooperative._hub_of == {os.getpid(): None}
+    monkeypatch.setattr(cooperative, "_patched_in", {parent: True})
+    assert not cooperative.active()  # not the other process's answer
+    assert cooperative._patched_in == {os.getpid(): False}

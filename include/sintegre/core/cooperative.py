@@ -23,31 +23,31 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-#: pid → gevent's hub (``None``: not patched); a forked child looks again.
-_hub_of: dict[int, Any] = {}
-
-
-def hub() -> Any | None:
-    """gevent's hub when gevent patched this process's threading, else ``None``."""
-    pid = os.getpid()
-    try:
-        return _hub_of[pid]
-    except KeyError:
-        pass
-    monkey = sys.modules.get("gevent.monkey")
-    found = None
-    if monkey is not None and monkey.is_module_patched("threading"):
-        import gevent
-
-        found = gevent.get_hub()
-    _hub_of.clear()
-    _hub_of[pid] = found
-    return found
+#: pid → whether gevent patched that process (a forked child looks again).
+_patched_in: dict[int, bool] = {}
 
 
 def active() -> bool:
-    """Whether this process runs gevent's cooperative loop."""
-    return hub() is not None
+    """Whether this process runs gevent's cooperative loop (gevent patched its threading)."""
+    pid = os.getpid()
+    try:
+        return _patched_in[pid]
+    except KeyError:
+        pass
+    monkey = sys.modules.get("gevent.monkey")
+    patched = monkey is not None and bool(monkey.is_module_patched("threading"))
+    _patched_in.clear()
+    _patched_in[pid] = patched
+    return patched
+
+
+def hub() -> Any | None:
+    """The calling thread's gevent hub in a gevent-patched process, else ``None``."""
+    if not active():
+        return None
+    import gevent
+
+    return gevent.get_hub()
 
 
 def let_ready_run() -> None:

@@ -102,9 +102,9 @@ def info_json(logger: logging.Logger, message: str, fields: dict[str, Any]) -> N
             return
         entry[key] = value
         plain = plain and type(value) in _PLAIN
-    line = redact(_FAST_ENCODE(entry).decode() if plain else _ENCODER.encode(entry))
     handler.acquire()
     try:
+        line = redact(_FAST_ENCODE(entry).decode() if plain else _ENCODER.encode(entry))
         stream = handler.stream
         stream.write(line + handler.terminator)
         stream.flush()
@@ -117,7 +117,11 @@ def info_json(logger: logging.Logger, message: str, fields: dict[str, Any]) -> N
 def _own_json_handler(logger: logging.Logger) -> logging.StreamHandler[Any] | None:
     """The root's one :func:`configure_logging` JSON handler when an INFO record of ``logger``
     would reach it and it alone, through nothing that could change the line; else ``None``."""
-    if not logger.isEnabledFor(logging.INFO) or logging.getLogRecordFactory() is not _FACTORY:
+    if (
+        type(logger) is not logging.Logger
+        or not logger.isEnabledFor(logging.INFO)
+        or logging.getLogRecordFactory() is not logging.LogRecord
+    ):
         return None
     current: logging.Logger | None = logger
     while current is not None and current.parent is not None:  # up to, not including, root
@@ -137,7 +141,3 @@ def _own_json_handler(logger: logging.Logger) -> logging.StreamHandler[Any] | No
     ):
         return None
     return handler
-
-
-#: The stock record factory: a replaced one may add attributes the JSON line would carry.
-_FACTORY = logging.getLogRecordFactory()

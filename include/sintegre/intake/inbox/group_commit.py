@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import operator
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -84,12 +86,10 @@ def _fdatasync_wal(wal_path: str) -> None:
     either in the file now named ``-wal`` (a WAL is only restarted or removed after a
     checkpoint), or a checkpoint copied them into the database file, and SQLite syncs the WAL
     before it checkpoints (``NORMAL`` too) and the database file after: on disk either way.
-    The database file is synced instead when the WAL is gone (the last connection removed it).
+    The name is SQLite's own (``PRAGMA database_list``: symbolic links resolved), and a WAL
+    that is not there raises (503): the writer's connection keeps it, so it cannot be gone.
     """
-    try:
-        fd = os.open(wal_path, os.O_RDONLY)
-    except FileNotFoundError:
-        fd = os.open(wal_path.removesuffix("-wal"), os.O_RDONLY)
+    fd = os.open(wal_path, os.O_RDONLY)
     try:
         os.fdatasync(fd)
     finally:
@@ -130,6 +130,9 @@ class _GroupCommit:
         self._wal_path = ""
         db_path = inbox.url.split("///", 1)[-1]
         self._db_path = db_path
+        #: Written when the WAL's fsync failed: every store is refused while it exists.
+        self._failed_path = f"{db_path}.fsync-failed"
+        self._refusing = False
         self._turn_path = f"{db_path}.writer" if db_path and db_path != ":memory:" else None
         self._turn_fd: int | None = None
         self._turn_pid = 0
@@ -165,8 +168,10 @@ class _GroupCommit:
                 # the WAL itself before anyone is answered; see _fdatasync_wal).
                 cursor = self._connection.cursor()
                 cursor.execute("PRAGMA synchronous=NORMAL")
+                # SQLite's own name for the file (a symbolic link resolved): its WAL is beside it.
+                files = {row[1]: row[2] for row in cursor.execute("PRAGMA database_list")}
                 cursor.close()
-                self._wal_path = f"{self._db_path}-wal"
+                self._wal_path = f"{files['main']}-wal"
         return self._connection
 
     def _drop_writer(self) -> None:
@@ -236,19 +241,51 @@ class _GroupCommit:
             # This batch is what is queued now; rows queued from here on (while this greenlet
             # waits for the write turn, say) wait for the next batch's event.
             batch, self._queue, self._carrier = self._queue, [], threading.Event()
+            self._writer()  # a new connection may wait for the pool: not with the turn held
+            if self._wal_path and (self._refusing or os.path.exists(self._failed_path)):
+                self._finish_failed(batch)
+                return
             with self.turn():
                 self._commit_batch(batch)
             if self._wal_path:
                 try:
                     _fdatasync_wal(self._wal_path)
                 except OSError as exc:  # committed, maybe not on disk: promise nothing (503)
-                    for one in batch:
-                        one.error = exc
+                    self._fsync_failed(batch, exc)
         finally:
             if self._carrier is carrier:  # cut off while gathering: nobody commits this batch
                 self._queue, self._carrier = [], threading.Event()
             carrier.set()
         self.inbox.signal.send()
+
+    def _fsync_failed(self, batch: list[_Job], exc: OSError) -> None:
+        """The WAL's fsync failed after the batch committed: its rows are visible (the
+        forwarder may deliver them, a resend would be answered ``duplicate``) but perhaps not
+        on disk, and after an I/O error the kernel may call those pages clean. As PostgreSQL
+        stops at a failed fsync, every receiver process now refuses to store (503, so SINtegre
+        resends later) until an operator has checked the disk, removed the marker file and
+        restarted the receiver."""
+        for one in batch:
+            one.error = exc
+        self._refusing = True  # even if the marker cannot be written (the disk is failing)
+        reason = f"{exc.strerror or exc} (errno {exc.errno})"
+        with contextlib.suppress(OSError), open(self._failed_path, "a", encoding="utf-8") as marker:
+            marker.write(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {reason}\n")
+        log.critical(
+            "fsync of the inbox's WAL failed: %s; every store is refused (503) until the disk is "
+            "checked, %s removed and the receiver restarted",
+            reason,
+            self._failed_path,
+        )
+
+    def _finish_failed(self, batch: list[_Job]) -> None:
+        error = OSError(
+            errno.EIO,
+            f"an earlier fsync of the inbox's WAL failed: stores are refused until the disk is "
+            f"checked, {self._failed_path} removed and the receiver restarted",
+        )
+        for one in batch:
+            one.error, one.done = error, True
 
     def _commit_queued(self) -> None:
         """Commit every store queued so far (called with both locks held)."""
