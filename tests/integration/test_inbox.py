@@ -804,9 +804,13 @@ def test_under_gevent_a_failed_fsync_refuses_every_store_until_an_operator_acts(
     assert all("earlier fsync of the inbox's WAL failed" in v for v in result["resent"].values())
     marker = tmp_path / "inbox.sqlite3.fsync-failed"
     assert "Input/output error (errno 5)" in marker.read_text()
-    # Another process (the other gunicorn worker, a restarted one) refuses too.
-    again = run_gevent_child("print(json.dumps(store_outcome(body_for(800))[1]))", db)
-    assert "earlier fsync of the inbox's WAL failed" in again
+    # Another process (the other gunicorn worker, a restarted one) refuses too, and says it
+    # is not ready (/readyz answers 503 from Inbox.writable).
+    again = run_gevent_child(
+        "print(json.dumps([store_outcome(body_for(800))[1], inbox.writable()]))", db
+    )
+    assert "earlier fsync of the inbox's WAL failed" in again[0]
+    assert again[1] is False
     marker.unlink()  # the operator checked the disk
     after = run_gevent_child("print(json.dumps(store_outcome(body_for(801))[1]))", db)
     assert after == "received"

@@ -242,7 +242,7 @@ class _GroupCommit:
             # waits for the write turn, say) wait for the next batch's event.
             batch, self._queue, self._carrier = self._queue, [], threading.Event()
             self._writer()  # a new connection may wait for the pool: not with the turn held
-            if self._wal_path and (self._refusing or os.path.exists(self._failed_path)):
+            if self._wal_path and self.refusing():
                 self._finish_failed(batch)
                 return
             with self.turn():
@@ -277,6 +277,10 @@ class _GroupCommit:
             reason,
             self._failed_path,
         )
+
+    def refusing(self) -> bool:
+        """Whether stores are refused after a failed WAL fsync (in any process)."""
+        return self._refusing or os.path.exists(self._failed_path)
 
     def _finish_failed(self, batch: list[_Job]) -> None:
         error = OSError(

@@ -477,7 +477,10 @@ class Inbox:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def writable(self) -> bool:
-        """Readiness: can the inbox take a write right now? (a counter no one reads)."""
+        """Readiness: can the inbox take a write right now? (a counter no one reads; and no
+        WAL fsync has failed, see ``_GroupCommit._fsync_failed``)."""
+        if self._group is not None and self._group.refusing():
+            return False
         try:
             self.count_event("readiness_probe")
         except sa.exc.SQLAlchemyError:
