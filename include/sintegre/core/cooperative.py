@@ -56,7 +56,7 @@ def let_ready_run() -> None:
     ``gevent.idle`` returns when the loop has run every callback and greenlet that was ready:
     every request already read has had its turn (and queued its row) by then.
     """
-    if hub() is not None:
+    if active():
         import gevent
 
         gevent.idle()

@@ -29,12 +29,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message and every ``extra`` field."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
+        entry = _head(record.created, record.levelname, record.name, record.getMessage())
         plain = True
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
@@ -44,9 +39,24 @@ class JsonFormatter(logging.Formatter):
             entry["exc"] = self.formatException(record.exc_info)
         elif record.exc_text:
             entry["exc"] = record.exc_text
-        line = _FAST_ENCODE(entry).decode() if plain else _ENCODER.encode(entry)
         # The filter already redacted msg; extras and tracebacks pass through once more here.
-        return redact(line)
+        return _encode(entry, plain)
+
+
+def _head(created: float, level: str, name: str, message: str) -> dict[str, Any]:
+    """The first keys of every JSON line: time (UTC, ms), level, logger, message."""
+    return {
+        "ts": datetime.fromtimestamp(created, tz=UTC).isoformat(timespec="milliseconds"),
+        "level": level.lower(),
+        "logger": name,
+        "msg": message,
+    }
+
+
+def _encode(entry: dict[str, Any], plain: bool) -> str:
+    """The line: msgspec for plain values (same JSON), else ``json`` with ``default=str``;
+    redacted."""
+    return redact(_FAST_ENCODE(entry).decode() if plain else _ENCODER.encode(entry))
 
 
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
@@ -89,12 +99,7 @@ def info_json(logger: logging.Logger, message: str, fields: dict[str, Any]) -> N
         logger.info(message, extra=fields)
         return
     message = redact(message)  # what RedactingFilter does to the record's message
-    entry: dict[str, Any] = {
-        "ts": datetime.fromtimestamp(time.time(), tz=UTC).isoformat(timespec="milliseconds"),
-        "level": "info",
-        "logger": logger.name,
-        "msg": message,
-    }
+    entry = _head(time.time(), "INFO", logger.name, message)
     plain = True
     for key, value in fields.items():
         if key in _STANDARD or key.startswith("_"):  # logging would refuse or hide them
@@ -104,7 +109,7 @@ def info_json(logger: logging.Logger, message: str, fields: dict[str, Any]) -> N
         plain = plain and type(value) in _PLAIN
     handler.acquire()
     try:
-        line = redact(_FAST_ENCODE(entry).decode() if plain else _ENCODER.encode(entry))
+        line = _encode(entry, plain)
         stream = handler.stream
         stream.write(line + handler.terminator)
         stream.flush()

@@ -129,7 +129,6 @@ class _GroupCommit:
         #: The WAL this class syncs itself after each commit ("" when SQLite syncs it).
         self._wal_path = ""
         db_path = inbox.url.split("///", 1)[-1]
-        self._db_path = db_path
         #: Written when the WAL's fsync failed: every store is refused while it exists.
         self._failed_path = f"{db_path}.fsync-failed"
         self._refusing = False
