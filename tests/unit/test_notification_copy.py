@@ -39,3 +39,50 @@ def test_conf_json_is_the_conf(notification: Notification) -> None:
     with_flags = notification.with_changes(flags=("unexpected_product",), processo="Ação")
     for one in (notification, with_flags):
         assert json.loads(one.conf_json()) == one.to_conf()
+
+
+def test_conf_json_is_pydantics_own_text(notification: Notification) -> None:
+    """The inbox's conf text is byte for byte what ``RunConf.model_dump_json`` writes."""
+    variants = [
+        notification,
+        notification.with_changes(flags=("unexpected_product", "extra_keys"), processo="Ação"),
+        notification.with_changes(processo=None, data_produto=None, product_id=None),
+        notification.with_changes(nome='Nome "entre aspas" \\ e\ttab', token_is_file=False),
+        notification.with_changes(token_exp=None, token_nbf=None, token_url_claim=None),
+    ]
+    for one in variants:
+        assert one.conf_json() == one._run_conf().model_dump_json()
+
+
+def test_conf_json_goes_through_the_contract_when_a_slug_breaks_it(
+    notification: Notification,
+) -> None:
+    from pydantic import ValidationError
+
+    for bad in ({"dataset": "Não-slug"}, {"macroprocesso_slug": ""}, {"url": "http://x/?t=1"}):
+        with pytest.raises(ValidationError):
+            notification.with_changes(**bad).conf_json()
+
+
+def test_the_slug_pattern_is_the_contracts() -> None:
+    from sintegre.core.runconf import RunConf
+    from sintegre.intake.notification import model
+
+    for name in ("dataset", "macroprocesso_slug"):
+        pattern = next(
+            m.pattern for m in RunConf.model_fields[name].metadata if hasattr(m, "pattern")
+        )
+        assert pattern == f"^{model._SLUG.pattern}$"
+
+
+def test_trusted_is_the_dataclass(notification: Notification) -> None:
+    values = {f.name: getattr(notification, f.name) for f in dataclasses.fields(notification)}
+    made = Notification.trusted(**values)
+    assert made == Notification(**values) and type(made) is Notification
+    assert made.dag_run_id() == notification.dag_run_id()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.nome = "x"  # type: ignore[misc]
+    with pytest.raises(TypeError, match="missing"):
+        Notification.trusted(**{k: v for k, v in values.items() if k != "nome"})
+    with pytest.raises(TypeError, match="unknown"):
+        Notification.trusted(**values, nomee="x")

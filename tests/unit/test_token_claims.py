@@ -76,6 +76,17 @@ CASES = [
     f"{HEADER}.{_b64(json.dumps({'a': 'é ✓'}, ensure_ascii=False).encode())}.sig",
     f"{HEADER}.{PAYLOAD}.{_b64(b'sig')[:-1]}B",  # non-canonical last character
     f"{HEADER}.{PAYLOAD}.sigé",
+    # msgspec reads plain segments (issue #17); where it and json part, json's verdict stands:
+    HEADER + "." + _b64(b'{"a":' + b"[" * 2000 + b"]" * 2000 + b"}") + ".sig",  # too deep
+    HEADER + "." + _b64(b'{"a":' + b"[" * 20 + b"]" * 20 + b"}") + ".sig",  # deep enough
+    HEADER + "." + _b64(b'{"exp": NaN, "nbf": -Infinity}') + ".sig",
+    HEADER + "." + _b64(b'{"exp": 1e400}') + ".sig",
+    HEADER + "." + _b64(b'{"exp": 1, "exp": 2}') + ".sig",  # a repeated claim: the last
+    HEADER + "." + _b64(b"\xef\xbb\xbf{}") + ".sig",  # a BOM
+    HEADER + "." + _b64('{"nbf": 1}'.encode("utf-16")) + ".sig",
+    HEADER + "." + _b64(b'{"nbf": 1' + b"0" * 4000 + b"}") + ".sig",  # under the digit limit
+    HEADER + "." + _b64(b'{"nbf": 1}\x00') + ".sig",
+    HEADER + "." + _b64(b'{"a": "x\x01y"}') + ".sig",  # a raw control character
 ]
 
 

@@ -102,6 +102,9 @@ def data_produto_shape(label: str) -> str | None:
     return None
 
 
+#: How far ahead of today a notification's period may start or end. ONS publishes for the
+#: coming days, weeks and months (NEWAVE looks five years ahead inside its files, never in the
+#: period fields); a period in 2099 is a mistake, or an attempt to silence freshness for good.
 MAX_PERIOD_AHEAD_DAYS = 2 * 366
 #: How far back: resends of old products happen (a replay of last year's deck), year 1 does not.
 MAX_PERIOD_BEHIND_DAYS = 10 * 366

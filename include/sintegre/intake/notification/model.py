@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 if TYPE_CHECKING:
     from sintegre.core.runconf import RunConf
 
@@ -101,43 +103,93 @@ class Notification:
         return self._run_conf().to_conf()
 
     def conf_json(self) -> str:
-        """:meth:`to_conf` as JSON text (what the inbox stores), serialised by pydantic-core.
+        """:meth:`to_conf` as JSON text (what the inbox stores).
 
-        The same JSON value as ``json.dumps(self.to_conf())`` in half the time (compact, UTF-8
-        unescaped): ``model_dump_json`` skips the Python dict and ``json``'s encoder.
+        The receiver writes one per accepted notification, and pydantic's validate-then-dump
+        was ~25 µs of it (issue #17): this notification was already validated by
+        ``normalize``, more strictly than :class:`RunConf` checks (the URL, the dates, the
+        granularity, non-empty texts), so the conf is encoded straight from its values, in
+        :class:`RunConf`'s key order with its defaults, by msgspec (the same JSON text,
+        ``tests/unit/test_notification_copy.py``). The two values ``normalize`` does not
+        produce itself, the slugs (``route`` may set the dataset), are checked against the
+        contract's pattern; a conf that fails it goes through :class:`RunConf`, which raises.
         """
-        return self._run_conf().model_dump_json()
+        values = self._conf_values()
+        if (
+            _SLUG.fullmatch(self.dataset) is None
+            or _SLUG.fullmatch(self.macroprocesso_slug) is None
+            or not self.url.startswith("https://")
+        ):
+            return self._run_conf().model_dump_json()
+        return _encode_conf({**_conf_defaults(), **values}).decode()
 
     def _run_conf(self) -> RunConf:
         from sintegre.core.runconf import RunConf
 
-        return RunConf.model_validate(
-            {
-                "notification_id": self.id,
-                "nome": self.nome,
-                "processo": self.processo,
-                "dataProduto": self.data_produto,
-                "macroProcesso": self.macro_processo,
-                "periodicidade": self.periodicidade_raw,
-                "periodicidadeFinal": self.periodicidade_final_raw,
-                "url": self.url,
-                "product_id": self.product_id,
-                "dataset": self.dataset,
-                "macroprocesso_slug": self.macroprocesso_slug,
-                "periodicidade_date": self.periodicidade,
-                "periodicidade_final_date": self.periodicidade_final,
-                "granularity": self.granularity,
-                "token_exp": self.token_exp,
-                "token_nbf": self.token_nbf,
-                "token_url_claim": self.token_url_claim,
-                "token_is_file": self.token_is_file,
-                "flags": list(self.flags),
-            }
-        )
+        return RunConf.model_validate(self._conf_values())
+
+    def _conf_values(self) -> dict[str, Any]:
+        """The conf's keys that come from the notification (the rest keep their defaults)."""
+        return {
+            "notification_id": self.id,
+            "nome": self.nome,
+            "processo": self.processo,
+            "dataProduto": self.data_produto,
+            "macroProcesso": self.macro_processo,
+            "periodicidade": self.periodicidade_raw,
+            "periodicidadeFinal": self.periodicidade_final_raw,
+            "url": self.url,
+            "product_id": self.product_id,
+            "dataset": self.dataset,
+            "macroprocesso_slug": self.macroprocesso_slug,
+            "periodicidade_date": self.periodicidade,
+            "periodicidade_final_date": self.periodicidade_final,
+            "granularity": self.granularity,
+            "token_exp": self.token_exp,
+            "token_nbf": self.token_nbf,
+            "token_url_claim": self.token_url_claim,
+            "token_is_file": self.token_is_file,
+            "flags": list(self.flags),
+        }
+
+    @classmethod
+    def trusted(cls, **values: Any) -> Notification:
+        """A notification from every field's value, without the frozen ``__init__``.
+
+        ``normalize`` builds one per webhook body, and the frozen dataclass's ``__init__``
+        (one ``object.__setattr__`` per field) took ~8 µs of it (issue #17). Every field must
+        be given, as ``normalize`` does; the result equals ``Notification(**values)``.
+
+        Raises:
+            TypeError: A field is missing or unknown.
+        """
+        if values.keys() != _FIELD_NAMES:
+            missing, unknown = _FIELD_NAMES - values.keys(), values.keys() - _FIELD_NAMES
+            raise TypeError(
+                f"Notification.trusted: missing {sorted(missing)}, unknown {sorted(unknown)}"
+            )
+        made = object.__new__(cls)
+        made.__dict__.update(values)
+        return made
 
 
-#: Field names, for :meth:`Notification.with_changes`.
+#: Field names, for :meth:`Notification.with_changes` and :meth:`Notification.trusted`.
 _FIELD_NAMES = frozenset(f.name for f in fields(Notification))
+#: :class:`RunConf`'s slug pattern (``dataset``, ``macroprocesso_slug``).
+_SLUG = re.compile(r"[a-z0-9_]+")
+#: msgspec writes dates as ISO text and UTF-8 unescaped, as pydantic's ``model_dump_json``.
+_encode_conf = msgspec.json.Encoder().encode
+
+
+@functools.cache
+def _conf_defaults() -> dict[str, Any]:
+    """Every :class:`RunConf` key with its default, in the model's order (``None`` if required)."""
+    from sintegre.core.runconf import RunConf
+
+    return {
+        name: info.get_default(call_default_factory=True) if not info.is_required() else None
+        for name, info in RunConf.model_fields.items()
+    }
 
 
 def notification_id_of(body: bytes, sha256_hex: str | None = None) -> str:

@@ -143,7 +143,7 @@ def normalize(
 
     digest = hashlib.sha256(body).hexdigest()
     start_date, end_date = start.date(), end.date()
-    return Notification(
+    return Notification.trusted(
         id=notification_id_of(body, digest),
         body_sha256=digest,
         nome=nome,
