@@ -86,3 +86,49 @@ def test_trusted_is_the_dataclass(notification: Notification) -> None:
         Notification.trusted(**{k: v for k, v in values.items() if k != "nome"})
     with pytest.raises(TypeError, match="unknown"):
         Notification.trusted(**values, nomee="x")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"nome": ""},
+        {"id": ""},
+        {"granularity": "yearly"},
+        {"token_url_claim": 5},
+        {"flags": ("x", 1)},
+        {"product_id": "5"},
+        {"product_id": 5.0},
+        {"token_exp": True},
+        {"token_exp": 1.0},
+        {"token_is_file": 1},
+        {"nome": "\ud800"},
+        {"periodicidade": "2025-04-29"},
+        {"dataset": 7},
+    ],
+    ids=repr,
+)
+def test_a_copy_holding_other_values_gets_the_contracts_own_answer(
+    notification: Notification, changes: dict
+) -> None:
+    """What ``with_changes`` may put in a copy, ``conf_json`` converts or refuses as RunConf does
+    (the fast encoding is only for values that already fit; review of issue #17's change)."""
+    from pydantic import ValidationError
+
+    copy = notification.with_changes(**changes)
+    try:
+        expected = copy._run_conf().model_dump_json()
+    except ValidationError:
+        with pytest.raises(ValidationError):
+            copy.conf_json()
+        return
+    assert copy.conf_json() == expected
+
+
+def test_the_fast_conf_knows_every_key_and_granularity_of_the_contract() -> None:
+    import typing
+
+    from sintegre.core.runconf import Granularity, RunConf
+    from sintegre.intake.notification import model
+
+    assert list(model._conf_defaults()) == list(RunConf.model_fields)
+    assert set(typing.get_args(Granularity)) == model._GRANULARITIES

@@ -112,16 +112,52 @@ class Notification:
         :class:`RunConf`'s key order with its defaults, by msgspec (the same JSON text,
         ``tests/unit/test_notification_copy.py``). The two values ``normalize`` does not
         produce itself, the slugs (``route`` may set the dataset), are checked against the
-        contract's pattern; a conf that fails it goes through :class:`RunConf`, which raises.
+        contract's pattern, and every value's type and form is checked (a copy made by
+        ``with_changes`` may hold anything): a notification that does not fit goes through
+        :class:`RunConf`, which converts or refuses it as it always did.
         """
         values = self._conf_values()
-        if (
-            _SLUG.fullmatch(self.dataset) is None
-            or _SLUG.fullmatch(self.macroprocesso_slug) is None
-            or not self.url.startswith("https://")
-        ):
+        if not self._fits_the_contract():
             return self._run_conf().model_dump_json()
-        return _encode_conf({**_conf_defaults(), **values}).decode()
+        try:
+            return _encode_conf({**_conf_defaults(), **values}).decode()
+        except UnicodeEncodeError:  # a lone surrogate: RunConf's own refusal
+            return self._run_conf().model_dump_json()
+
+    def _fits_the_contract(self) -> bool:
+        """Whether every value already has the type and form :class:`RunConf` would give it
+        (what ``normalize`` builds always does; a copy made with other values may not)."""
+        return (
+            all(
+                type(text) is str and text
+                for text in (
+                    self.id,
+                    self.nome,
+                    self.macro_processo,
+                    self.periodicidade_raw,
+                    self.periodicidade_final_raw,
+                )
+            )
+            and all(
+                text is None or type(text) is str
+                for text in (self.processo, self.data_produto, self.token_url_claim)
+            )
+            and all(
+                number is None or type(number) is int
+                for number in (self.product_id, self.token_exp, self.token_nbf)
+            )
+            and (self.token_is_file is None or type(self.token_is_file) is bool)
+            and type(self.periodicidade) is date
+            and type(self.periodicidade_final) is date
+            and self.granularity in _GRANULARITIES
+            and all(type(flag) is str for flag in self.flags)
+            and type(self.url) is str
+            and self.url.startswith("https://")
+            and type(self.dataset) is str
+            and _SLUG.fullmatch(self.dataset) is not None
+            and type(self.macroprocesso_slug) is str
+            and _SLUG.fullmatch(self.macroprocesso_slug) is not None
+        )
 
     def _run_conf(self) -> RunConf:
         from sintegre.core.runconf import RunConf
@@ -177,6 +213,8 @@ class Notification:
 _FIELD_NAMES = frozenset(f.name for f in fields(Notification))
 #: :class:`RunConf`'s slug pattern (``dataset``, ``macroprocesso_slug``).
 _SLUG = re.compile(r"[a-z0-9_]+")
+#: :data:`sintegre.core.runconf.Granularity`'s values.
+_GRANULARITIES = frozenset({"daily", "weekly", "monthly", "other"})
 #: msgspec writes dates as ISO text and UTF-8 unescaped, as pydantic's ``model_dump_json``.
 _encode_conf = msgspec.json.Encoder().encode
 
