@@ -116,11 +116,10 @@ class Notification:
         ``with_changes`` may hold anything): a notification that does not fit goes through
         :class:`RunConf`, which converts or refuses it as it always did.
         """
-        values = self._conf_values()
         if not self._fits_the_contract():
             return self._run_conf().model_dump_json()
         try:
-            return _encode_conf({**_conf_defaults(), **values}).decode()
+            return _encode_conf({**_conf_defaults(), **self._conf_values()}).decode()
         except UnicodeEncodeError:  # a lone surrogate: RunConf's own refusal
             return self._run_conf().model_dump_json()
 
